@@ -1,0 +1,44 @@
+import { getSystemErrorMap } from 'node:util';
+
+// libuv's errno table for this platform, as Node carries it: errno -> [code, message].
+// Inverting it once gives codes their platform values (ENOENT is -2 on Linux and macOS,
+// ECANCELED -125 on Linux but -89 on macOS) and libuv's own EAI_* values (-3000 and below).
+let byCode: Map<string, { errno: number; message: string }> | undefined;
+
+function lookup(code: string): { errno: number; message: string } {
+  if (byCode === undefined) {
+    byCode = new Map();
+    for (const [errno, [name, message]] of getSystemErrorMap()) byCode.set(name, { errno, message });
+  }
+  return byCode.get(code) ?? { errno: 0, message: 'unknown error' };
+}
+
+/**
+ * An error with libuv's code and Node's error shape: `ENOENT: no such file or directory,
+ * stat '/nope'`. `errno` is negative, as libuv and Node report it.
+ */
+export class UVError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+
+  /** `detail`, when given, follows Node's message in parentheses to say which rule was broken. */
+  constructor(code: string, syscall: string, path?: string, detail?: string) {
+    const { errno, message } = lookup(code);
+    let text = `${code}: ${message}, ${syscall}`;
+    if (path !== undefined) text += ` '${path}'`;
+    if (detail !== undefined) text += ` (${detail})`;
+    super(text);
+    this.name = 'UVError';
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+/** The errno value libuv uses for `code` on this platform (negative), 0 if it has none. */
+export function errnoOf(code: string): number {
+  return lookup(code).errno;
+}

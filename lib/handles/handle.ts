@@ -1,0 +1,112 @@
+import { UVError } from '../errors.js';
+import { Loop } from '../loop.js';
+import { checkOptionalFunction, describe } from '../validate.js';
+
+export type HandleType = 'timer' | 'idle' | 'prepare' | 'check' | 'async' | 'poll' | 'signal' | 'tcp' | 'udp' | 'pipe';
+
+// Handle flags, as libuv's UV_HANDLE_*.
+const ACTIVE = 1;
+const REF = 2;
+const CLOSING = 4;
+const CLOSED = 8;
+
+/**
+ * The base of every handle (uv_handle_t). A handle that is active and ref'd keeps its loop
+ * alive; ref and unref are flags, not counters.
+ */
+export abstract class Handle {
+  readonly loop: Loop;
+  /** A free slot for the user. */
+  data: unknown = undefined;
+
+  /** @internal */ flags = REF;
+  /** @internal */ closeCb: ((h: this) => void) | undefined = undefined;
+  /** @internal */ nextClosing: Handle | null = null;
+  /** @internal */ hnext: Handle | null = null;
+  /** @internal */ hprev: Handle | null = null;
+
+  abstract get type(): HandleType;
+
+  constructor(loop: Loop) {
+    if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+    this.loop = loop;
+    loop.addHandle(this);
+  }
+
+  ref(): this {
+    if ((this.flags & REF) !== 0) return this;
+    this.flags |= REF;
+    if ((this.flags & (ACTIVE | CLOSING)) === ACTIVE) this.loop.activeHandles++;
+    return this;
+  }
+
+  unref(): this {
+    if ((this.flags & REF) === 0) return this;
+    this.flags &= ~REF;
+    if ((this.flags & (ACTIVE | CLOSING)) === ACTIVE) this.loop.activeHandles--;
+    return this;
+  }
+
+  hasRef(): boolean {
+    return (this.flags & REF) !== 0;
+  }
+
+  isActive(): boolean {
+    return (this.flags & ACTIVE) !== 0;
+  }
+
+  /** True from close() on, and after the close callback has run (uv_is_closing). */
+  isClosing(): boolean {
+    return (this.flags & (CLOSING | CLOSED)) !== 0;
+  }
+
+  /** uv_close: inactive at once; `cb` runs in a later closing phase, exactly once. */
+  close(cb?: (h: this) => void): void {
+    checkOptionalFunction(cb, 'cb');
+    if ((this.flags & (CLOSING | CLOSED)) !== 0) {
+      throw new UVError('EINVAL', 'uv_close', undefined, `this ${this.type} handle is already closing`);
+    }
+    this.flags |= CLOSING;
+    this.closeCb = cb;
+    this.stopForClose();
+    this.loop.makeClosePending(this);
+  }
+
+  /** Type-specific teardown at close() time: leave the loop's lists. */
+  /** @internal */
+  protected abstract stopForClose(): void;
+
+  /** uv__finish_close, run in the closing phase. */
+  /** @internal */
+  finishClose(): void {
+    this.flags = (this.flags | CLOSED) & ~REF;
+    this.loop.removeHandle(this);
+    const cb = this.closeCb;
+    this.closeCb = undefined;
+    if (cb !== undefined) cb(this);
+  }
+
+  /** uv__handle_start */
+  /** @internal */
+  protected markActive(): void {
+    if ((this.flags & ACTIVE) !== 0) return;
+    this.flags |= ACTIVE;
+    if ((this.flags & REF) !== 0) this.loop.activeHandles++;
+  }
+
+  /** uv__handle_stop */
+  /** @internal */
+  protected markInactive(): void {
+    if ((this.flags & ACTIVE) === 0) return;
+    this.flags &= ~ACTIVE;
+    if ((this.flags & REF) !== 0) this.loop.activeHandles--;
+  }
+
+  /** Starting a closing or closed handle is a state error (API.md). */
+  /** @internal */
+  protected checkNotClosing(op: string): void {
+    if ((this.flags & (CLOSING | CLOSED)) !== 0) {
+      throw new UVError('EINVAL', `uv_${this.type}_${op}`, undefined, `this ${this.type} handle is closing or closed`);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+// The public surface of uvts (../shared/API.md). Names are added as their issues build them.
+export { UVError } from './errors.js';
+export { Loop, type RunMode } from './loop.js';
+export { Handle, type HandleType } from './handles/handle.js';
+export { Timer } from './handles/timer.js';
+export { Idle, Prepare, Check } from './handles/watcher.js';
+export { Async, AsyncSender } from './handles/async.js';

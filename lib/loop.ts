@@ -1,0 +1,327 @@
+import { performance } from 'node:perf_hooks';
+import type { Backend, BackendName, LoopMetrics } from './backend/backend.js';
+import { FutexBackend } from './backend/futex.js';
+import { SIGNALLED, STATE } from './backend/wakeup.js';
+import { UVError } from './errors.js';
+import type { Async } from './handles/async.js';
+import type { Handle } from './handles/handle.js';
+import type { Timer } from './handles/timer.js';
+import type { LoopWatcher } from './handles/watcher.js';
+import { Queue, queueRemove, type QueueNode } from './queue.js';
+import { TimerHeap } from './timer-heap.js';
+import { checkFunction, describe } from './validate.js';
+
+export type RunMode = 'default' | 'once' | 'nowait';
+
+const DEFAULT = 0;
+const ONCE = 1;
+const NOWAIT = 2;
+
+/** libuv caps a poll timeout at INT_MAX ms (uv__next_timeout). */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/** Work fed to the pending phase (uv__io_feed): a callback deferred to the next iteration. */
+export interface PendingWork extends QueueNode {
+  runPending(): void;
+}
+
+let defaultLoop: Loop | undefined;
+
+export class Loop {
+  readonly backend: BackendName;
+
+  /** @internal */ time = 0;
+  /** @internal */ activeHandles = 0;
+  /** @internal */ activeReqs = 0;
+  /** @internal */ timerCounter = 0;
+  /** @internal */ readonly timers = new TimerHeap<Timer>();
+  /** @internal */ readonly idleHandles = new Queue();
+  /** @internal */ readonly prepareHandles = new Queue();
+  /** @internal */ readonly checkHandles = new Queue();
+  /** @internal */ readonly asyncHandles = new Queue();
+  /** @internal */ readonly pendingQueue = new Queue();
+  /** @internal */ closingHandles: Handle | null = null;
+  /** @internal */ readonly io: Backend;
+  /** Every handle not yet closed, for walk() and close(); linked through Handle.hnext/hprev. */
+  /** @internal */ handles: Handle | null = null;
+  /** @internal */ closed = false;
+
+  private stopFlag = false;
+  private running = false;
+  /** Where a phase moves its list while it runs it, as libuv's uv__queue_move. */
+  private readonly pass = new Queue();
+  private readonly stats: LoopMetrics = { loopCount: 0, events: 0, eventsWaiting: 0, idleTimeNs: 0 };
+
+  constructor(options?: { backend?: 'auto' | BackendName }) {
+    const requested = options?.backend ?? 'auto';
+    if (requested === 'auto' || requested === 'futex') {
+      this.io = new FutexBackend(this.stats);
+    } else if (requested === 'epoll' || requested === 'kqueue' || requested === 'iocp') {
+      throw new UVError('ENOSYS', 'uv_loop_init', undefined, `the ${requested} backend is not built yet; use 'auto' or 'futex'`);
+    } else {
+      throw new TypeError(`options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`);
+    }
+    this.backend = this.io.name;
+    this.updateTime();
+  }
+
+  /** The loop of the calling thread, made on first call (and again after it was closed). */
+  static default(): Loop {
+    if (defaultLoop === undefined || defaultLoop.closed) defaultLoop = new Loop();
+    return defaultLoop;
+  }
+
+  /** uv_run: the phases, in libuv's order (src/unix/core.c). */
+  run(mode: RunMode = 'default'): boolean {
+    const m = runMode(mode);
+    this.checkOpen('uv_run');
+    if (this.running) throw new UVError('EBUSY', 'uv_run', undefined, 'run() was called from a callback of the same loop');
+    this.running = true;
+    try {
+      let alive = this.alive();
+      if (!alive) this.updateTime();
+      // A timer due before the first iteration fires in it (libuv keeps this for 'default').
+      if (m === DEFAULT && alive && !this.stopFlag) {
+        this.updateTime();
+        this.runTimers();
+      }
+      while (alive && !this.stopFlag) {
+        const canSleep = this.pendingQueue.isEmpty() && this.idleHandles.isEmpty();
+        this.runPending();
+        this.runWatchers(this.idleHandles);
+        this.runWatchers(this.prepareHandles);
+        const timeout = m === DEFAULT || (m === ONCE && canSleep) ? this.backendTimeout() : 0;
+        this.stats.loopCount++;
+        this.poll(timeout);
+        // Callbacks fed during poll, a bounded number of times so they cannot starve the loop.
+        for (let i = 0; i < 8 && !this.pendingQueue.isEmpty(); i++) this.runPending();
+        this.runWatchers(this.checkHandles);
+        this.runClosing();
+        this.updateTime();
+        this.runTimers();
+        alive = this.alive();
+        if (m !== DEFAULT) break;
+      }
+      return alive;
+    } finally {
+      this.stopFlag = false;
+      this.running = false;
+    }
+  }
+
+  /** uv_stop: run() returns after the current iteration, which does not block. */
+  stop(): void {
+    this.stopFlag = true;
+  }
+
+  /** uv_loop_alive. */
+  alive(): boolean {
+    return this.activeHandles > 0 || this.activeReqs > 0 || !this.pendingQueue.isEmpty() || this.closingHandles !== null;
+  }
+
+  /** uv_now: ms, cached at the start of each iteration. */
+  now(): number {
+    return this.time;
+  }
+
+  /** uv_update_time. */
+  updateTime(): void {
+    this.time = Math.floor(performance.now());
+  }
+
+  /** uv_hrtime: ns, monotonic. */
+  hrtime(): bigint {
+    return process.hrtime.bigint();
+  }
+
+  /** uv_backend_timeout: how long the poll phase would block now; -1 means no limit. */
+  backendTimeout(): number {
+    if (this.stopFlag || (this.activeHandles === 0 && this.activeReqs === 0) || !this.pendingQueue.isEmpty() ||
+        !this.idleHandles.isEmpty() || this.closingHandles !== null) {
+      return 0;
+    }
+    const next = this.timers.min();
+    if (next === undefined) return -1;
+    if (next.due <= this.time) return 0;
+    return Math.min(next.due - this.time, MAX_TIMEOUT);
+  }
+
+  /** uv_loop_close: EBUSY while any handle is open or any request is in flight. */
+  close(): void {
+    this.checkOpen('uv_loop_close');
+    if (this.running) throw new UVError('EBUSY', 'uv_loop_close', undefined, 'the loop is running');
+    if (this.handles !== null || this.activeReqs > 0) {
+      throw new UVError('EBUSY', 'uv_loop_close', undefined, 'handles are open or requests are in flight');
+    }
+    this.io.close();
+    this.closed = true;
+  }
+
+  /** uv_walk: every handle not yet closed, closing ones included. */
+  walk(fn: (h: Handle) => void): void {
+    checkFunction(fn, 'fn');
+    const all: Handle[] = [];
+    for (let h = this.handles; h !== null; h = h.hnext) all.push(h);
+    for (const h of all) fn(h);
+  }
+
+  metrics(): { loopCount: number; events: number; eventsWaiting: number; idleTime: bigint } {
+    const s = this.stats;
+    return { loopCount: s.loopCount, events: s.events, eventsWaiting: s.eventsWaiting, idleTime: BigInt(Math.round(s.idleTimeNs)) };
+  }
+
+  // The phases.
+
+  /** uv__run_pending: callbacks fed before this pass; those fed during it wait for the next. */
+  private runPending(): void {
+    const queue = this.pendingQueue;
+    if (queue.isEmpty()) return;
+    const pass = this.pass;
+    queue.appendTo(pass);
+    try {
+      while (!pass.isEmpty()) {
+        const work = pass.qnext as PendingWork;
+        queueRemove(work);
+        work.runPending();
+      }
+    } finally {
+      // Left over only when a callback threw: they run first next time, in their order.
+      if (!pass.isEmpty()) {
+        queue.appendTo(pass);
+        pass.appendTo(queue);
+      }
+    }
+  }
+
+  /**
+   * uv__run_idle, uv__run_prepare, uv__run_check (src/unix/loop-watcher.c): each watcher
+   * active when the pass began runs once. One started during the pass waits for the next;
+   * one stopped during it leaves `pass` and does not run.
+   */
+  private runWatchers(list: Queue): void {
+    if (list.isEmpty()) return;
+    const pass = this.pass;
+    list.appendTo(pass);
+    try {
+      while (!pass.isEmpty()) {
+        const w = pass.qnext as LoopWatcher;
+        queueRemove(w);
+        list.insertTail(w);
+        w.callback(w);
+      }
+    } finally {
+      // Left over only when a callback threw: they keep their place and run next pass.
+      pass.appendTo(list);
+    }
+  }
+
+  /** uv__io_poll: block for at most `timeout` ms, then run what woke the loop. */
+  private poll(timeout: number): void {
+    if (this.io.poll(timeout)) this.runAsyncs();
+  }
+
+  /** uv__async_io: each Async sent since it last ran runs once, the pending bit cleared first. */
+  private runAsyncs(): void {
+    const list = this.asyncHandles;
+    const pass = this.pass;
+    list.appendTo(pass);
+    try {
+      while (!pass.isEmpty()) {
+        const a = pass.qnext as Async;
+        queueRemove(a);
+        list.insertTail(a);
+        if (a.consumeSend()) a.callback(a);
+      }
+    } finally {
+      if (!pass.isEmpty()) {
+        // A callback threw before the rest were looked at: signal ourselves so the next
+        // poll does not sleep and the sends they hold are not lost.
+        pass.appendTo(list);
+        Atomics.store(this.io.wake, STATE, SIGNALLED);
+      }
+    }
+  }
+
+  /**
+   * uv__run_closing_handles: handles closed before this pass, newest first as libuv's
+   * closing list is a stack. Those closed during the pass wait for the next iteration.
+   */
+  private runClosing(): void {
+    let next = this.closingHandles;
+    if (next === null) return;
+    this.closingHandles = null;
+    try {
+      while (next !== null) {
+        const h: Handle = next;
+        next = h.nextClosing;
+        h.nextClosing = null;
+        h.finishClose();
+      }
+    } finally {
+      if (next !== null) {
+        // A close callback threw: the rest go back ahead of handles closed meanwhile.
+        let last = next;
+        while (last.nextClosing !== null) last = last.nextClosing;
+        last.nextClosing = this.closingHandles;
+        this.closingHandles = next;
+      }
+    }
+  }
+
+  /**
+   * uv__run_timers (libuv 1.48+): every timer due at the start of the phase fires once, in
+   * (due, start order). One started or re-armed during the phase has a newer start id, so it
+   * never fires twice in one phase, even with a 0 ms timeout. Taking one timer at a time
+   * (rather than collecting them first) leaves the heap consistent if a callback throws.
+   */
+  private runTimers(): void {
+    const heap = this.timers;
+    const now = this.time;
+    const startedBefore = this.timerCounter;
+    for (let t = heap.min(); t !== undefined && t.due <= now && t.startId < startedBefore; t = heap.min()) {
+      t.expire();
+    }
+  }
+
+  // Bookkeeping for handles (uv__handle_init, uv__make_close_pending, uv__finish_close).
+
+  /** @internal */
+  addHandle(h: Handle): void {
+    this.checkOpen('uv_handle_init');
+    h.hnext = this.handles;
+    if (this.handles !== null) this.handles.hprev = h;
+    this.handles = h;
+  }
+
+  /** @internal */
+  removeHandle(h: Handle): void {
+    if (h.hprev !== null) h.hprev.hnext = h.hnext;
+    else this.handles = h.hnext;
+    if (h.hnext !== null) h.hnext.hprev = h.hprev;
+    h.hnext = h.hprev = null;
+  }
+
+  /** @internal */
+  makeClosePending(h: Handle): void {
+    h.nextClosing = this.closingHandles;
+    this.closingHandles = h;
+  }
+
+  /** @internal */
+  feedPending(work: PendingWork): void {
+    this.pendingQueue.insertTail(work);
+  }
+
+  private checkOpen(syscall: string): void {
+    if (this.closed) throw new UVError('EINVAL', syscall, undefined, 'the loop is closed');
+  }
+}
+
+function runMode(mode: unknown): number {
+  switch (mode) {
+    case 'default': return DEFAULT;
+    case 'once': return ONCE;
+    case 'nowait': return NOWAIT;
+  }
+  throw new TypeError(`mode must be 'default', 'once' or 'nowait', got ${describe(mode)}`);
+}
