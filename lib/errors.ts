@@ -21,7 +21,7 @@ export class UVError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly syscall: string;
-  readonly path?: string;
+  declare readonly path?: string;
 
   /** `detail`, when given, follows Node's message in parentheses to say which rule was broken. */
   constructor(code: string, syscall: string, path?: string, detail?: string) {

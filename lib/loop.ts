@@ -42,8 +42,9 @@ export class Loop {
   /** @internal */ readonly pendingQueue = new Queue();
   /** @internal */ closingHandles: Handle | null = null;
   /** @internal */ readonly io: Backend;
-  /** Every handle not yet closed, for walk() and close(); linked through Handle.hnext/hprev. */
+  /** Every handle not yet closed, oldest first, for walk() and close(); linked through Handle.hnext/hprev. */
   /** @internal */ handles: Handle | null = null;
+  private lastHandle: Handle | null = null;
   /** @internal */ closed = false;
 
   private stopFlag = false;
@@ -157,7 +158,7 @@ export class Loop {
     this.closed = true;
   }
 
-  /** uv_walk: every handle not yet closed, closing ones included. */
+  /** uv_walk: every handle not yet closed, closing ones included, in the order they were made. */
   walk(fn: (h: Handle) => void): void {
     checkFunction(fn, 'fn');
     const all: Handle[] = [];
@@ -217,7 +218,12 @@ export class Loop {
 
   /** uv__io_poll: block for at most `timeout` ms, then run what woke the loop. */
   private poll(timeout: number): void {
-    if (this.io.poll(timeout)) this.runAsyncs();
+    const woken = this.io.poll(timeout);
+    // As uv__io_poll, refresh the time once the wait returns, before any callback: a timer
+    // started from an Async callback after a long sleep must count from the wake-up. A poll
+    // that neither waited nor found anything has nothing to refresh for.
+    if (timeout !== 0 || woken) this.updateTime();
+    if (woken) this.runAsyncs();
   }
 
   /** uv__async_io: each Async sent since it last ran runs once, the pending bit cleared first. */
@@ -288,9 +294,10 @@ export class Loop {
   /** @internal */
   addHandle(h: Handle): void {
     this.checkOpen('uv_handle_init');
-    h.hnext = this.handles;
-    if (this.handles !== null) this.handles.hprev = h;
-    this.handles = h;
+    h.hprev = this.lastHandle;
+    if (this.lastHandle !== null) this.lastHandle.hnext = h;
+    else this.handles = h;
+    this.lastHandle = h;
   }
 
   /** @internal */
@@ -298,6 +305,7 @@ export class Loop {
     if (h.hprev !== null) h.hprev.hnext = h.hnext;
     else this.handles = h.hnext;
     if (h.hnext !== null) h.hnext.hprev = h.hprev;
+    else this.lastHandle = h.hprev;
     h.hnext = h.hprev = null;
   }
 

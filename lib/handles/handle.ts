@@ -20,7 +20,7 @@ export abstract class Handle {
   data: unknown = undefined;
 
   /** @internal */ flags = REF;
-  /** @internal */ closeCb: ((h: this) => void) | undefined = undefined;
+  /** @internal */ closeCb: ((h: Handle) => void) | undefined = undefined;
   /** @internal */ nextClosing: Handle | null = null;
   /** @internal */ hnext: Handle | null = null;
   /** @internal */ hprev: Handle | null = null;
@@ -67,7 +67,7 @@ export abstract class Handle {
       throw new UVError('EINVAL', 'uv_close', undefined, `this ${this.type} handle is already closing`);
     }
     this.flags |= CLOSING;
-    this.closeCb = cb;
+    this.closeCb = cb as ((h: Handle) => void) | undefined;
     this.stopForClose();
     this.loop.makeClosePending(this);
   }
