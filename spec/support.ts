@@ -1,7 +1,7 @@
 // Helpers shared by the specs. Not a spec file itself (ava runs spec/**/*.spec.ts).
 import type { ExecutionContext } from 'ava';
 import { performance } from 'node:perf_hooks';
-import { Loop, type Handle } from '../lib/index.js';
+import { Idle, Loop, type Handle } from '../lib/index.js';
 
 /**
  * The end of every spec, as libuv's tests end: close whatever is still open, let the closing
@@ -13,6 +13,17 @@ export function closeLoop(t: ExecutionContext, loop: Loop): void {
   });
   loop.run();
   t.notThrows(() => loop.close(), 'loop.close() succeeds once every handle is closed');
+}
+
+/**
+ * A loop whose poll never blocks: an active idle handle makes the poll timeout 0 even when
+ * unref'd, so a lone prepare or check handle keeps iterating instead of sleeping with no limit
+ * (as it would in libuv too).
+ */
+export function spinningLoop(): Loop {
+  const loop = new Loop();
+  new Idle(loop).start(() => {}).unref();
+  return loop;
 }
 
 /** Busy-waits for `ms` of wall time: a callback that is slow, as in libuv's tests. */

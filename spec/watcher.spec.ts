@@ -1,23 +1,13 @@
 // SEMANTICS.md, "Idle, prepare, check", with libuv's test-idle.c and loop-watcher.c as the model.
 import test from 'ava';
 import { Check, Idle, Loop, Prepare, Timer, type Handle } from '../lib/index.js';
-import { closeLoop, uvCode } from './support.js';
+import { closeLoop, spinningLoop, uvCode } from './support.js';
 
 const kinds = [
   ['idle', Idle],
   ['prepare', Prepare],
   ['check', Check],
 ] as const;
-
-/**
- * A loop whose poll never blocks: an active idle handle makes the poll timeout 0 even when
- * unref'd, so a lone prepare or check handle keeps iterating instead of sleeping forever.
- */
-function spinningLoop(): Loop {
-  const loop = new Loop();
-  new Idle(loop).start(() => {}).unref();
-  return loop;
-}
 
 for (const [name, Kind] of kinds) {
   test(`${name}: runs once per iteration while active, and stops when stopped`, (t) => {
