@@ -141,10 +141,11 @@ export class Loop {
         !this.idleHandles.isEmpty() || this.closingHandles !== null) {
       return 0;
     }
-    const next = this.timers.min();
-    if (next === undefined) return -1;
-    if (next.due <= this.time) return 0;
-    return Math.min(next.due - this.time, MAX_TIMEOUT);
+    const timers = this.timers;
+    if (timers.size === 0) return -1;
+    const due = timers.minDue();
+    if (due <= this.time) return 0;
+    return Math.min(due - this.time, MAX_TIMEOUT);
   }
 
   /** uv_loop_close: EBUSY while any handle is open or any request is in flight. */
@@ -284,8 +285,8 @@ export class Loop {
     const heap = this.timers;
     const now = this.time;
     const startedBefore = this.timerCounter;
-    for (let t = heap.min(); t !== undefined && t.due <= now && t.startId < startedBefore; t = heap.min()) {
-      t.expire();
+    while (heap.size > 0 && heap.minDue() <= now && heap.minOrder() < startedBefore) {
+      (heap.min() as Timer).expire();
     }
   }
 

@@ -10,9 +10,8 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 /** uv_timer_t: fires once after `timeout` ms, then every `repeat` ms if repeat is not 0. */
 export class Timer extends Handle implements HeapEntry {
   /** @internal */ callback: ((t: Timer) => void) | null = null;
-  /** @internal */ due = 0;
-  /** @internal */ startId = 0;
-  /** @internal */ heapIndex = -1;
+  /** @internal */ heapSlot = -1;
+  private due = 0;
   private repeatMs = 0;
 
   constructor(loop: Loop) {
@@ -88,8 +87,7 @@ export class Timer extends Handle implements HeapEntry {
     this.callback = cb;
     this.due = Math.min(loop.time + timeout, NEVER);
     this.repeatMs = repeat;
-    this.startId = loop.timerCounter++;
-    loop.timers.insert(this);
+    loop.timers.insert(this, this.due, loop.timerCounter++);
     this.markActive();
   }
 }
