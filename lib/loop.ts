@@ -54,6 +54,9 @@ export class Loop {
   private readonly stats: LoopMetrics = { loopCount: 0, events: 0, eventsWaiting: 0, idleTimeNs: 0 };
 
   constructor(options?: { backend?: 'auto' | BackendName }) {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
     const requested = options?.backend ?? 'auto';
     if (requested === 'auto' || requested === 'futex') {
       this.io = new FutexBackend(this.stats);

@@ -272,6 +272,15 @@ test('close(): EBUSY while a handle is open or still closing, then succeeds; a c
   uvCode(t, () => loop.close(), 'EINVAL');
 });
 
+test('close() from a callback of the running loop is EBUSY', (t) => {
+  const loop = new Loop();
+  let err: unknown;
+  new Timer(loop).start((h) => { h.close(); try { loop.close(); } catch (e) { err = e; } }, 0);
+  loop.run();
+  t.is((err as UVError | undefined)?.code, 'EBUSY');
+  closeLoop(t, loop);
+});
+
 test('Loop.default() is one loop per thread, and a fresh one follows a closed one', (t) => {
   const a = Loop.default();
   t.is(Loop.default(), a);
@@ -307,6 +316,8 @@ test('walk() visits every handle not yet closed, closing ones included, in the o
 
 test('Loop options: an unknown backend is a TypeError; a backend not built here is ENOSYS', (t) => {
   t.throws(() => new Loop({ backend: 'select' as never }), { instanceOf: TypeError });
+  t.throws(() => new Loop(5 as never), { instanceOf: TypeError });
+  t.throws(() => new Loop(null as never), { instanceOf: TypeError });
   uvCode(t, () => new Loop({ backend: 'kqueue' }), 'ENOSYS');
   const loop = new Loop({ backend: 'futex' });
   t.is(loop.backend, 'futex');
