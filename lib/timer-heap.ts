@@ -55,6 +55,11 @@ export class TimerHeap<T extends HeapEntry> {
     return this.order[0]!;
   }
 
+  /** The due time of an entry in the heap. */
+  dueOf(entry: T): number {
+    return this.due[this.posOf[entry.heapSlot]!]!;
+  }
+
   insert(entry: T, due: number, order: number): void {
     if (this.n === this.due.length) this.grow();
     let slot: number;

@@ -32,7 +32,7 @@ export function busyWait(ms: number): void {
   while (performance.now() < end);
 }
 
-/** Runs `fn`, expecting it to throw a UVError with `code`; returns the error. */
+/** Runs `fn`, expecting it to throw a UVError with `code`, a negative errno and a syscall. */
 export function uvCode(t: ExecutionContext, fn: () => unknown, code: string): void {
   const err = t.throws(fn) as { code?: unknown; errno?: unknown; syscall?: unknown } | undefined;
   t.is(err?.code, code);

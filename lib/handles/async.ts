@@ -1,7 +1,6 @@
 import { wakeLoop, isWakeWord } from '../backend/wakeup.js';
 import type { Loop } from '../loop.js';
-import type { QueueNode } from '../queue.js';
-import { queueRemove } from '../queue.js';
+import { queueRemove, type QueueNode } from '../queue.js';
 import { checkFunction, describe } from '../validate.js';
 import { Handle } from './handle.js';
 

@@ -11,7 +11,6 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 export class Timer extends Handle implements HeapEntry {
   /** @internal */ callback: ((t: Timer) => void) | null = null;
   /** @internal */ heapSlot = -1;
-  private due = 0;
   private repeatMs = 0;
 
   constructor(loop: Loop) {
@@ -60,7 +59,7 @@ export class Timer extends Handle implements HeapEntry {
 
   /** ms until it fires, 0 when due or inactive. */
   get dueIn(): number {
-    return this.isActive() ? Math.max(0, this.due - this.loop.time) : 0;
+    return this.isActive() ? Math.max(0, this.loop.timers.dueOf(this) - this.loop.time) : 0;
   }
 
   /**
@@ -70,9 +69,9 @@ export class Timer extends Handle implements HeapEntry {
    */
   /** @internal */
   expire(): void {
-    this.stop();
     const cb = this.callback as (t: Timer) => void;
     if (this.repeatMs !== 0) this.schedule(cb, this.repeatMs, this.repeatMs);
+    else this.stop();
     cb(this);
   }
 
@@ -85,9 +84,8 @@ export class Timer extends Handle implements HeapEntry {
     const loop = this.loop;
     this.stop();
     this.callback = cb;
-    this.due = Math.min(loop.time + timeout, NEVER);
     this.repeatMs = repeat;
-    loop.timers.insert(this, this.due, loop.timerCounter++);
+    loop.timers.insert(this, Math.min(loop.time + timeout, NEVER), loop.timerCounter++);
     this.markActive();
   }
 }
