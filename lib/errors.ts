@@ -42,3 +42,15 @@ export class UVError extends Error {
 export function errnoOf(code: string): number {
   return lookup(code).errno;
 }
+
+let byErrno: Map<number, string> | undefined;
+
+/** A UVError for a failed syscall: `errno` as C's errno (positive) or libuv's (negative). */
+export function errnoError(errno: number, syscall: string, path?: string, detail?: string): UVError {
+  if (byErrno === undefined) {
+    byErrno = new Map();
+    for (const [n, [name]] of getSystemErrorMap()) byErrno.set(n, name);
+  }
+  const code = byErrno.get(-Math.abs(errno)) ?? 'UNKNOWN';
+  return new UVError(code, syscall, path, detail);
+}

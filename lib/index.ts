@@ -5,3 +5,5 @@ export { Handle, type HandleType } from './handles/handle.js';
 export { Timer } from './handles/timer.js';
 export { Idle, Prepare, Check } from './handles/watcher.js';
 export { Async, AsyncSender } from './handles/async.js';
+export { Poll } from './handles/poll.js';
+export { Tcp } from './handles/tcp.js';

@@ -1,8 +1,12 @@
+import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Backend, BackendName, LoopMetrics } from './backend/backend.js';
+import { READY, WOKEN } from './backend/backend.js';
+import { EpollBackend } from './backend/epoll.js';
 import { FutexBackend } from './backend/futex.js';
 import { SIGNALLED, STATE } from './backend/wakeup.js';
 import { UVError } from './errors.js';
+import { tryLibc } from '../ffi/driver.js';
 import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
@@ -16,6 +20,9 @@ export type RunMode = 'default' | 'once' | 'nowait';
 const DEFAULT = 0;
 const ONCE = 1;
 const NOWAIT = 2;
+
+const EINTR = 4;
+const EMFILE = 24;
 
 /** libuv caps a poll timeout at INT_MAX ms (uv__next_timeout). */
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -46,6 +53,8 @@ export class Loop {
   /** @internal */ handles: Handle | null = null;
   private lastHandle: Handle | null = null;
   /** @internal */ closed = false;
+  /** An fd held in reserve for accept's EMFILE (libuv's loop->emfile_fd), -1 until a stream exists. */
+  private emfileFd = -1;
 
   private stopFlag = false;
   private running = false;
@@ -57,14 +66,7 @@ export class Loop {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const requested = options?.backend ?? 'auto';
-    if (requested === 'auto' || requested === 'futex') {
-      this.io = new FutexBackend(this.stats);
-    } else if (requested === 'epoll' || requested === 'kqueue' || requested === 'iocp') {
-      throw new UVError('ENOSYS', 'uv_loop_init', undefined, `the ${requested} backend is not built yet; use 'auto' or 'futex'`);
-    } else {
-      throw new TypeError(`options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`);
-    }
+    this.io = openBackend(options?.backend ?? 'auto', this.stats);
     this.backend = this.io.name;
     this.updateTime();
   }
@@ -158,6 +160,8 @@ export class Loop {
     if (this.handles !== null || this.activeReqs > 0) {
       throw new UVError('EBUSY', 'uv_loop_close', undefined, 'handles are open or requests are in flight');
     }
+    if (this.emfileFd !== -1) closeSync(this.emfileFd);
+    this.emfileFd = -1;
     this.io.close();
     this.closed = true;
   }
@@ -222,12 +226,23 @@ export class Loop {
 
   /** uv__io_poll: block for at most `timeout` ms, then run what woke the loop. */
   private poll(timeout: number): void {
-    const woken = this.io.poll(timeout);
-    // As uv__io_poll, refresh the time once the wait returns, before any callback: a timer
-    // started from an Async callback after a long sleep must count from the wake-up. A poll
-    // that neither waited nor found anything has nothing to refresh for.
-    if (timeout !== 0 || woken) this.updateTime();
-    if (woken) this.runAsyncs();
+    const io = this.io;
+    const found = io.wait(timeout);
+    // As uv__io_poll, refresh the time once the wait returns, before any callback: a callback
+    // that starts a timer after a long sleep must count from the wake-up. A poll that neither
+    // waited nor found anything has nothing to refresh for.
+    if (timeout !== 0 || found !== 0) this.updateTime();
+    if ((found & READY) !== 0) {
+      try {
+        io.dispatch();
+      } catch (err) {
+        // An fd callback threw before the Async handles were looked at: signal ourselves so
+        // their sends are not lost. Undispatched fds stay ready (epoll is level-triggered).
+        if ((found & WOKEN) !== 0) Atomics.store(io.wake, STATE, SIGNALLED);
+        throw err;
+      }
+    }
+    if ((found & WOKEN) !== 0) this.runAsyncs();
   }
 
   /** uv__async_io: each Async sent since it last ran runs once, the pending bit cleared first. */
@@ -324,9 +339,71 @@ export class Loop {
     this.pendingQueue.insertTail(work);
   }
 
+  /** @internal */
+  reserveEmfileFd(): void {
+    if (this.emfileFd !== -1) return;
+    try {
+      this.emfileFd = openSync('/dev/null', 'r');
+    } catch {
+      // Out of fds already: accept's EMFILE then reaches the connection callback.
+    }
+  }
+
+  /**
+   * uv__emfile_trick: out of fds, a listener cannot accept, and a level-triggered poll would
+   * report the waiting connection forever. Free the reserved fd, accept and close every
+   * connection the kernel holds, then take the reserve again. Returns the errno that ended it.
+   */
+  /** @internal */
+  emfileTrick(accept: () => number, close: (fd: number) => void, errno: () => number): number {
+    if (this.emfileFd === -1) return EMFILE;
+    closeSync(this.emfileFd);
+    this.emfileFd = -1;
+    let err: number;
+    for (;;) {
+      const fd = accept();
+      if (fd >= 0) {
+        close(fd);
+        continue;
+      }
+      err = errno();
+      if (err !== EINTR) break;
+    }
+    this.reserveEmfileFd();
+    return err;
+  }
+
   private checkOpen(syscall: string): void {
     if (this.closed) throw new UVError('EINVAL', syscall, undefined, 'the loop is closed');
   }
+}
+
+/**
+ * 'auto' is epoll on Linux when an FFI driver loads, and the futex backend otherwise (the
+ * loop then runs timers, watchers and Async, and refuses fds with the reason).
+ */
+function openBackend(requested: unknown, stats: LoopMetrics): Backend {
+  switch (requested) {
+    case 'futex':
+      return new FutexBackend(stats, "it was made with backend 'futex'; use 'auto' or 'epoll'");
+    case 'auto':
+    case 'epoll': {
+      if (process.platform !== 'linux') {
+        if (requested === 'auto') return new FutexBackend(stats, `uvts has no fd backend for ${process.platform} yet`);
+        throw new UVError('ENOSYS', 'uv_loop_init', undefined, `epoll exists only on Linux, not on ${process.platform}`);
+      }
+      const libc = tryLibc();
+      if (libc instanceof Error) {
+        if (requested === 'auto') return new FutexBackend(stats, libc.message);
+        throw new UVError('ENOSYS', 'uv_loop_init', undefined, libc.message);
+      }
+      return new EpollBackend(libc, stats);
+    }
+    case 'kqueue':
+    case 'iocp':
+      throw new UVError('ENOSYS', 'uv_loop_init', undefined, `the ${requested} backend is not built yet; use 'auto', 'epoll' or 'futex'`);
+  }
+  throw new TypeError(`options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`);
 }
 
 function runMode(mode: unknown): number {

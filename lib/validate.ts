@@ -24,3 +24,11 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
   return `${typeof value} ${String(value)}`;
 }
+
+/** A file descriptor: an integer from 0 to 2^31-1, checked before it reaches FFI. */
+export function checkFd(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw new RangeError(`${name} must be an integer from 0 to 2147483647, got ${String(value)}`);
+  }
+}

@@ -323,8 +323,11 @@ test('Loop options: an unknown backend is a TypeError; a backend not built here 
   t.is(loop.backend, 'futex');
   closeLoop(t, loop);
   const auto = new Loop();
-  t.is(auto.backend, 'futex');
+  t.is(auto.backend, process.platform === 'linux' ? 'epoll' : 'futex', "'auto' is epoll on Linux, where an FFI driver loads");
   closeLoop(t, auto);
+  const epoll = new Loop({ backend: 'epoll' });
+  t.is(epoll.backend, 'epoll');
+  closeLoop(t, epoll);
 });
 
 test('loop time and hrtime agree on the passing of time within a millisecond of rounding', (t) => {

@@ -1,5 +1,7 @@
+import type { Libc } from '../../ffi/libc.js';
+
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
-// thread, and watch fds. Each backend is one file beside this one (futex now; epoll, kqueue and
+// thread, and watch fds. Each backend is one file beside this one (futex, epoll; kqueue and
 // iocp slot in with the same shape), as mio keeps one file per selector.
 
 export type BackendName = 'epoll' | 'kqueue' | 'iocp' | 'futex';
@@ -12,21 +14,36 @@ export interface LoopMetrics {
   idleTimeNs: number;
 }
 
-/** The receiver of readiness for one fd (uv__io_t's callback). */
+/** The receiver of readiness for one fd (uv__io_t's callback); `events` are EPOLL* bits. */
 export interface IoWatcher {
   onIo(events: number): void;
 }
+
+/** Bits of what wait() found. */
+export const WOKEN = 1; // another thread signalled the wake word since the last wait
+export const READY = 2; // fds are ready: dispatch() runs their watchers
 
 export interface Backend {
   readonly name: BackendName;
   /** The wake word other threads signal through `wakeLoop()` (wakeup.ts). */
   readonly wake: Int32Array;
   /**
-   * Waits up to `timeout` ms (-1: no limit, 0: never blocks) and dispatches ready fds to their
-   * watchers. Returns true if another thread woke the loop since the last poll.
+   * Waits up to `timeout` ms (-1: no limit, 0: never blocks) for ready fds or a wakeup, and
+   * returns WOKEN | READY bits. The loop updates its time between wait() and dispatch(), as
+   * uv__io_poll does after epoll_wait returns.
    */
-  poll(timeout: number): boolean;
-  /** Sets the events watched on `fd` (0 stops watching it). */
+  wait(timeout: number): number;
+  /** Runs the watchers of the fds the last wait() found ready. */
+  dispatch(): void;
+  /** Sets the events watched on `fd` (0 stops watching it); reaches the kernel at the next wait(). */
   modify(fd: number, events: number, watcher: IoWatcher): void;
+  /** The watcher of `fd`, if one watches it now. */
+  watcherOf(fd: number): IoWatcher | undefined;
+  /** Stops watching `fd` at once, before its owner closes it (uv__platform_invalidate_fd). */
+  forget(fd: number): void;
+  /** Throws UVError if `fd` cannot be watched by this backend (uv__io_check_fd). */
+  checkFd(fd: number, syscall: string): void;
+  /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */
+  requireLibc(syscall: string): Libc;
   close(): void;
 }

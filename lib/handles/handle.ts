@@ -79,12 +79,27 @@ export abstract class Handle {
   /** uv__finish_close, run in the closing phase. */
   /** @internal */
   finishClose(): void {
+    try {
+      this.destroy();
+    } catch (err) {
+      // A request's callback threw: the rest of them, and the close callback, run next pass.
+      this.loop.makeClosePending(this);
+      throw err;
+    }
     this.flags = (this.flags | CLOSED) & ~REF;
     this.loop.removeHandle(this);
     const cb = this.closeCb;
     this.closeCb = undefined;
     if (cb !== undefined) cb(this);
   }
+
+  /**
+   * Runs the callbacks of requests the handle still holds (ECANCELED), before the close
+   * callback (uv__stream_destroy). Each request leaves the handle before its callback runs,
+   * so a callback that throws leaves the others for the next call.
+   */
+  /** @internal */
+  protected destroy(): void {}
 
   /** uv__handle_start */
   /** @internal */

@@ -1,0 +1,78 @@
+// The ffi-rs driver. Pointers are passed in place, with no copying: ffi-rs takes a U8Array
+// argument as a Node Buffer and hands C the address Node reports for it, which for any typed
+// array view (Int32Array too, a subarray, or one over a SharedArrayBuffer) is the view's first
+// byte. C therefore reads and writes the caller's own bytes, as with koffi.
+//
+// ffi-rs has no bound-function object: every call names the library and function and
+// describes the types again, and ffi-rs parses that description each time. So each function
+// keeps one call description, built here and reused, and only its argument list changes.
+import { createRequire } from 'node:module';
+import type * as FfiRsModule from 'ffi-rs';
+import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, type ReturnKind } from './libc.js';
+
+type FfiRs = typeof FfiRsModule;
+type Call = FfiRsModule.FFIParams<FfiRsModule.FieldType, true>;
+type Memory = Uint8Array | Int32Array;
+
+// ffi-rs keeps the libraries it opens in one process-wide table under a name the caller
+// chooses; this one is uvts's own, so it cannot clash with another user of ffi-rs.
+const LIBRARY = 'uvts:libc';
+
+/** Binds the table with ffi-rs. Throws if ffi-rs or libc cannot load. */
+export function bindFfiRs(): Libc {
+  const ffi = createRequire(import.meta.url)('ffi-rs') as FfiRs;
+  openFirst(ffi);
+  const { DataType } = ffi;
+  // The length is only read when an array is returned; a parameter is passed as a pointer.
+  const memory = ffi.arrayConstructor({ type: DataType.U8Array, length: 0 });
+  const param: Record<ParamKind, FfiRsModule.FieldType> = {
+    int: DataType.I32, uint: DataType.U32, ulong: DataType.U64, in: memory, out: memory, inout: memory,
+  };
+  const ret: Record<ReturnKind, FfiRsModule.DataType> = { int: DataType.I32, long: DataType.I64 };
+
+  let lastErrno = 0;
+  const bound: Record<string, unknown> = {};
+  for (const [name, sig] of Object.entries(FUNCTIONS)) {
+    const call: Call = {
+      library: LIBRARY, funcName: name, retType: ret[sig.ret], paramsType: sig.params.map((p) => param[p]),
+      paramsValue: [], errno: true, freeResultMemory: false,
+    };
+    resolve(ffi, call);
+    bound[name] = (...args: (number | Memory)[]): number => {
+      // ffi-rs refuses a call whose argument count differs from the declared one.
+      call.paramsValue = args;
+      const { value, errnoCode } = ffi.load(call);
+      lastErrno = errnoCode;
+      return value as number;
+    };
+  }
+  return Object.assign(bound as Functions, { driver: 'ffi-rs' as const, errno: () => lastErrno });
+}
+
+function openFirst(ffi: FfiRs): void {
+  let first: unknown;
+  for (const path of LIBRARY_NAMES) {
+    try {
+      // A no-op when the library is already open under this name (in another thread).
+      ffi.open({ library: LIBRARY, path });
+      return;
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first instanceof Error ? first : new Error(String(first));
+}
+
+// ffi-rs caches each function's address, on its first call, in a process-wide map that has no
+// lock; a first call in one thread while another thread calls would change that map under the
+// reader. Resolving every function in the first thread that binds leaves all later lookups,
+// from any thread, reading only. A call with no arguments does it: ffi-rs looks the function up,
+// then refuses the call for its argument count before anything runs. It also makes a missing
+// function fail here, as koffi does, rather than at its first use.
+function resolve(ffi: FfiRs, call: Call): void {
+  try {
+    ffi.load({ ...call, paramsValue: [] });
+  } catch (err) {
+    if (err instanceof Error && err.message.includes('Cannot find')) throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module';
+import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, type ReturnKind } from './libc.js';
+
+type Koffi = typeof import('koffi');
+
+// koffi passes a typed array given for a pointer parameter as a pointer to its own memory, so
+// `in`, `out` and `inout` all bind as plain pointers.
+const PARAM: Record<ParamKind, string> = {
+  int: 'int', uint: 'unsigned int', ulong: 'unsigned long', in: 'const void *', out: 'void *', inout: 'void *',
+};
+const RETURN: Record<ReturnKind, string> = { int: 'int', long: 'intptr_t' };
+
+/** Binds the table with koffi (the default driver). Throws if koffi or libc cannot load. */
+export function bindKoffi(): Libc {
+  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const lib = openFirst(koffi);
+  const bound: Record<string, unknown> = {};
+  for (const [name, sig] of Object.entries(FUNCTIONS)) {
+    bound[name] = lib.func(name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]));
+  }
+  return Object.assign(bound as Functions, { driver: 'koffi' as const, errno: () => koffi.errno() });
+}
+
+function openFirst(koffi: Koffi): ReturnType<Koffi['load']> {
+  let first: unknown;
+  for (const name of LIBRARY_NAMES) {
+    try {
+      return koffi.load(name);
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first;
+}

@@ -1,0 +1,285 @@
+import { performance } from 'node:perf_hooks';
+import {
+  EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT, type Libc,
+} from '../../ffi/libc.js';
+import { errnoError } from '../errors.js';
+import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
+import { READY, WOKEN } from './backend.js';
+import { AWAKE, POLLING, STATE, closeWakeWord, createWakeWord } from './wakeup.js';
+import { sleepOnWakeWord } from './futex.js';
+
+const EINTR = 4;
+const EEXIST = 17;
+const ENOENT = 2;
+
+/** As libuv: 1024 events per epoll_wait, and at most 48 more non-blocking rounds when full. */
+const MAX_EVENTS = 1024;
+const MAX_ROUNDS = 48;
+
+/** What a watcher may ask for; errors and hang-ups are always reported by the kernel. */
+const INTEREST = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI;
+
+/**
+ * Linux's epoll (libuv's src/unix/linux.c, without io_uring). Interest changes are queued and
+ * reach the kernel at the start of the next wait, and only when the mask differs from what the
+ * kernel has, as libuv's watcher queue. Other threads wake the loop through an eventfd, and
+ * only when it is blocked in epoll_wait; while no fd is watched the loop sleeps on its wake
+ * word instead, so an iteration with no fd interest makes no syscall at all.
+ */
+export class EpollBackend implements Backend {
+  readonly name = 'epoll' as const;
+  readonly wake: Int32Array;
+  private readonly libc: Libc;
+  private readonly metrics: LoopMetrics;
+  private readonly epfd: number;
+  private readonly eventfd: number;
+
+  // Indexed by fd, as libuv's loop->watchers.
+  private readonly watchers: (IoWatcher | undefined)[] = [];
+  /** The events wanted (pevents) and the events the kernel has (events), per fd. */
+  private wanted = new Int32Array(64);
+  private registered = new Int32Array(64);
+  /** Fds whose wanted mask changed since the last flush, each once. */
+  private readonly changed: number[] = [];
+  private queued = new Uint8Array(64);
+  /** Fds registered with the kernel for a watcher (the eventfd is not counted). */
+  private interest = 0;
+
+  // One reusable buffer of struct epoll_event, read through a 32-bit view.
+  private readonly buffer = new Uint8Array(MAX_EVENTS * EPOLL_EVENT.size);
+  private readonly words = new Int32Array(this.buffer.buffer);
+  /** Events of the last wait not yet dispatched: [next, count). */
+  private next = 0;
+  private count = 0;
+  private readonly ctlEvent = new Uint8Array(EPOLL_EVENT.size);
+  private readonly ctlWords = new Int32Array(this.ctlEvent.buffer);
+  private readonly drain = new Uint8Array(8);
+
+  constructor(libc: Libc, metrics: LoopMetrics) {
+    this.libc = libc;
+    this.metrics = metrics;
+    this.epfd = libc.epoll_create1(EPOLL_CLOEXEC);
+    if (this.epfd < 0) throw errnoError(libc.errno(), 'epoll_create1');
+    this.eventfd = libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (this.eventfd < 0) {
+      const errno = libc.errno();
+      libc.close(this.epfd);
+      throw errnoError(errno, 'eventfd');
+    }
+    this.ctl(EPOLL_CTL_ADD, this.eventfd, EPOLLIN);
+    this.wake = createWakeWord(this.eventfd);
+  }
+
+  wait(timeout: number): number {
+    this.flush();
+    if (this.interest === 0) return sleepOnWakeWord(this.wake, timeout, this.metrics);
+    const wake = this.wake;
+    const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    const n = this.epollWait(sleeping ? timeout : 0);
+    this.next = 0;
+    this.count = n;
+    let result = n > 0 ? READY : 0;
+    // Whatever woke us, STATE says whether another thread signalled since we last looked.
+    if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
+      result |= WOKEN;
+      this.metrics.events++;
+      if (!sleeping) this.metrics.eventsWaiting++;
+    }
+    if (!sleeping) this.metrics.eventsWaiting += n;
+    return result;
+  }
+
+  dispatch(): void {
+    for (let round = 1; ; round++) {
+      const full = this.count === MAX_EVENTS;
+      this.dispatchBatch();
+      if (!full || round === MAX_ROUNDS) return;
+      // The buffer came back full: more may be ready. Look again without blocking.
+      this.next = 0;
+      this.count = this.epollWait(0);
+    }
+  }
+
+  modify(fd: number, events: number, watcher: IoWatcher): void {
+    this.grow(fd);
+    const wanted = events & INTEREST;
+    this.watchers[fd] = wanted === 0 ? undefined : watcher;
+    this.wanted[fd] = wanted;
+    if (this.queued[fd] === 0) {
+      this.queued[fd] = 1;
+      this.changed.push(fd);
+    }
+  }
+
+  watcherOf(fd: number): IoWatcher | undefined {
+    return this.watchers[fd];
+  }
+
+  forget(fd: number): void {
+    if (fd >= this.wanted.length) return;
+    this.watchers[fd] = undefined;
+    this.wanted[fd] = 0;
+    // Events of the current batch for this fd belong to the old watcher: a new fd with the same
+    // number must not receive them (uv__platform_invalidate_fd).
+    const { size, data } = EPOLL_EVENT;
+    for (let i = this.next; i < this.count; i++) {
+      const at = (i * size + data) >> 2;
+      if (this.words[at] === fd) this.words[at] = -1;
+    }
+    // Removed now, not at the next flush: the caller is about to close the fd, and a new fd
+    // with its number must start from an empty registration.
+    if (this.registered[fd] !== 0) {
+      this.registered[fd] = 0;
+      this.interest--;
+      this.ctlEvent.fill(0);
+      this.libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.ctlEvent);
+    }
+  }
+
+  checkFd(fd: number, syscall: string): void {
+    // uv__io_check_fd: add, then remove. An fd we already watch is pollable by definition.
+    if (fd < this.registered.length && this.registered[fd] !== 0) return;
+    this.ctlEvent.fill(0);
+    this.ctlWords[0] = EPOLLIN;
+    if (this.libc.epoll_ctl(this.epfd, EPOLL_CTL_ADD, fd, this.ctlEvent) !== 0) {
+      const errno = this.libc.errno();
+      if (errno !== EEXIST) throw errnoError(errno, syscall, undefined, epollRefusal(errno, fd));
+    }
+    this.libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.ctlEvent);
+  }
+
+  requireLibc(_syscall: string): Libc {
+    return this.libc;
+  }
+
+  close(): void {
+    closeWakeWord(this.wake);
+    this.libc.close(this.eventfd);
+    this.libc.close(this.epfd);
+  }
+
+  /** Brings the kernel's interest in line with what watchers want (libuv's watcher queue). */
+  private flush(): void {
+    const changed = this.changed;
+    for (let i = 0; i < changed.length; i++) {
+      const fd = changed[i] as number;
+      this.queued[fd] = 0;
+      const want = this.wanted[fd] as number;
+      const have = this.registered[fd] as number;
+      if (want === have) continue;
+      if (want === 0) {
+        this.ctlEvent.fill(0);
+        this.libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.ctlEvent);
+        this.registered[fd] = 0;
+        this.interest--;
+        continue;
+      }
+      if (!this.register(fd, have === 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, want)) continue;
+      if (have === 0) this.interest++;
+      this.registered[fd] = want;
+    }
+    changed.length = 0;
+  }
+
+  /** epoll_ctl ADD or MOD; false if the kernel refused the fd, which the watcher then hears of. */
+  private register(fd: number, op: number, events: number): boolean {
+    if (this.ctl(op, fd, events)) return true;
+    // The registration we thought the kernel had (or had not) is stale: the fd was closed and
+    // its number reused behind our back. Try the other operation, as libuv retries EEXIST.
+    const errno = this.libc.errno();
+    if ((errno === EEXIST || errno === ENOENT) && this.ctl(errno === EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events)) {
+      return true;
+    }
+    // An fd closed before its watch reached the kernel: report it as an error condition
+    // (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
+    const watcher = this.watchers[fd];
+    this.watchers[fd] = undefined;
+    this.wanted[fd] = 0;
+    watcher?.onIo(EPOLLERR);
+    return false;
+  }
+
+  private ctl(op: number, fd: number, events: number): boolean {
+    this.ctlEvent.fill(0);
+    this.ctlWords[EPOLL_EVENT.events >> 2] = events;
+    this.ctlWords[EPOLL_EVENT.data >> 2] = fd;
+    return this.libc.epoll_ctl(this.epfd, op, fd, this.ctlEvent) === 0;
+  }
+
+  /** epoll_wait, retried with what is left of the timeout when a signal interrupts it. */
+  private epollWait(timeout: number): number {
+    if (timeout === 0) return this.epollWaitOnce(0);
+    const start = performance.now();
+    let left = timeout;
+    let n: number;
+    for (;;) {
+      n = this.epollWaitOnce(left);
+      if (n >= 0) break;
+      if (timeout > 0) {
+        left = Math.max(0, timeout - Math.floor(performance.now() - start));
+        if (left === 0) {
+          n = 0;
+          break;
+        }
+      }
+    }
+    this.metrics.idleTimeNs += (performance.now() - start) * 1e6;
+    return n;
+  }
+
+  /** One epoll_wait: the count of events, or -1 if a signal interrupted it. */
+  private epollWaitOnce(timeout: number): number {
+    const n = this.libc.epoll_wait(this.epfd, this.buffer, MAX_EVENTS, timeout);
+    if (n >= 0) return n;
+    const errno = this.libc.errno();
+    if (errno !== EINTR) throw errnoError(errno, 'epoll_wait');
+    return timeout === 0 ? 0 : -1;
+  }
+
+  private dispatchBatch(): void {
+    const words = this.words;
+    const { size, events: evAt, data } = EPOLL_EVENT;
+    while (this.next < this.count) {
+      const i = this.next++;
+      const fd = words[(i * size + data) >> 2] as number;
+      if (fd === -1) continue;
+      if (fd === this.eventfd) {
+        // Its write was the wakeup; STATE already told wait() about it.
+        this.libc.read(this.eventfd, this.drain, 8);
+        continue;
+      }
+      const watcher = this.watchers[fd];
+      if (watcher === undefined) continue;
+      // Only what the watcher asks for now (an earlier callback may have changed it), plus the
+      // error and hang-up conditions the kernel always reports.
+      const events = (words[(i * size + evAt) >> 2] as number) & ((this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
+      if (events === 0) continue;
+      this.metrics.events++;
+      watcher.onIo(events);
+    }
+  }
+
+  private grow(fd: number): void {
+    if (fd < this.wanted.length) return;
+    let n = this.wanted.length;
+    while (n <= fd) n *= 2;
+    this.wanted = resized(this.wanted, n);
+    this.registered = resized(this.registered, n);
+    const queued = new Uint8Array(n);
+    queued.set(this.queued);
+    this.queued = queued;
+  }
+}
+
+function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+function epollRefusal(errno: number, fd: number): string {
+  return errno === 1 /* EPERM */
+    ? `fd ${fd} is a regular file or directory, which epoll cannot watch`
+    : `epoll cannot watch fd ${fd}`;
+}

@@ -1,0 +1,129 @@
+import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, FIONBIO } from '../../ffi/libc.js';
+import type { IoWatcher } from '../backend/backend.js';
+import { UVError, errnoError } from '../errors.js';
+import type { Loop } from '../loop.js';
+import { checkFd, checkFunction } from '../validate.js';
+import { Handle } from './handle.js';
+
+const READABLE = 1;
+const WRITABLE = 2;
+const DISCONNECT = 4;
+const PRIORITIZED = 8;
+const ALL = READABLE | WRITABLE | DISCONNECT | PRIORITIZED;
+
+type PollCallback = (err: UVError | null, events: number) => void;
+
+/**
+ * uv_poll_t: readiness of an fd the user owns (src/unix/poll.c). The handle never reads,
+ * writes or closes the fd; it only says when the kernel finds it ready.
+ */
+export class Poll extends Handle implements IoWatcher {
+  static readonly READABLE = READABLE;
+  static readonly WRITABLE = WRITABLE;
+  static readonly DISCONNECT = DISCONNECT;
+  static readonly PRIORITIZED = PRIORITIZED;
+
+  private readonly fd: number;
+  private callback: PollCallback | undefined = undefined;
+  /** The EPOLL* events asked for, for mixing into error and hang-up reports. */
+  private interest = 0;
+
+  /**
+   * uv_poll_init: refuses an fd already watched by this loop (EEXIST) or one the backend cannot
+   * watch (on epoll, a regular file or directory: EPERM), and makes the fd non-blocking.
+   */
+  constructor(loop: Loop, fd: number) {
+    checkFd(fd, 'fd');
+    if (loop.io.watcherOf(fd) !== undefined) {
+      throw new UVError('EEXIST', 'uv_poll_init', undefined, `fd ${fd} is already watched by a handle of this loop`);
+    }
+    loop.io.checkFd(fd, 'uv_poll_init');
+    const libc = loop.io.requireLibc('uv_poll_init');
+    // uv__nonblock: ioctl(FIONBIO), as libuv does on Linux.
+    if (libc.ioctl(fd, FIONBIO, ON) !== 0) throw errnoError(libc.errno(), 'ioctl');
+    super(loop);
+    this.fd = fd;
+  }
+
+  get type(): 'poll' {
+    return 'poll';
+  }
+
+  /**
+   * uv_poll_start: `events` is a mask of READABLE, WRITABLE, DISCONNECT and PRIORITIZED; the
+   * callback's events are a subset of it. Starting again replaces the mask and the callback;
+   * 0 stops the handle.
+   */
+  start(events: number, cb: PollCallback): this {
+    if (typeof events !== 'number') throw new TypeError(`events must be a number, got ${typeof events}`);
+    if (!Number.isInteger(events) || (events & ~ALL) !== 0 || events < 0) {
+      throw new RangeError(`events must combine Poll.READABLE, WRITABLE, DISCONNECT and PRIORITIZED, got ${events}`);
+    }
+    checkFunction(cb, 'cb');
+    this.checkNotClosing('start');
+    const io = this.loop.io;
+    const owner = io.watcherOf(this.fd);
+    if (owner !== undefined && owner !== this) {
+      throw new UVError('EEXIST', 'uv_poll_start', undefined, `fd ${this.fd} is already watched by another handle`);
+    }
+    this.stopWatching();
+    if (events === 0) return this;
+    let mask = 0;
+    if ((events & READABLE) !== 0) mask |= EPOLLIN;
+    if ((events & PRIORITIZED) !== 0) mask |= EPOLLPRI;
+    if ((events & WRITABLE) !== 0) mask |= EPOLLOUT;
+    if ((events & DISCONNECT) !== 0) mask |= EPOLLRDHUP;
+    io.modify(this.fd, mask, this);
+    this.interest = mask;
+    this.callback = cb;
+    this.markActive();
+    return this;
+  }
+
+  stop(): this {
+    if (this.isClosing()) throw new UVError('EINVAL', 'uv_poll_stop', undefined, 'this poll handle is closing or closed');
+    this.stopWatching();
+    return this;
+  }
+
+  /** uv__poll_io. */
+  /** @internal */
+  onIo(events: number): void {
+    const cb = this.callback as PollCallback;
+    // sysfs reports POLLERR|POLLPRI for a priority event; only a bare error is one.
+    if ((events & EPOLLERR) !== 0 && (events & EPOLLPRI) === 0) {
+      this.stopWatching();
+      cb(new UVError('EBADF', 'uv_poll_start', undefined, `the kernel reported an error condition on fd ${this.fd}`), 0);
+      return;
+    }
+    let mask = 0;
+    if ((events & EPOLLIN) !== 0) mask |= READABLE;
+    if ((events & EPOLLPRI) !== 0) mask |= PRIORITIZED;
+    if ((events & EPOLLOUT) !== 0) mask |= WRITABLE;
+    if ((events & EPOLLRDHUP) !== 0) mask |= DISCONNECT;
+    // On an error or hang-up, report what the user waits for so the read or write it then
+    // makes finds the condition (libuv mixes the same events in).
+    if ((events & (EPOLLERR | EPOLLHUP)) !== 0) {
+      const interest = this.interest;
+      if ((interest & EPOLLIN) !== 0) mask |= READABLE;
+      if ((interest & EPOLLPRI) !== 0) mask |= PRIORITIZED;
+      if ((interest & EPOLLOUT) !== 0) mask |= WRITABLE;
+      if ((interest & EPOLLRDHUP) !== 0) mask |= DISCONNECT;
+    }
+    cb(null, mask);
+  }
+
+  /** @internal */
+  protected stopForClose(): void {
+    this.stopWatching();
+  }
+
+  /** uv__poll_stop: the kernel forgets the fd at once, so the user may close it right after. */
+  private stopWatching(): void {
+    this.loop.io.forget(this.fd);
+    this.interest = 0;
+    this.markInactive();
+  }
+}
+
+const ON = new Int32Array([1]);

@@ -1,0 +1,446 @@
+import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, SHUT_WR, type Libc } from '../../ffi/libc.js';
+import type { IoWatcher } from '../backend/backend.js';
+import { UVError, errnoError } from '../errors.js';
+import type { Loop, PendingWork } from '../loop.js';
+import type { QueueNode } from '../queue.js';
+import { queueRemove } from '../queue.js';
+import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
+import { Handle } from './handle.js';
+
+const EAGAIN = 11;
+const EINTR = 4;
+const EMFILE = 24;
+const ENFILE = 23;
+const ECONNABORTED = 103;
+const EINPROGRESS = 115;
+
+// Stream flags, as libuv's UV_HANDLE_* for streams.
+const READING = 1;
+const READABLE = 2;
+const WRITABLE = 4;
+const SHUT = 8; // shutdown(SHUT_WR) done
+const READ_PARTIAL = 16; // the last read did not fill the buffer
+const LISTENING = 32;
+
+/** libuv's suggested read size (uv__read's alloc_cb gets 64 KiB), shared by a thread's streams. */
+const READ_SIZE = 64 * 1024;
+let readBuffer: Uint8Array | undefined;
+
+/** As uv__read and uv__write: at most 32 reads or writes per readiness event, so one busy peer cannot starve the loop. */
+const MAX_ROUNDS = 32;
+
+export type ErrorCallback = (err: UVError | null) => void;
+export type ReadCallback = (err: UVError | null, data: Buffer | null) => void;
+
+/** uv_write_t: one buffer, written in order, its callback run once it is all written or failed. */
+class WriteReq {
+  next: WriteReq | null = null;
+  written = 0;
+  error: UVError | null = null;
+  constructor(readonly data: Uint8Array, readonly cb: ErrorCallback | undefined) {}
+}
+
+/** A FIFO of write requests, linked through `next`. */
+class WriteQueue {
+  head: WriteReq | null = null;
+  tail: WriteReq | null = null;
+
+  push(req: WriteReq): void {
+    if (this.tail === null) this.head = req;
+    else this.tail.next = req;
+    this.tail = req;
+  }
+
+  shift(): WriteReq | null {
+    const req = this.head;
+    if (req === null) return null;
+    this.head = req.next;
+    if (this.head === null) this.tail = null;
+    req.next = null;
+    return req;
+  }
+}
+
+/**
+ * uv_stream_t over a non-blocking socket (src/unix/stream.c): reading, queued writes,
+ * shutdown, listen and accept. Tcp (and Pipe, later) add how the socket is made and named.
+ */
+export abstract class Stream extends Handle implements IoWatcher, PendingWork {
+  /** @internal */ qnext: QueueNode = this;
+  /** @internal */ qprev: QueueNode = this;
+  /** @internal */ fd = -1;
+  /** @internal */ protected readonly libc: Libc;
+  private sflags = 0;
+  /** EPOLL* events this stream wants from the backend now. */
+  private events = 0;
+  private readCb: ReadCallback | undefined = undefined;
+  private connectionCb: ErrorCallback | undefined = undefined;
+  private acceptedFd = -1;
+  /** A pending connect: its callback, and an error the kernel gave at once (delayed_error). */
+  private connectCb: ErrorCallback | undefined = undefined;
+  private connecting = false;
+  /** @internal */ protected delayedError: UVError | null = null;
+  private shutdownCb: ErrorCallback | undefined = undefined;
+  private shutting = false;
+  private readonly writeQueue = new WriteQueue();
+  private readonly completed = new WriteQueue();
+  private fed = false;
+
+  protected constructor(loop: Loop, libc: Libc) {
+    super(loop);
+    this.libc = libc;
+    loop.reserveEmfileFd();
+  }
+
+  /**
+   * uv_listen: `onConnection(null)` for each connection the kernel queues; accept() takes it.
+   * A connection not accepted in the callback pauses accepting until it is.
+   */
+  listen(backlog: number, onConnection: ErrorCallback): this {
+    if (!Number.isInteger(backlog)) throw new TypeError(`backlog must be an integer, got ${describe(backlog)}`);
+    checkFunction(onConnection, 'onConnection');
+    this.checkNotClosing('listen');
+    this.listenSocket(backlog);
+    this.connectionCb = onConnection;
+    this.sflags |= LISTENING;
+    this.watch(EPOLLIN, true);
+    this.markActive();
+    return this;
+  }
+
+  /** uv_accept: moves the connection announced to onConnection into `client`. */
+  accept(client: Stream): void {
+    if (!(client instanceof Stream) || client.type !== this.type) {
+      throw new TypeError(`client must be a new ${this.type} handle, got ${describe(client)}`);
+    }
+    if (client.loop !== this.loop) throw new UVError('EINVAL', 'uv_accept', undefined, 'client belongs to another loop');
+    if (this.acceptedFd === -1) throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
+    if (client.fd !== -1 || client.isClosing()) throw new UVError('EBUSY', 'uv_accept', undefined, 'client already has a socket');
+    client.open(this.acceptedFd);
+    this.acceptedFd = -1;
+    this.watch(EPOLLIN, true);
+  }
+
+  /** uv_read_start: data as it arrives, each chunk a new Buffer; `null` data is EOF. */
+  readStart(onRead: ReadCallback): this {
+    checkFunction(onRead, 'onRead');
+    if (this.isClosing()) throw new UVError('EINVAL', `uv_read_start`, undefined, `this ${this.type} handle is closing`);
+    if (this.fd === -1 || (this.sflags & READABLE) === 0) {
+      throw new UVError('ENOTCONN', 'uv_read_start', undefined, 'the stream is not connected or has ended');
+    }
+    this.readCb = onRead;
+    this.sflags |= READING;
+    this.watch(EPOLLIN, true);
+    this.markActive();
+    return this;
+  }
+
+  /** uv_read_stop. */
+  readStop(): this {
+    if ((this.sflags & READING) === 0) return this;
+    this.sflags &= ~READING;
+    this.watch(EPOLLIN, false);
+    if ((this.sflags & LISTENING) === 0) this.markInactive();
+    return this;
+  }
+
+  /**
+   * uv_write: queued behind earlier writes. What the kernel takes at once is written now; the
+   * callback always runs later, from the loop. `data` must not change until then.
+   */
+  write(data: Uint8Array, cb?: ErrorCallback): void {
+    if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
+    checkOptionalFunction(cb, 'cb');
+    if (this.fd === -1 || this.isClosing()) throw new UVError('EBADF', 'uv_write', undefined, 'the stream is not open');
+    if ((this.sflags & WRITABLE) === 0) throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
+    const idle = this.writeQueue.head === null;
+    this.writeQueue.push(new WriteReq(data, cb));
+    this.loop.activeReqs++;
+    if (this.connecting) return; // written once the connection is made
+    if (idle) this.writeOut();
+    else this.watch(EPOLLOUT, true);
+  }
+
+  /** uv_shutdown: once every queued write is out, shutdown(SHUT_WR); the peer reads EOF. */
+  shutdown(cb?: ErrorCallback): void {
+    checkOptionalFunction(cb, 'cb');
+    if (this.fd === -1 || this.isClosing() || (this.sflags & (WRITABLE | SHUT)) !== WRITABLE || this.shutting) {
+      throw new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the stream is not connected, or already shut down');
+    }
+    this.shutting = true;
+    this.shutdownCb = cb;
+    this.sflags &= ~WRITABLE;
+    this.loop.activeReqs++;
+    if (this.writeQueue.head === null) this.feed();
+  }
+
+  // Below: what Tcp and the loop call.
+
+  /** @internal uv__stream_open: adopt a connected (or connecting) socket. */
+  protected open(fd: number): void {
+    this.fd = fd;
+    this.sflags |= READABLE | WRITABLE;
+    this.opened();
+  }
+
+  /** Socket options set before the socket existed take effect here. */
+  /** @internal */
+  protected opened(): void {}
+
+  /** @internal */
+  protected abstract listenSocket(backlog: number): void;
+
+  /** @internal uv__tcp_connect's tail: wait for writability, or report an immediate error later. */
+  protected startConnect(cb: ErrorCallback): void {
+    this.connecting = true;
+    this.connectCb = cb;
+    this.loop.activeReqs++;
+    this.watch(EPOLLOUT, true);
+    if (this.delayedError !== null) this.feed();
+  }
+
+  /** @internal */
+  isConnecting(): boolean {
+    return this.connecting;
+  }
+
+  /** uv__stream_io, or uv__server_io for a listening stream. */
+  /** @internal */
+  onIo(events: number): void {
+    if ((this.sflags & LISTENING) !== 0) {
+      this.acceptAll();
+      return;
+    }
+    if (this.connecting) {
+      this.finishConnect();
+      return;
+    }
+    // POLLHUP is not EOF on its own: data may still wait to be read.
+    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) !== 0 && (this.sflags & READING) !== 0) this.readAll();
+    if (this.fd === -1) return; // the read callback closed the stream
+    if ((events & EPOLLHUP) !== 0 && (this.sflags & (READING | READ_PARTIAL)) === (READING | READ_PARTIAL)) {
+      this.endOfStream();
+    }
+    if (this.fd === -1) return;
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) !== 0) {
+      this.writeOut();
+      this.runWriteCallbacks();
+      if (this.writeQueue.head === null) this.drain();
+    }
+  }
+
+  /** uv__io_feed's callback: the pending phase runs this stream's POLLOUT work. */
+  /** @internal */
+  runPending(): void {
+    this.fed = false;
+    this.onIo(EPOLLOUT);
+  }
+
+  /** uv__stream_close: stop watching, close the socket; requests are cancelled in finishClose. */
+  /** @internal */
+  protected stopForClose(): void {
+    if (this.fed) {
+      queueRemove(this);
+      this.fed = false;
+    }
+    this.sflags &= ~(READING | READABLE | WRITABLE | LISTENING);
+    this.events = 0;
+    if (this.fd !== -1) {
+      this.loop.io.forget(this.fd);
+      this.libc.close(this.fd);
+      this.fd = -1;
+    }
+    if (this.acceptedFd !== -1) {
+      this.libc.close(this.acceptedFd);
+      this.acceptedFd = -1;
+    }
+    this.markInactive();
+  }
+
+  /** uv__stream_destroy: a pending connect, every write, then the shutdown get ECANCELED. */
+  /** @internal */
+  protected override destroy(): void {
+    if (this.connecting) {
+      this.connecting = false;
+      this.delayedError = null;
+      this.finishReq(this.connectCb, new UVError('ECANCELED', 'uv_connect', undefined, 'the handle was closed'));
+    }
+    for (let req = this.writeQueue.shift(); req !== null; req = this.writeQueue.shift()) {
+      req.error = new UVError('ECANCELED', 'uv_write', undefined, 'the handle was closed');
+      this.completed.push(req);
+    }
+    this.runWriteCallbacks();
+    if (this.shutting) {
+      this.shutting = false;
+      this.finishReq(this.shutdownCb, new UVError('ECANCELED', 'uv_shutdown', undefined, 'the handle was closed'));
+    }
+  }
+
+  /** uv__stream_connect. */
+  private finishConnect(): void {
+    let error = this.delayedError;
+    this.delayedError = null;
+    if (error === null) {
+      const errno = this.socketError();
+      if (errno === EINPROGRESS) return; // spurious wakeup
+      if (errno !== 0) error = errnoError(errno, 'connect');
+    }
+    this.connecting = false;
+    if (error !== null || this.writeQueue.head === null) this.watch(EPOLLOUT, false);
+    this.finishReq(this.connectCb, error);
+    if (this.fd === -1) return;
+    if (error !== null) {
+      for (let req = this.writeQueue.shift(); req !== null; req = this.writeQueue.shift()) {
+        req.error = new UVError('ECANCELED', 'uv_write', undefined, 'the connection failed');
+        this.completed.push(req);
+      }
+      this.runWriteCallbacks();
+    } else if (this.writeQueue.head !== null) {
+      this.writeOut();
+    }
+  }
+
+  /** getsockopt(SO_ERROR): the outcome of a non-blocking connect. */
+  /** @internal */
+  protected abstract socketError(): number;
+
+  /** uv__read: up to 32 reads while each fills the buffer. */
+  private readAll(): void {
+    const libc = this.libc;
+    const buffer = (readBuffer ??= new Uint8Array(READ_SIZE));
+    this.sflags &= ~READ_PARTIAL;
+    for (let round = 0; round < MAX_ROUNDS && (this.sflags & READING) !== 0; round++) {
+      let n = libc.read(this.fd, buffer, READ_SIZE);
+      while (n < 0 && libc.errno() === EINTR) n = libc.read(this.fd, buffer, READ_SIZE);
+      if (n < 0) {
+        const errno = libc.errno();
+        if (errno === EAGAIN) return;
+        // A read error ends the stream both ways; the user should close it.
+        this.sflags &= ~(READABLE | WRITABLE | READING);
+        this.watch(EPOLLIN, false);
+        this.markInactive();
+        (this.readCb as ReadCallback)(errnoError(errno, 'read'), null);
+        return;
+      }
+      if (n === 0) {
+        this.endOfStream();
+        return;
+      }
+      const chunk = Buffer.allocUnsafe(n);
+      chunk.set(buffer.subarray(0, n));
+      (this.readCb as ReadCallback)(null, chunk);
+      if (n < READ_SIZE) {
+        this.sflags |= READ_PARTIAL;
+        return;
+      }
+    }
+  }
+
+  /** uv__stream_eof: reading stops for good, and the callback hears `null`. */
+  private endOfStream(): void {
+    this.sflags &= ~(READING | READABLE);
+    this.watch(EPOLLIN, false);
+    if ((this.sflags & LISTENING) === 0) this.markInactive();
+    (this.readCb as ReadCallback)(null, null);
+  }
+
+  /** uv__write: the queue in order, each buffer until the kernel pushes back. */
+  private writeOut(): void {
+    const libc = this.libc;
+    for (let round = 0; round <= MAX_ROUNDS; round++) {
+      const req = this.writeQueue.head;
+      if (req === null) return;
+      const data = req.data;
+      const left = data.length - req.written;
+      let n = left === 0 ? 0 : libc.write(this.fd, req.written === 0 ? data : data.subarray(req.written), left);
+      while (n < 0 && libc.errno() === EINTR) n = libc.write(this.fd, data.subarray(req.written), left);
+      if (n < 0) {
+        const errno = libc.errno();
+        if (errno === EAGAIN) break;
+        // The connection failed: this request carries the error, later ones wait for close.
+        this.writeQueue.shift();
+        req.error = errnoError(errno, 'write');
+        this.completed.push(req);
+        this.feed();
+        this.watch(EPOLLOUT, false);
+        return;
+      }
+      req.written += n;
+      if (req.written < data.length) break;
+      this.writeQueue.shift();
+      this.completed.push(req);
+      this.feed();
+    }
+    // Not all out: wait until the kernel takes more.
+    this.watch(EPOLLOUT, true);
+  }
+
+  /** uv__write_callbacks: each finished write's callback, in order. */
+  private runWriteCallbacks(): void {
+    const completed = this.completed;
+    for (let req = completed.shift(); req !== null; req = completed.shift()) {
+      this.finishReq(req.cb, req.error);
+    }
+  }
+
+  /** uv__drain: the write queue is empty; stop waiting for writability, and shut down if asked. */
+  private drain(): void {
+    if (!this.isClosing()) this.watch(EPOLLOUT, false);
+    if (!this.shutting) return;
+    this.shutting = false;
+    let error: UVError | null = null;
+    if (this.libc.shutdown(this.fd, SHUT_WR) !== 0) error = errnoError(this.libc.errno(), 'shutdown');
+    else this.sflags |= SHUT;
+    this.finishReq(this.shutdownCb, error);
+  }
+
+  /** uv__server_io: accept until the kernel has no more, or until the user stops taking them. */
+  private acceptAll(): void {
+    const libc = this.libc;
+    while (this.fd !== -1 && (this.sflags & LISTENING) !== 0) {
+      const fd = this.acceptSocket();
+      if (fd < 0) {
+        let errno = libc.errno();
+        if (errno === EAGAIN) return;
+        if (errno === ECONNABORTED || errno === EINTR) continue;
+        if (errno === EMFILE || errno === ENFILE) {
+          errno = this.loop.emfileTrick(() => this.acceptSocket(), (s) => libc.close(s), () => libc.errno());
+          if (errno === EAGAIN) return;
+        }
+        (this.connectionCb as ErrorCallback)(errnoError(errno, 'accept'));
+        continue;
+      }
+      this.acceptedFd = fd;
+      (this.connectionCb as ErrorCallback)(null);
+      if (this.acceptedFd !== -1) {
+        // Not taken: pause until accept() is called, so the kernel's queue pushes back.
+        this.watch(EPOLLIN, false);
+        return;
+      }
+    }
+  }
+
+  /** accept4(), non-blocking and close-on-exec; -1 with errno on failure. */
+  /** @internal */
+  protected abstract acceptSocket(): number;
+
+  /** Sets or clears `bits` in the events this stream watches (uv__io_start / uv__io_stop). */
+  private watch(bits: number, on: boolean): void {
+    const events = on ? this.events | bits : this.events & ~bits;
+    if (events === this.events || this.fd === -1) return;
+    this.events = events;
+    this.loop.io.modify(this.fd, events, this);
+  }
+
+  /** uv__io_feed: run this stream's write-side work in the next pending phase. */
+  private feed(): void {
+    if (this.fed) return;
+    this.fed = true;
+    this.loop.feedPending(this);
+  }
+
+  private finishReq(cb: ErrorCallback | undefined, err: UVError | null): void {
+    this.loop.activeReqs--;
+    if (cb !== undefined) cb(err);
+  }
+}

@@ -1,0 +1,172 @@
+import {
+  AF_INET, AF_INET6, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET,
+  SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY
+} from '../../ffi/libc.js';
+import { UVError, errnoError } from '../errors.js';
+import type { Loop } from '../loop.js';
+import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
+import { checkFunction, describe } from '../validate.js';
+import { Stream, type ErrorCallback } from './stream.js';
+
+const EINTR = 4;
+const EINPROGRESS = 115;
+const ECONNREFUSED = 111;
+const EADDRINUSE = 98;
+
+// One int for setsockopt and getsockopt, reused: the loop's thread makes one call at a time.
+const optval = new Int32Array(1);
+const optlen = new Int32Array(1);
+
+/**
+ * uv_tcp_t (src/unix/tcp.c): the socket is made on bind() or connect(), for the address's
+ * family, non-blocking and close-on-exec. Names are IP literals; resolving a host name is
+ * getaddrinfo's job.
+ */
+export class Tcp extends Stream {
+  private noDelay = false;
+  private keepAlive = 0; // seconds, 0 = off
+
+  constructor(loop: Loop) {
+    super(loop, loop.io.requireLibc('uv_tcp_init'));
+  }
+
+  get type(): 'tcp' {
+    return 'tcp';
+  }
+
+  /**
+   * uv_tcp_bind, with SO_REUSEADDR as libuv sets it. EADDRINUSE is reported by listen() or
+   * connect(), as libuv delays it.
+   */
+  bind(host: string, port: number): this {
+    this.checkNotClosing('bind');
+    const { sa, family } = encodeSockaddr(this.libc, host, port, 'bind');
+    this.ensureSocket(family);
+    this.setOption(SOL_SOCKET, SO_REUSEADDR, 1, 'setsockopt');
+    if (family === 6) this.setOption(IPPROTO_IPV6, IPV6_V6ONLY, 0, 'setsockopt');
+    if (this.libc.bind(this.fd, sa, sa.length) !== 0) {
+      const errno = this.libc.errno();
+      if (errno !== EADDRINUSE) throw errnoError(errno, 'bind', undefined, `${host}:${port}`);
+      this.delayedError = errnoError(errno, 'bind', undefined, `${host}:${port}`);
+    }
+    return this;
+  }
+
+  /**
+   * uv_tcp_connect: `cb` runs once the connection is made or has failed (ECONNREFUSED and
+   * the like), never synchronously. Errors the kernel gives at once, other than a refusal,
+   * throw here, as libuv returns them.
+   */
+  connect(host: string, port: number, cb: ErrorCallback): void {
+    checkFunction(cb, 'cb');
+    this.checkNotClosing('connect');
+    if (this.isConnecting()) throw new UVError('EALREADY', 'connect', undefined, 'a connect is already in progress');
+    const { sa, family } = encodeSockaddr(this.libc, host, port, 'connect');
+    if (this.delayedError === null) {
+      this.ensureSocket(family);
+      const libc = this.libc;
+      let r = libc.connect(this.fd, sa, sa.length);
+      while (r !== 0 && libc.errno() === EINTR) r = libc.connect(this.fd, sa, sa.length);
+      if (r !== 0) {
+        const errno = libc.errno();
+        if (errno === ECONNREFUSED) this.delayedError = errnoError(errno, 'connect', undefined, `${host}:${port}`);
+        else if (errno !== EINPROGRESS) throw errnoError(errno, 'connect', undefined, `${host}:${port}`);
+      }
+    }
+    this.startConnect(cb);
+  }
+
+  /** uv_tcp_getsockname. */
+  address(): SocketAddress {
+    return this.name('getsockname');
+  }
+
+  /** uv_tcp_getpeername. */
+  remoteAddress(): SocketAddress {
+    return this.name('getpeername');
+  }
+
+  /** TCP_NODELAY; kept and applied when the socket is made, if it does not exist yet. */
+  setNoDelay(on: boolean): this {
+    if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
+    if (this.fd !== -1) this.setOption(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, 'setsockopt');
+    this.noDelay = on;
+    return this;
+  }
+
+  /**
+   * uv_tcp_keepalive: SO_KEEPALIVE, first probe after `delaySeconds` idle (at least 1), then
+   * libuv's probe interval of 1 s and count of 10.
+   */
+  setKeepAlive(on: boolean, delaySeconds = 0): this {
+    if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
+    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 0x7fffffff) {
+      throw new RangeError(`delaySeconds must be an integer >= 0, got ${String(delaySeconds)}`);
+    }
+    const delay = on ? Math.max(1, delaySeconds) : 0;
+    if (this.fd !== -1) this.applyKeepAlive(delay);
+    this.keepAlive = delay;
+    return this;
+  }
+
+  /** @internal */
+  protected override opened(): void {
+    if (this.noDelay) this.setOption(IPPROTO_TCP, TCP_NODELAY, 1, 'setsockopt');
+    if (this.keepAlive !== 0) this.applyKeepAlive(this.keepAlive);
+  }
+
+  /** @internal */
+  protected listenSocket(backlog: number): void {
+    if (this.delayedError !== null) throw errnoError(-this.delayedError.errno, 'listen', undefined, this.delayedError.message);
+    if (this.isConnecting()) throw new UVError('EINVAL', 'listen', undefined, 'the socket is connecting');
+    this.ensureSocket(4);
+    if (this.libc.listen(this.fd, backlog) !== 0) throw errnoError(this.libc.errno(), 'listen');
+  }
+
+  /** @internal */
+  protected acceptSocket(): number {
+    // The kernel writes the peer's address and its length: reset the length before each call.
+    peerLen[0] = peer.length;
+    return this.libc.accept4(this.fd, peer, peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  }
+
+  /** @internal */
+  protected socketError(): number {
+    optval[0] = 0;
+    optlen[0] = 4;
+    if (this.libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) !== 0) return this.libc.errno();
+    return optval[0] as number;
+  }
+
+  /** maybe_new_socket: a socket for `family` unless the handle already has one. */
+  private ensureSocket(family: 4 | 6): void {
+    if (this.fd !== -1) return;
+    const fd = this.libc.socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw errnoError(this.libc.errno(), 'socket');
+    this.open(fd);
+  }
+
+  private name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
+    if (this.fd === -1) throw new UVError('EBADF', syscall, undefined, 'the handle has no socket');
+    const { sa, len } = sockaddrStorage();
+    const r = syscall === 'getsockname' ? this.libc.getsockname(this.fd, sa, len) : this.libc.getpeername(this.fd, sa, len);
+    if (r !== 0) throw errnoError(this.libc.errno(), syscall);
+    return decodeSockaddr(this.libc, sa, syscall);
+  }
+
+  private applyKeepAlive(delay: number): void {
+    this.setOption(SOL_SOCKET, SO_KEEPALIVE, delay !== 0 ? 1 : 0, 'setsockopt');
+    if (delay === 0) return;
+    this.setOption(IPPROTO_TCP, TCP_KEEPIDLE, delay, 'setsockopt');
+    this.setOption(IPPROTO_TCP, TCP_KEEPINTVL, 1, 'setsockopt');
+    this.setOption(IPPROTO_TCP, TCP_KEEPCNT, 10, 'setsockopt');
+  }
+
+  private setOption(level: number, name: number, value: number, syscall: string): void {
+    optval[0] = value;
+    if (this.libc.setsockopt(this.fd, level, name, optval, 4) !== 0) throw errnoError(this.libc.errno(), syscall);
+  }
+}
+
+// Where accept4 writes the peer's address, which uvts does not keep (remoteAddress() asks).
+const { sa: peer, len: peerLen } = sockaddrStorage();

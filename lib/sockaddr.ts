@@ -1,0 +1,66 @@
+import { isIP } from 'node:net';
+import { AF_INET, AF_INET6, INET6_ADDRSTRLEN, SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE, type Libc } from '../ffi/libc.js';
+import { UVError } from './errors.js';
+import { describe } from './validate.js';
+
+// struct sockaddr_in / sockaddr_in6 in Buffers, laid out in ffi/libc.ts. Text addresses go
+// through libc's inet_pton and inet_ntop, as libuv's uv_ip4_addr / uv_ip6_name do.
+
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** A sockaddr for `host`:`port`, checked first: an IP literal without NUL, a port 0..65535. */
+export function encodeSockaddr(libc: Libc, host: unknown, port: unknown, syscall: string): { sa: Uint8Array; family: 4 | 6 } {
+  if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
+  if (typeof port !== 'number') throw new TypeError(`port must be a number, got ${describe(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
+  const family = isIP(host);
+  if (family === 0 || host.includes('%')) {
+    throw new UVError('EINVAL', syscall, undefined, `host must be an IPv4 or IPv6 address without a scope id, got ${JSON.stringify(host)}`);
+  }
+  // isIP admits no NUL, so the C string below ends where the JS string does.
+  const text = Buffer.from(host + '\0', 'latin1');
+  if (family === 4) {
+    const sa = new Uint8Array(SOCKADDR_IN.size);
+    const view = new DataView(sa.buffer);
+    view.setUint16(SOCKADDR_IN.family, AF_INET, true);
+    view.setUint16(SOCKADDR_IN.port, port, false);
+    if (libc.inet_pton(AF_INET, text, sa.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4)) !== 1) {
+      throw new UVError('EINVAL', syscall, undefined, `not an IPv4 address: ${host}`);
+    }
+    return { sa, family: 4 };
+  }
+  const sa = new Uint8Array(SOCKADDR_IN6.size);
+  const view = new DataView(sa.buffer);
+  view.setUint16(SOCKADDR_IN6.family, AF_INET6, true);
+  view.setUint16(SOCKADDR_IN6.port, port, false);
+  if (libc.inet_pton(AF_INET6, text, sa.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16)) !== 1) {
+    throw new UVError('EINVAL', syscall, undefined, `not an IPv6 address: ${host}`);
+  }
+  return { sa, family: 6 };
+}
+
+/** Room for any sockaddr, and its length in and out (socklen_t). */
+export function sockaddrStorage(): { sa: Uint8Array; len: Int32Array } {
+  return { sa: new Uint8Array(SOCKADDR_STORAGE_SIZE), len: new Int32Array([SOCKADDR_STORAGE_SIZE]) };
+}
+
+const text = new Uint8Array(INET6_ADDRSTRLEN);
+
+/** Reads a sockaddr_in or sockaddr_in6 that the kernel filled in. */
+export function decodeSockaddr(libc: Libc, sa: Uint8Array, syscall: string): SocketAddress {
+  const view = new DataView(sa.buffer, sa.byteOffset, sa.byteLength);
+  const af = view.getUint16(0, true);
+  const port = view.getUint16(2, false);
+  let raw: Uint8Array;
+  if (af === AF_INET) raw = sa.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4);
+  else if (af === AF_INET6) raw = sa.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16);
+  else throw new UVError('EAFNOSUPPORT', syscall, undefined, `address family ${af} is not IPv4 or IPv6`);
+  text.fill(0);
+  if (libc.inet_ntop(af, raw, text, INET6_ADDRSTRLEN) === 0) throw new UVError('EINVAL', syscall, undefined, 'inet_ntop failed');
+  const end = text.indexOf(0);
+  return { address: Buffer.from(text.subarray(0, end)).toString('latin1'), port, family: af === AF_INET ? 4 : 6 };
+}
