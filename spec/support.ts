@@ -1,6 +1,9 @@
 // Helpers shared by the specs. Not a spec file itself (ava runs spec/**/*.spec.ts).
 import type { ExecutionContext } from 'ava';
+import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { tryLibc } from '../ffi/driver.js';
+import { AF_UNIX, O_CLOEXEC, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, type Libc } from '../ffi/libc.js';
 import { Idle, Loop, type Handle } from '../lib/index.js';
 
 /**
@@ -38,4 +41,46 @@ export function uvCode(t: ExecutionContext, fn: () => unknown, code: string): vo
   t.is(err?.code, code);
   t.true(typeof err?.errno === 'number' && err.errno < 0, 'errno is negative');
   t.is(typeof err?.syscall, 'string');
+}
+
+/** libc through the driver the suite runs under (UVTS_FFI), for making fds to poll. */
+export function specLibc(): Libc {
+  const libc = tryLibc();
+  if (libc instanceof Error) throw libc;
+  return libc;
+}
+
+/** A connected pair of non-blocking Unix stream sockets. */
+export function socketPair(): [number, number] {
+  const libc = specLibc();
+  const fds = new Int32Array(2);
+  if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) !== 0) throw new Error(`socketpair: errno ${libc.errno()}`);
+  return [fds[0] as number, fds[1] as number];
+}
+
+/** A pipe: [read end, write end], non-blocking. */
+export function pipePair(): [number, number] {
+  const libc = specLibc();
+  const fds = new Int32Array(2);
+  if (libc.pipe2(fds, O_NONBLOCK | O_CLOEXEC) !== 0) throw new Error(`pipe2: errno ${libc.errno()}`);
+  return [fds[0] as number, fds[1] as number];
+}
+
+export function writeFd(fd: number, text: string): number {
+  return specLibc().write(fd, Buffer.from(text), Buffer.byteLength(text));
+}
+
+export function readFd(fd: number, max = 4096): string {
+  const buf = Buffer.alloc(max);
+  const n = specLibc().read(fd, buf, max);
+  return n > 0 ? buf.toString('utf8', 0, n) : '';
+}
+
+export function closeFds(...fds: number[]): void {
+  for (const fd of fds) specLibc().close(fd);
+}
+
+/** The fds this process has open, from /proc/self/fd (Linux). */
+export function openFds(): string[] {
+  return readdirSync('/proc/self/fd').sort();
 }

@@ -1,0 +1,150 @@
+// The epoll backend (lib/backend/epoll.ts): interest reaches the kernel only when it changed,
+// an idle iteration makes no syscall, a full event buffer is polled again, and other threads
+// wake a loop blocked in epoll_wait through its eventfd.
+import test from 'ava';
+import { Worker } from 'node:worker_threads';
+import type { LoopMetrics } from '../lib/backend/backend.js';
+import { EpollBackend } from '../lib/backend/epoll.js';
+import { EPOLLIN, type Libc } from '../ffi/libc.js';
+import { Async, Loop, Poll } from '../lib/index.js';
+import { closeFds, closeLoop, openFds, socketPair, specLibc, writeFd } from './support.js';
+
+/** libc with a count of calls per function, to see which syscalls the backend makes. */
+function countingLibc(): { libc: Libc; calls: Map<string, number> } {
+  const real = specLibc();
+  const calls = new Map<string, number>();
+  const libc = new Proxy(real, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function' || name === 'errno') return value;
+      return (...args: unknown[]) => {
+        calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  });
+  return { libc, calls };
+}
+
+const metrics = (): LoopMetrics => ({ loopCount: 0, events: 0, eventsWaiting: 0, idleTimeNs: 0 });
+const watcher = { onIo: () => {} };
+
+test('an iteration with no fd interest and no wakeup pending makes no syscall', (t) => {
+  const { libc, calls } = countingLibc();
+  const backend = new EpollBackend(libc, metrics());
+  calls.clear();
+  for (let i = 0; i < 100; i++) t.is(backend.wait(0), 0);
+  t.deepEqual([...calls], [], 'no FFI call at all');
+  backend.close();
+});
+
+test('interest reaches the kernel at the next wait, only when the mask changed', (t) => {
+  const { libc, calls } = countingLibc();
+  const backend = new EpollBackend(libc, metrics());
+  const [a, b] = socketPair();
+  calls.clear();
+  backend.modify(a, EPOLLIN, watcher);
+  backend.modify(a, 0, watcher);
+  t.is(calls.get('epoll_ctl') ?? 0, 0, 'nothing is sent before the wait');
+  backend.wait(0);
+  t.is(calls.get('epoll_ctl') ?? 0, 0, 'started and stopped before the wait: the kernel never hears of it');
+  backend.modify(a, EPOLLIN, watcher);
+  backend.wait(0);
+  t.is(calls.get('epoll_ctl'), 1, 'one ADD');
+  backend.modify(a, 0, watcher);
+  backend.modify(a, EPOLLIN, watcher);
+  backend.wait(0);
+  t.is(calls.get('epoll_ctl'), 1, 'stopped and restarted with the same mask: no MOD');
+  backend.forget(a);
+  t.is(calls.get('epoll_ctl'), 2, 'forget() removes the fd at once, before its owner closes it');
+  backend.close();
+  closeFds(a, b);
+});
+
+test('more ready fds than the event buffer holds all run in one poll phase', (t) => {
+  const loop = new Loop();
+  // epoll_wait returns at most 1024 events; the rest must be fetched with a second,
+  // non-blocking epoll_wait rather than wait for the next iteration.
+  const count = 1100;
+  const pairs = Array.from({ length: count }, () => socketPair());
+  const iterations = new Set<number>();
+  let ran = 0;
+  for (const [a, b] of pairs) {
+    writeFd(b, 'x');
+    const poll: Poll = new Poll(loop, a).start(Poll.READABLE, (err) => {
+      t.is(err, null);
+      ran++;
+      iterations.add(loop.metrics().loopCount);
+      poll.close();
+    });
+  }
+  loop.run('once');
+  t.is(ran, count);
+  t.deepEqual([...iterations], [1], 'every callback ran in the first poll phase');
+  t.true(loop.metrics().events >= count);
+  for (const [a, b] of pairs) closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('a worker\'s send wakes a loop blocked in epoll_wait, through the eventfd, every time', async (t) => {
+  const loop = new Loop();
+  t.is(loop.backend, 'epoll');
+  // A watched fd that never becomes ready keeps the loop in epoll_wait rather than on the futex.
+  const [a, b] = socketPair();
+  const idle = new Poll(loop, a).start(Poll.READABLE, () => t.fail('nothing is written'));
+  const rounds = 200;
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const async = new Async(loop, (h) => {
+    const done = Atomics.add(shared, 0, 1) + 1;
+    Atomics.notify(shared, 0);
+    if (done === rounds) {
+      h.close();
+      idle.close();
+    }
+  });
+  const worker = new Worker(new URL('./fixtures/async-sender.js', import.meta.url), {
+    workerData: { mode: 'ping-pong', sender: async.sender(), shared, index: 0, rounds },
+  });
+  const exited = new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', resolve);
+  });
+  t.false(loop.run());
+  t.is(Atomics.load(shared, 0), rounds);
+  t.is(await exited, 0);
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('the loop time is refreshed after epoll_wait returns, before fd callbacks run', async (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  loop.updateTime();
+  const before = loop.now();
+  let seen = -1;
+  const poll = new Poll(loop, a).start(Poll.READABLE, () => {
+    seen = loop.now();
+    poll.close();
+  });
+  // Another thread makes the fd ready only after 30 ms, so the loop blocks in epoll_wait.
+  const worker = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+    require('node:fs').writeSync(workerData, 'x');
+  `, { eval: true, workerData: b });
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  loop.run();
+  t.is(await exited, 0);
+  t.true(seen >= before + 30, `now() in the fd callback (${seen}) counts the time spent waiting (from ${before})`);
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+// Serial: the fd table is the process's, and concurrent tests of this file open fds too.
+test.serial('a closed loop leaves no fd of its own behind', (t) => {
+  const before = openFds();
+  const loops = Array.from({ length: 10 }, () => new Loop({ backend: 'epoll' }));
+  t.true(openFds().length >= before.length + 20, 'each epoll loop holds an epoll fd and an eventfd');
+  for (const loop of loops) loop.close();
+  t.deepEqual(openFds(), before);
+});

@@ -1,0 +1,238 @@
+// SEMANTICS.md, "Poll", and libuv's src/unix/poll.c: readiness of fds the user owns, on
+// socketpairs and pipes. The fds are made through the same FFI driver the suite runs under.
+import test from 'ava';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Loop, Poll, UVError } from '../lib/index.js';
+import { closeFds, closeLoop, pipePair, readFd, socketPair, uvCode, writeFd } from './support.js';
+
+const { READABLE, WRITABLE, DISCONNECT, PRIORITIZED } = Poll;
+
+test('READABLE fires once data arrives, with only the events asked for, until the data is read', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  const seen: number[] = [];
+  const poll = new Poll(loop, a);
+  t.is(poll.type, 'poll');
+  poll.start(READABLE, (err, events) => {
+    t.is(err, null);
+    seen.push(events);
+    // Level-triggered: the first time, leave the data; the callback must come again.
+    if (seen.length === 2) {
+      t.is(readFd(a), 'ping');
+      poll.close();
+    }
+  });
+  t.true(poll.isActive());
+  t.is(writeFd(b, 'ping'), 4);
+  t.false(loop.run());
+  // The socket was writable all along; READABLE alone was asked for.
+  t.deepEqual(seen, [READABLE, READABLE]);
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('WRITABLE fires on a socket with room; the events are a subset of those asked for', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  let events = -1;
+  const poll = new Poll(loop, a).start(READABLE | WRITABLE, (err, ev) => {
+    t.is(err, null);
+    events = ev;
+    poll.stop();
+  });
+  t.false(loop.run());
+  t.is(events, WRITABLE, 'nothing to read yet');
+  t.false(poll.isActive(), 'stop() made it inactive');
+  poll.close();
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('hang-up: the peer closing a socket gives DISCONNECT when asked for', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  let events = 0;
+  const poll = new Poll(loop, a).start(READABLE | DISCONNECT, (err, ev) => {
+    t.is(err, null);
+    events = ev;
+    poll.close();
+  });
+  closeFds(b);
+  loop.run();
+  t.true((events & DISCONNECT) !== 0, `events ${events} include DISCONNECT`);
+  t.is(events & ~(READABLE | DISCONNECT), 0, 'and nothing that was not asked for');
+  closeFds(a);
+  closeLoop(t, loop);
+});
+
+test('hang-up on a pipe: the read end becomes READABLE when the writer closes, and reads EOF', (t) => {
+  const loop = new Loop();
+  const [r, w] = pipePair();
+  let events = 0;
+  const poll = new Poll(loop, r).start(READABLE, (err, ev) => {
+    t.is(err, null);
+    events = ev;
+    poll.close();
+  });
+  closeFds(w);
+  loop.run();
+  t.is(events, READABLE, 'EPOLLHUP alone still reports what the user waits for, as libuv mixes it in');
+  t.is(readFd(r), '', 'EOF');
+  closeFds(r);
+  closeLoop(t, loop);
+});
+
+test('an error condition reaches the callback as EBADF and stops the handle', (t) => {
+  const loop = new Loop();
+  const [r, w] = pipePair();
+  closeFds(r);
+  // A pipe whose reader is gone reports EPOLLERR on the write end.
+  const errors: (UVError | null)[] = [];
+  const poll = new Poll(loop, w).start(WRITABLE, (err, events) => {
+    errors.push(err);
+    t.is(events, 0);
+  });
+  t.false(loop.run(), 'the handle stopped, so the loop is not alive');
+  t.is(errors.length, 1);
+  t.is(errors[0]?.code, 'EBADF');
+  t.false(poll.isActive());
+  poll.close();
+  closeFds(w);
+  closeLoop(t, loop);
+});
+
+test('two Poll handles on one fd cannot be active at once: EEXIST', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  const first = new Poll(loop, a).start(READABLE, () => t.fail());
+  uvCode(t, () => new Poll(loop, a), 'EEXIST');
+  first.stop();
+  const second = new Poll(loop, a).start(READABLE, () => t.fail());
+  uvCode(t, () => first.start(READABLE, () => t.fail()), 'EEXIST');
+  second.close();
+  first.start(WRITABLE, () => first.close());
+  loop.run();
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('an fd epoll cannot watch is refused when the handle is made: regular file, directory, closed fd', (t) => {
+  const loop = new Loop();
+  const dir = mkdtempSync(join(tmpdir(), 'uvts-poll-'));
+  const file = join(dir, 'plain');
+  writeFileSync(file, 'x');
+  const fileFd = openSync(file, 'r');
+  const dirFd = openSync(dir, 'r');
+  try {
+    uvCode(t, () => new Poll(loop, fileFd), 'EPERM');
+    uvCode(t, () => new Poll(loop, dirFd), 'EPERM');
+  } finally {
+    closeSync(fileFd);
+    closeSync(dirFd);
+    rmSync(dir, { recursive: true });
+  }
+  uvCode(t, () => new Poll(loop, fileFd), 'EBADF');
+  let handles = 0;
+  loop.walk(() => handles++);
+  t.is(handles, 0, 'a refused fd leaves no handle behind');
+  closeLoop(t, loop);
+});
+
+test('argument and state errors are thrown before anything reaches the kernel', (t) => {
+  const loop = new Loop();
+  t.throws(() => new Poll(loop, 1.5), { instanceOf: RangeError });
+  t.throws(() => new Poll(loop, -1), { instanceOf: RangeError });
+  t.throws(() => new Poll(loop, '3' as never), { instanceOf: TypeError });
+  const [a, b] = socketPair();
+  const poll = new Poll(loop, a);
+  t.throws(() => poll.start(16, () => {}), { instanceOf: RangeError });
+  t.throws(() => poll.start(READABLE, undefined as never), { instanceOf: TypeError });
+  t.throws(() => poll.start('1' as never, () => {}), { instanceOf: TypeError });
+  poll.close();
+  uvCode(t, () => poll.start(READABLE, () => {}), 'EINVAL');
+  loop.run();
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('start(0) stops; start again replaces the mask and the callback', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  const poll = new Poll(loop, a).start(READABLE, () => t.fail('replaced'));
+  poll.start(0, () => t.fail('stopped'));
+  t.false(poll.isActive());
+  t.false(loop.run());
+  let events = 0;
+  poll.start(WRITABLE | PRIORITIZED, (_err, ev) => {
+    events = ev;
+    poll.close();
+  });
+  loop.run();
+  t.is(events, WRITABLE);
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('a handle closed by an earlier callback of the same poll phase gets no callback', (t) => {
+  const loop = new Loop();
+  const [a1, b1] = socketPair();
+  const [a2, b2] = socketPair();
+  const ran: string[] = [];
+  const polls: Poll[] = [];
+  for (const [name, fd] of [['one', a1], ['two', a2]] as const) {
+    polls.push(new Poll(loop, fd).start(WRITABLE, () => {
+      ran.push(name);
+      for (const p of polls) if (!p.isClosing()) p.close();
+    }));
+  }
+  loop.run();
+  t.is(ran.length, 1, `only the first ready handle ran: ${ran.join(', ')}`);
+  closeFds(a1, b1, a2, b2);
+  closeLoop(t, loop);
+});
+
+test('an fd number reused after close is watched afresh', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  const first = new Poll(loop, a).start(READABLE, () => t.fail('nothing was written to the first socket'));
+  loop.run('nowait');
+  first.close();
+  loop.run('nowait');
+  closeFds(a, b);
+  // The kernel hands out the lowest free numbers, so the new pair reuses them.
+  const [c, d] = socketPair();
+  t.true(c === a || c === b, 'the fd number is reused');
+  let got = '';
+  const again = new Poll(loop, c).start(READABLE, () => {
+    got = readFd(c);
+    again.close();
+  });
+  writeFd(d, 'again');
+  loop.run();
+  t.is(got, 'again');
+  closeFds(c, d);
+  closeLoop(t, loop);
+});
+
+test('Poll never reads, writes or closes the fd it watches', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  writeFd(b, 'kept');
+  const poll = new Poll(loop, a).start(READABLE, () => poll.close());
+  loop.run();
+  t.is(readFd(a), 'kept', 'the data is still there, and the fd still open');
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('a loop with the futex backend refuses Poll with ENOSYS that says why', (t) => {
+  const loop = new Loop({ backend: 'futex' });
+  const [a, b] = socketPair();
+  const err = t.throws(() => new Poll(loop, a)) as UVError;
+  t.is(err.code, 'ENOSYS');
+  t.regex(err.message, /futex/);
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
