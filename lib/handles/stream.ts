@@ -59,6 +59,22 @@ class WriteQueue {
     req.next = null;
     return req;
   }
+
+  /** Empties the queue and returns its chain. */
+  takeAll(): WriteReq | null {
+    const head = this.head;
+    this.head = this.tail = null;
+    return head;
+  }
+
+  /** Puts a chain taken by takeAll() back in front of what was queued since. */
+  prepend(chain: WriteReq): void {
+    let last = chain;
+    while (last.next !== null) last = last.next;
+    last.next = this.head;
+    if (this.head === null) this.tail = last;
+    this.head = chain;
+  }
 }
 
 /**
@@ -83,6 +99,8 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   private shutdownCb: ErrorCallback | undefined = undefined;
   private shutting = false;
   private readonly writeQueue = new WriteQueue();
+  /** Bytes of queued writes not yet taken by the kernel (write_queue_size). */
+  private queuedBytes = 0;
   private readonly completed = new WriteQueue();
   private fed = false;
 
@@ -97,7 +115,11 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
    * A connection not accepted in the callback pauses accepting until it is.
    */
   listen(backlog: number, onConnection: ErrorCallback): this {
-    if (!Number.isInteger(backlog)) throw new TypeError(`backlog must be an integer, got ${describe(backlog)}`);
+    if (typeof backlog !== 'number') throw new TypeError(`backlog must be a number, got ${describe(backlog)}`);
+    // listen(2) takes a C int; the kernel caps it at net.core.somaxconn.
+    if (!Number.isInteger(backlog) || backlog < -0x80000000 || backlog > 0x7fffffff) {
+      throw new RangeError(`backlog must be a 32-bit integer, got ${String(backlog)}`);
+    }
     checkFunction(onConnection, 'onConnection');
     this.checkNotClosing('listen');
     this.listenSocket(backlog);
@@ -116,9 +138,12 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if (client.loop !== this.loop) throw new UVError('EINVAL', 'uv_accept', undefined, 'client belongs to another loop');
     if (this.acceptedFd === -1) throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
     if (client.fd !== -1 || client.isClosing()) throw new UVError('EBUSY', 'uv_accept', undefined, 'client already has a socket');
-    client.open(this.acceptedFd);
+    // The server lets go of the fd first: should the client fail to apply its socket options,
+    // the fd is the client's alone to close.
+    const fd = this.acceptedFd;
     this.acceptedFd = -1;
     this.watch(EPOLLIN, true);
+    client.open(fd, READABLE | WRITABLE);
   }
 
   /** uv_read_start: data as it arrives, each chunk a new Buffer; `null` data is EOF. */
@@ -155,6 +180,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if ((this.sflags & WRITABLE) === 0) throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
     const idle = this.writeQueue.head === null;
     this.writeQueue.push(new WriteReq(data, cb));
+    this.queuedBytes += data.length;
     this.loop.activeReqs++;
     if (this.connecting) return; // written once the connection is made
     if (idle) this.writeOut();
@@ -174,12 +200,24 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if (this.writeQueue.head === null) this.feed();
   }
 
+  /**
+   * Bytes queued by write() that the kernel has not taken yet (uv_stream_get_write_queue_size):
+   * 0 while the kernel keeps up, more once it pushes back.
+   */
+  get writeQueueSize(): number {
+    return this.queuedBytes;
+  }
+
   // Below: what Tcp and the loop call.
 
-  /** @internal uv__stream_open: adopt a connected (or connecting) socket. */
-  protected open(fd: number): void {
+  /**
+   * @internal uv__stream_open: adopt a socket. Only a connected (or connecting) one is readable
+   * and writable; a socket that is merely bound or listening is neither, so reading it is
+   * ENOTCONN and writing it EPIPE, as in libuv.
+   */
+  protected open(fd: number, flags: number): void {
     this.fd = fd;
-    this.sflags |= READABLE | WRITABLE;
+    this.sflags |= flags & (READABLE | WRITABLE);
     this.opened();
   }
 
@@ -192,6 +230,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
 
   /** @internal uv__tcp_connect's tail: wait for writability, or report an immediate error later. */
   protected startConnect(cb: ErrorCallback): void {
+    this.sflags |= READABLE | WRITABLE;
     this.connecting = true;
     this.connectCb = cb;
     this.loop.activeReqs++;
@@ -208,7 +247,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** @internal */
   onIo(events: number): void {
     if ((this.sflags & LISTENING) !== 0) {
-      this.acceptAll();
+      this.acceptOne();
       return;
     }
     if (this.connecting) {
@@ -225,6 +264,8 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) !== 0) {
       this.writeOut();
       this.runWriteCallbacks();
+      // A write callback that closed the stream leaves the shutdown to destroy() (ECANCELED).
+      if (this.fd === -1) return;
       if (this.writeQueue.head === null) this.drain();
     }
   }
@@ -233,6 +274,10 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** @internal */
   runPending(): void {
     this.fed = false;
+    // Fed while connecting (a shutdown asked for early): only the kernel's POLLOUT says the
+    // connect is over, as SO_ERROR reads 0 while it is still in progress. finishConnect feeds
+    // again for what waits.
+    if (this.connecting && this.delayedError === null) return;
     this.onIo(EPOLLOUT);
   }
 
@@ -265,10 +310,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
       this.delayedError = null;
       this.finishReq(this.connectCb, new UVError('ECANCELED', 'uv_connect', undefined, 'the handle was closed'));
     }
-    for (let req = this.writeQueue.shift(); req !== null; req = this.writeQueue.shift()) {
-      req.error = new UVError('ECANCELED', 'uv_write', undefined, 'the handle was closed');
-      this.completed.push(req);
-    }
+    this.cancelWrites('the handle was closed');
     this.runWriteCallbacks();
     if (this.shutting) {
       this.shutting = false;
@@ -276,7 +318,12 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     }
   }
 
-  /** uv__stream_connect. */
+  /**
+   * uv__stream_connect. Everything that follows from the outcome is arranged before the
+   * callback runs, so a callback that throws loses nothing: writes queued meanwhile go out on
+   * the next POLLOUT, or are cancelled through the pending phase, and a shutdown asked for
+   * meanwhile is fed there once no write holds it back.
+   */
   private finishConnect(): void {
     let error = this.delayedError;
     this.delayedError = null;
@@ -287,17 +334,31 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     }
     this.connecting = false;
     if (error !== null || this.writeQueue.head === null) this.watch(EPOLLOUT, false);
-    this.finishReq(this.connectCb, error);
-    if (this.fd === -1) return;
     if (error !== null) {
-      for (let req = this.writeQueue.shift(); req !== null; req = this.writeQueue.shift()) {
-        req.error = new UVError('ECANCELED', 'uv_write', undefined, 'the connection failed');
-        this.completed.push(req);
-      }
-      this.runWriteCallbacks();
-    } else if (this.writeQueue.head !== null) {
-      this.writeOut();
+      // Their callbacks follow the connect callback, from the pending phase; a shutdown asked
+      // for meanwhile fails there too (ENOTCONN), rather than hold the loop until close().
+      if (this.cancelWrites('the connection failed') || this.shutting) this.feed();
+    } else if (this.writeQueue.head === null && this.shutting) {
+      this.feed();
     }
+    this.finishReq(this.connectCb, error);
+    if (error === null && this.fd !== -1 && this.writeQueue.head !== null) this.writeOut();
+  }
+
+  /** uv__stream_flush_write_queue: every queued write fails with ECANCELED. False if none was queued. */
+  private cancelWrites(why: string): boolean {
+    if (this.writeQueue.head === null) return false;
+    for (let req = this.writeQueue.shift(); req !== null; req = this.writeQueue.shift()) {
+      req.error = new UVError('ECANCELED', 'uv_write', undefined, why);
+      this.complete(req);
+    }
+    return true;
+  }
+
+  /** uv__write_req_finish: off the write queue, its callback due in the pending phase. */
+  private complete(req: WriteReq): void {
+    this.queuedBytes -= req.data.length - req.written;
+    this.completed.push(req);
   }
 
   /** getsockopt(SO_ERROR): the outcome of a non-blocking connect. */
@@ -360,26 +421,43 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
         // The connection failed: this request carries the error, later ones wait for close.
         this.writeQueue.shift();
         req.error = errnoError(errno, 'write');
-        this.completed.push(req);
+        this.complete(req);
         this.feed();
         this.watch(EPOLLOUT, false);
         return;
       }
       req.written += n;
+      this.queuedBytes -= n;
       if (req.written < data.length) break;
       this.writeQueue.shift();
-      this.completed.push(req);
+      this.complete(req);
       this.feed();
     }
     // Not all out: wait until the kernel takes more.
     this.watch(EPOLLOUT, true);
   }
 
-  /** uv__write_callbacks: each finished write's callback, in order. */
+  /**
+   * uv__write_callbacks: the callbacks of the writes finished before this pass, in order. A
+   * write made by one of them that the kernel takes at once waits for the next pass, so a
+   * callback that always writes again cannot hold the loop here. If a callback throws, the
+   * rest keep their place and run from the next pending phase.
+   */
   private runWriteCallbacks(): void {
-    const completed = this.completed;
-    for (let req = completed.shift(); req !== null; req = completed.shift()) {
-      this.finishReq(req.cb, req.error);
+    let next = this.completed.takeAll();
+    try {
+      while (next !== null) {
+        const req = next;
+        next = req.next;
+        req.next = null;
+        this.finishReq(req.cb, req.error);
+      }
+    } finally {
+      if (next !== null) {
+        this.completed.prepend(next);
+        // Closing, destroy() runs again from the next closing phase instead.
+        if (this.fd !== -1) this.feed();
+      }
     }
   }
 
@@ -394,29 +472,36 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     this.finishReq(this.shutdownCb, error);
   }
 
-  /** uv__server_io: accept until the kernel has no more, or until the user stops taking them. */
-  private acceptAll(): void {
+  /**
+   * uv__server_io (libuv 1.45+): one connection per readiness event; level-triggered polling
+   * brings the next one. Out of fds, the loop's emfile trick accepts and closes what waits, so
+   * the listening fd stops being ready and the clients see their connection closed.
+   */
+  private acceptOne(): void {
+    // Paused with a connection not yet taken (an event from before the pause): taking another
+    // now would drop that one's fd on the floor.
+    if (this.acceptedFd !== -1) return;
     const libc = this.libc;
-    while (this.fd !== -1 && (this.sflags & LISTENING) !== 0) {
-      const fd = this.acceptSocket();
-      if (fd < 0) {
-        let errno = libc.errno();
-        if (errno === EAGAIN) return;
-        if (errno === ECONNABORTED || errno === EINTR) continue;
-        if (errno === EMFILE || errno === ENFILE) {
-          errno = this.loop.emfileTrick(() => this.acceptSocket(), (s) => libc.close(s), () => libc.errno());
-          if (errno === EAGAIN) return;
-        }
-        (this.connectionCb as ErrorCallback)(errnoError(errno, 'accept'));
-        continue;
+    let fd = this.acceptSocket();
+    while (fd < 0 && libc.errno() === EINTR) fd = this.acceptSocket();
+    if (fd < 0) {
+      let errno = libc.errno();
+      if (errno === EMFILE || errno === ENFILE) {
+        errno = this.loop.emfileTrick(() => this.acceptSocket(), (s) => libc.close(s), () => libc.errno());
       }
-      this.acceptedFd = fd;
+      // Nothing waits (any more), or the client gave up before we got to it.
+      if (errno === EAGAIN || errno === ECONNABORTED || errno === EINTR) return;
+      // libuv drops the rest silently; onConnection has an error parameter, so it hears them.
+      (this.connectionCb as ErrorCallback)(errnoError(errno, 'accept'));
+      return;
+    }
+    this.acceptedFd = fd;
+    try {
       (this.connectionCb as ErrorCallback)(null);
-      if (this.acceptedFd !== -1) {
-        // Not taken: pause until accept() is called, so the kernel's queue pushes back.
-        this.watch(EPOLLIN, false);
-        return;
-      }
+    } finally {
+      // Not taken: pause until accept() is called, so the kernel's queue pushes back. Done
+      // even if the callback threw, or the next event would overwrite (and leak) this fd.
+      if (this.acceptedFd !== -1) this.watch(EPOLLIN, false);
     }
   }
 

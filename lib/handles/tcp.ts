@@ -1,9 +1,9 @@
 import {
   AF_INET, AF_INET6, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET,
-  SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY
+  SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc
 } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
-import type { Loop } from '../loop.js';
+import { Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import { checkFunction, describe } from '../validate.js';
 import { Stream, type ErrorCallback } from './stream.js';
@@ -12,6 +12,7 @@ const EINTR = 4;
 const EINPROGRESS = 115;
 const ECONNREFUSED = 111;
 const EADDRINUSE = 98;
+const MAX_KEEPIDLE = 32767;
 
 // One int for setsockopt and getsockopt, reused: the loop's thread makes one call at a time.
 const optval = new Int32Array(1);
@@ -24,10 +25,14 @@ const optlen = new Int32Array(1);
  */
 export class Tcp extends Stream {
   private noDelay = false;
-  private keepAlive = 0; // seconds, 0 = off
+  /** Whether SO_KEEPALIVE is wanted, and the idle seconds before the first probe (0: the system's). */
+  private keepAlive = false;
+  private keepAliveDelay = 0;
+  /** host:port of a bind() that failed with EADDRINUSE, for the error listen() reports. */
+  private bindTarget = '';
 
   constructor(loop: Loop) {
-    super(loop, loop.io.requireLibc('uv_tcp_init'));
+    super(loop, libcOf(loop));
   }
 
   get type(): 'tcp' {
@@ -47,7 +52,8 @@ export class Tcp extends Stream {
     if (this.libc.bind(this.fd, sa, sa.length) !== 0) {
       const errno = this.libc.errno();
       if (errno !== EADDRINUSE) throw errnoError(errno, 'bind', undefined, `${host}:${port}`);
-      this.delayedError = errnoError(errno, 'bind', undefined, `${host}:${port}`);
+      this.bindTarget = `${host}:${port}`;
+      this.delayedError = errnoError(errno, 'bind', undefined, this.bindTarget);
     }
     return this;
   }
@@ -95,29 +101,32 @@ export class Tcp extends Stream {
   }
 
   /**
-   * uv_tcp_keepalive: SO_KEEPALIVE, first probe after `delaySeconds` idle (at least 1), then
-   * libuv's probe interval of 1 s and count of 10.
+   * uv_tcp_keepalive: SO_KEEPALIVE, the first probe after `delaySeconds` idle, then libuv's
+   * probe interval of 1 s and count of 10. A delay of 0 (the default) enables keep-alive with
+   * the system's timings (or those set before), as Node's setKeepAlive(true) does.
    */
   setKeepAlive(on: boolean, delaySeconds = 0): this {
     if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
-    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 0x7fffffff) {
-      throw new RangeError(`delaySeconds must be an integer >= 0, got ${String(delaySeconds)}`);
+    if (typeof delaySeconds !== 'number') throw new TypeError(`delaySeconds must be a number, got ${describe(delaySeconds)}`);
+    // Linux refuses a TCP_KEEPIDLE above MAX_TCP_KEEPIDLE (32767 s); refused here, no option is half set.
+    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_KEEPIDLE) {
+      throw new RangeError(`delaySeconds must be an integer from 0 to ${MAX_KEEPIDLE}, got ${String(delaySeconds)}`);
     }
-    const delay = on ? Math.max(1, delaySeconds) : 0;
-    if (this.fd !== -1) this.applyKeepAlive(delay);
-    this.keepAlive = delay;
+    if (this.fd !== -1) this.applyKeepAlive(on, delaySeconds);
+    this.keepAlive = on;
+    this.keepAliveDelay = on ? delaySeconds : 0;
     return this;
   }
 
   /** @internal */
   protected override opened(): void {
     if (this.noDelay) this.setOption(IPPROTO_TCP, TCP_NODELAY, 1, 'setsockopt');
-    if (this.keepAlive !== 0) this.applyKeepAlive(this.keepAlive);
+    if (this.keepAlive) this.applyKeepAlive(true, this.keepAliveDelay);
   }
 
   /** @internal */
   protected listenSocket(backlog: number): void {
-    if (this.delayedError !== null) throw errnoError(-this.delayedError.errno, 'listen', undefined, this.delayedError.message);
+    if (this.delayedError !== null) throw errnoError(this.delayedError.errno, 'listen', undefined, this.bindTarget);
     if (this.isConnecting()) throw new UVError('EINVAL', 'listen', undefined, 'the socket is connecting');
     this.ensureSocket(4);
     if (this.libc.listen(this.fd, backlog) !== 0) throw errnoError(this.libc.errno(), 'listen');
@@ -143,10 +152,13 @@ export class Tcp extends Stream {
     if (this.fd !== -1) return;
     const fd = this.libc.socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw errnoError(this.libc.errno(), 'socket');
-    this.open(fd);
+    // Neither readable nor writable until it connects (startConnect) or is accepted.
+    this.open(fd, 0);
   }
 
   private name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
+    // As uv_tcp_getsockname: a bind that failed is reported here too, not a name it never got.
+    if (this.delayedError !== null && this.bindTarget !== '') throw errnoError(this.delayedError.errno, syscall, undefined, this.bindTarget);
     if (this.fd === -1) throw new UVError('EBADF', syscall, undefined, 'the handle has no socket');
     const { sa, len } = sockaddrStorage();
     const r = syscall === 'getsockname' ? this.libc.getsockname(this.fd, sa, len) : this.libc.getpeername(this.fd, sa, len);
@@ -154,9 +166,9 @@ export class Tcp extends Stream {
     return decodeSockaddr(this.libc, sa, syscall);
   }
 
-  private applyKeepAlive(delay: number): void {
-    this.setOption(SOL_SOCKET, SO_KEEPALIVE, delay !== 0 ? 1 : 0, 'setsockopt');
-    if (delay === 0) return;
+  private applyKeepAlive(on: boolean, delay: number): void {
+    this.setOption(SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0, 'setsockopt');
+    if (!on || delay === 0) return;
     this.setOption(IPPROTO_TCP, TCP_KEEPIDLE, delay, 'setsockopt');
     this.setOption(IPPROTO_TCP, TCP_KEEPINTVL, 1, 'setsockopt');
     this.setOption(IPPROTO_TCP, TCP_KEEPCNT, 10, 'setsockopt');
@@ -170,3 +182,9 @@ export class Tcp extends Stream {
 
 // Where accept4 writes the peer's address, which uvts does not keep (remoteAddress() asks).
 const { sa: peer, len: peerLen } = sockaddrStorage();
+
+/** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
+function libcOf(loop: unknown): Libc {
+  if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+  return loop.io.requireLibc('uv_tcp_init');
+}
