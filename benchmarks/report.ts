@@ -6,6 +6,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export type Side = 'uvts' | 'peer';
 
+/**
+ * A further contender in a suite, measured in the same run as uvts and peer: one of the two
+ * child sides run again with more environment variables (uvts under UVTS_FFI=ffi-rs, say).
+ * The table shows its median beside the others and its ratio to the peer.
+ */
+export interface ExtraSide {
+  /** Its name in the table's header and per-run lines. */
+  name: string;
+  /** The child side it runs. */
+  runs: Side;
+  /** Added to the child's environment. */
+  env: Record<string, string>;
+  /** What it stands for, printed under the suite's title as uvts and peer are. */
+  description: string;
+}
+
 /** Measured values of one run of one side, by measure key. */
 export type Values = Record<string, number>;
 
@@ -33,6 +49,8 @@ export interface Suite {
   file: string;
   /** What uvts and peer stand for in this suite. */
   sides: Record<Side, string>;
+  /** Contenders besides uvts and peer; most suites have none. */
+  extraSides?: ExtraSide[];
   cases: Case[];
   /** Lines printed under the table (reference numbers, targets). */
   notes?: string[];
@@ -46,15 +64,18 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Runs one measurement: `node <file> <side> ...args` in a new process, which prints one JSON line. */
-export function measureInChild(file: string, side: Side, args: readonly string[], timeoutMs = 120_000): Promise<Values> {
+export function measureInChild(file: string, side: Side, args: readonly string[], timeoutMs = 120_000,
+                               env: Record<string, string> = {}): Promise<Values> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, side, ...args], { stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs });
+    const child = spawn(process.execPath, [file, side, ...args],
+      { stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs, env: { ...process.env, ...env } });
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => { out += chunk; });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const what = `${side} ${file} ${args.join(' ')}`.trim();
+      const vars = Object.entries(env).map(([k, v]) => `${k}=${v} `).join('');
+      const what = `${vars}${side} ${file} ${args.join(' ')}`.trim();
       if (code !== 0) {
         reject(new Error(`measurement failed (${signal ?? `exit code ${code}`}): ${what}`));
         return;
@@ -95,41 +116,56 @@ export function childMain(moduleUrl: string, run: Record<Side, (args: string[]) 
     });
 }
 
-/** Per side, per measure: the value of each run. */
-export type Runs = Record<Side, Values[]>;
+/** Per side, per measure: the value of each run; `extra[i]` belongs to the suite's extraSides[i]. */
+export interface Runs {
+  uvts: Values[];
+  peer: Values[];
+  extra: Values[][];
+}
 
 export function format(x: number, digits = 0): string {
   if (!Number.isFinite(x)) return String(x);
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/** The table of medians and ratios for every case of a suite, and the per-run values under it. */
+/**
+ * The table of medians and ratios for every case of a suite, and the per-run values under it.
+ * Extra sides add a median column and a ratio-to-peer column each; the verdict is uvts's.
+ */
 export function formatSuite(suite: Suite, results: readonly Runs[]): string {
-  const rows: string[][] = [['suite', 'measure', 'uvts median', 'peer median', 'uvts/peer', 'verdict']];
+  const extras = (suite.extraSides ?? []).map((s) => s.name);
+  const rows: string[][] = [['suite', 'measure', 'uvts median', ...extras.map((n) => `${n} median`), 'peer median',
+    'uvts/peer', ...extras.map((n) => `${n}/peer`), 'verdict']];
   const perRun: string[] = ['  per run:'];
   suite.cases.forEach((c, i) => {
-    const runs = results[i] ?? { uvts: [], peer: [] };
+    const runs = results[i] ?? { uvts: [], peer: [], extra: [] };
+    const extraRuns = extras.map((_, j) => runs.extra[j] ?? []);
     for (const m of c.measures) {
       const label = `${m.label} (${c.label})`;
-      const u = median(runs.uvts.map((v) => v[m.key] ?? NaN));
-      const p = median(runs.peer.map((v) => v[m.key] ?? NaN));
+      const med = (vs: readonly Values[]): number => median(vs.map((v) => v[m.key] ?? NaN));
+      const unit = m.unit === '' ? '' : ` ${m.unit}`;
+      const cell = (x: number): string => format(x, m.digits) + unit;
+      const ratioCell = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '-');
+      const u = med(runs.uvts);
+      const p = med(runs.peer);
+      const e = extraRuns.map(med);
       const ratio = u / p;
       const ahead = !Number.isFinite(ratio) || ratio === 1 ? '' : (m.better === 'higher') === (ratio > 1) ? ': uvts ahead' : ': peer ahead';
-      const unit = m.unit === '' ? '' : ` ${m.unit}`;
-      rows.push([suite.name, label, format(u, m.digits) + unit, format(p, m.digits) + unit,
-        Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : '-', `${m.better} is better${ahead}`]);
-      for (const side of ['uvts', 'peer'] as const) {
-        perRun.push(`    ${label}, ${side}: ${runs[side].map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`);
-      }
+      rows.push([suite.name, label, cell(u), ...e.map(cell), cell(p),
+        ratioCell(ratio), ...e.map((x) => ratioCell(x / p)), `${m.better} is better${ahead}`]);
+      const line = (side: string, vs: readonly Values[]): string =>
+        `    ${label}, ${side}: ${vs.map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`;
+      perRun.push(line('uvts', runs.uvts), ...extras.map((n, j) => line(n, extraRuns[j] ?? [])), line('peer', runs.peer));
     }
   });
-  return [...table(rows), ...perRun].join('\n');
+  return [...table(rows, extras.length), ...perRun].join('\n');
 }
 
-function table(rows: string[][]): string[] {
+function table(rows: string[][], extras: number): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
-  const numeric = (i: number): boolean => i >= 2 && i <= 4;
+  // Medians and ratios: every column between the measure's label and the verdict.
+  const numeric = (i: number): boolean => i >= 2 && i <= 4 + 2 * extras;
   const line = (r: string[]): string =>
     '  ' + r.map((cell, i) => (numeric(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   const out = [line(rows[0] ?? []), '  ' + widths.map((w) => '-'.repeat(w)).join('  ').trimEnd()];

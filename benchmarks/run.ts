@@ -1,14 +1,17 @@
 // The benchmark runner: `node dist/benchmarks/run.js [suite...]` (no name: every suite).
-// Each measurement runs in a fresh child process; uvts and its peer take turns, RUNS times
-// each, and the medians are compared.
+// Each measurement runs in a fresh child process; uvts, any extra sides a suite declares, and
+// the peer take turns, RUNS times each, and the medians are compared.
 
 import os from 'node:os';
 import { formatSuite, measureInChild, type Runs, type Suite } from './report.js';
 import { suite as asyncPummel } from './suites/async-pummel.js';
+import { suite as ffiCall } from './suites/ffi-call.js';
 import { suite as loopCount } from './suites/loop-count.js';
 import { suite as millionTimers } from './suites/million-timers.js';
+import { suite as tcpPingPong } from './suites/tcp-ping-pong.js';
+import { suite as tcpPump } from './suites/tcp-pump.js';
 
-const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel];
+const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, tcpPingPong, tcpPump, ffiCall];
 
 const RUNS = 5;
 
@@ -26,23 +29,28 @@ function runCount(): number {
 function header(runs: number): string {
   const cpus = os.cpus();
   const gib = (os.totalmem() / 2 ** 30).toFixed(1);
+  const ffi = process.env['UVTS_FFI'];
   return [
     `machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib} GiB, ${process.platform}/${process.arch}, kernel ${os.release()}`,
     `node:    ${process.version}`,
     `date:    ${new Date().toISOString()}`,
-    `runs:    ${runs} per side, each in a fresh process, uvts and peer alternating; medians compared`,
+    `ffi:     ${ffi === undefined || ffi === '' ? 'koffi (the default)' : `${ffi} (UVTS_FFI)`}, except where a side sets its own UVTS_FFI`,
+    `runs:    ${runs} per side, each in a fresh process, the sides taking turns; medians compared`,
   ].join('\n');
 }
 
 async function runSuite(suite: Suite, runs: number): Promise<void> {
   console.log(`\n== ${suite.name}: ${suite.title}`);
   console.log(`   uvts: ${suite.sides.uvts}`);
+  const extras = suite.extraSides ?? [];
+  for (const x of extras) console.log(`   ${x.name}: ${x.description}`);
   console.log(`   peer: ${suite.sides.peer}`);
   const results: Runs[] = [];
   for (const c of suite.cases) {
-    const r: Runs = { uvts: [], peer: [] };
+    const r: Runs = { uvts: [], peer: [], extra: extras.map(() => []) };
     for (let i = 0; i < runs; i++) {
       r.uvts.push(await measureInChild(suite.file, 'uvts', c.args));
+      for (const [j, x] of extras.entries()) r.extra[j]?.push(await measureInChild(suite.file, x.runs, c.args, undefined, x.env));
       r.peer.push(await measureInChild(suite.file, 'peer', c.args));
     }
     results.push(r);

@@ -1,0 +1,172 @@
+// tcp-ping-pong: round trips per second on one TCP connection over 127.0.0.1, client and echo
+// server in one process. The client sends a small ping, waits until the whole echo is back,
+// checks it, and sends the next, for a fixed time.
+// uvts: server, accepted connection and client are Tcp handles on one new Loop.
+// peer: a net server and a net client on Node's own loop.
+// Both sides set TCP_NODELAY on every socket, so Nagle's algorithm plays no part.
+
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Loop, Tcp } from '../../lib/index.js';
+import { childMain, type Suite, type Values } from '../report.js';
+
+const HOST = '127.0.0.1';
+const PING = Buffer.from('PING');
+const DURATION_MS = 5000;
+
+export const suite: Suite = {
+  name: 'tcp-ping-pong',
+  title: `round trips of a ${PING.length}-byte ping on one loopback connection for ${DURATION_MS / 1000} s`,
+  file: fileURLToPath(import.meta.url),
+  sides: {
+    uvts: 'Tcp server, accepted Tcp and client Tcp on one new Loop; loop.run() until both ends have closed',
+    peer: 'net.createServer echo and net.connect client on Node\'s loop',
+  },
+  extraSides: [{
+    name: 'uvts-ffi-rs',
+    runs: 'uvts',
+    env: { UVTS_FFI: 'ffi-rs' },
+    description: 'the uvts side with UVTS_FFI=ffi-rs',
+  }],
+  cases: [{
+    label: '1 connection',
+    args: [],
+    measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
+  }],
+  notes: ['target: uvts (koffi) at Node\'s net or better'],
+};
+
+/** The client's view of the echo: collects one pong across reads and checks it is the ping. */
+class PongReader {
+  private readonly pong = Buffer.alloc(PING.length);
+  private got = 0;
+
+  /** True once `data` completes a pong. Throws on anything else the echo should not send. */
+  feed(data: Buffer): boolean {
+    if (this.got + data.length > PING.length) {
+      throw new Error(`the echo sent ${this.got + data.length} bytes for a ${PING.length}-byte ping`);
+    }
+    data.copy(this.pong, this.got);
+    this.got += data.length;
+    if (this.got < PING.length) return false;
+    this.got = 0;
+    if (!this.pong.equals(PING)) throw new Error(`the echo sent ${JSON.stringify(this.pong.toString('latin1'))}`);
+    return true;
+  }
+}
+
+function result(pongs: number, echoed: number, ms: number): Values {
+  if (pongs === 0) throw new Error('no round trip completed');
+  // The server must have seen each ping once and nothing more: the last one was answered.
+  if (echoed !== pongs * PING.length) throw new Error(`the server echoed ${echoed} bytes for ${pongs} pings`);
+  return { roundTripsPerSecond: (pongs / ms) * 1000, roundTrips: pongs, ms };
+}
+
+function uvts(): Values {
+  const loop = new Loop();
+  const server = new Tcp(loop).bind(HOST, 0);
+  const { port } = server.address();
+  let echoed = 0;
+  // Callbacks throw on any error: run() passes the exception on, and the child exits non-zero.
+  server.listen(1, (err) => {
+    if (err !== null) throw err;
+    const conn = new Tcp(loop);
+    server.accept(conn);
+    server.close(); // the one connection is all this run needs
+    conn.setNoDelay(true);
+    conn.readStart((readErr, data) => {
+      if (readErr !== null) throw readErr;
+      if (data === null) {
+        conn.close();
+        return;
+      }
+      echoed += data.length;
+      conn.write(data);
+    });
+  });
+
+  const client = new Tcp(loop).setNoDelay(true);
+  const reader = new PongReader();
+  let pongs = 0;
+  let start = 0;
+  let ms = 0;
+  client.connect(HOST, port, (err) => {
+    if (err !== null) throw err;
+    client.readStart((readErr, data) => {
+      if (readErr !== null) throw readErr;
+      if (data === null) throw new Error('the server ended the connection');
+      if (!reader.feed(data)) return;
+      pongs++;
+      const now = performance.now();
+      if (now - start < DURATION_MS) {
+        client.write(PING);
+        return;
+      }
+      ms = now - start;
+      client.close(); // the server reads EOF and closes its end
+    });
+    start = performance.now();
+    client.write(PING);
+  });
+  loop.run();
+  loop.close();
+  return result(pongs, echoed, ms);
+}
+
+function peer(): Promise<Values> {
+  return new Promise((resolve, reject) => {
+    let echoed = 0;
+    let pongs = 0;
+    let start = 0;
+    let ms = 0;
+    let open = 2; // the server (with its connection) and the client
+    const closed = (): void => {
+      if (--open === 0) {
+        try {
+          resolve(result(pongs, echoed, ms));
+        } catch (err) {
+          reject(err);
+        }
+      }
+    };
+    const server = net.createServer({ noDelay: true }, (conn) => {
+      // close() stops listening; its callback runs once this connection has closed too.
+      server.close(closed);
+      conn.on('error', reject);
+      conn.on('data', (data: Buffer) => {
+        echoed += data.length;
+        conn.write(data);
+      });
+    });
+    server.on('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address() as net.AddressInfo;
+      const reader = new PongReader();
+      const client = net.connect({ host: HOST, port, noDelay: true }, () => {
+        start = performance.now();
+        client.write(PING);
+      });
+      client.on('error', reject);
+      client.on('end', () => {
+        if (ms === 0) throw new Error('the server ended the connection');
+      });
+      client.on('close', closed);
+      // A wrong echo throws out of the handler: an uncaught exception ends the child, non-zero.
+      client.on('data', (data: Buffer) => {
+        if (!reader.feed(data)) return;
+        pongs++;
+        const now = performance.now();
+        if (now - start < DURATION_MS) {
+          client.write(PING);
+          return;
+        }
+        ms = now - start;
+        // end() sends FIN; the server's end, not half-open, answers with its own and both close.
+        client.end();
+      });
+    });
+  });
+}
+
+childMain(import.meta.url, { uvts, peer });
