@@ -24,7 +24,13 @@ const LISTENING = 32;
 
 /** libuv's suggested read size (uv__read's alloc_cb gets 64 KiB), shared by a thread's streams. */
 const READ_SIZE = 64 * 1024;
-let readBuffer: Uint8Array | undefined;
+/**
+ * A read of at least this much is handed to the callback in the buffer it landed in, and a new
+ * buffer is taken for the next read; a smaller one is copied out, so a few bytes never pin
+ * 64 KiB. On a bulk transfer the copy cost more than the allocation (tcp-pump profile).
+ */
+const HAND_OVER = READ_SIZE / 2;
+let readBuffer: Buffer | undefined;
 
 /** As uv__read and uv__write: at most 32 reads or writes per readiness event, so one busy peer cannot starve the loop. */
 const MAX_ROUNDS = 32;
@@ -368,9 +374,9 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** uv__read: up to 32 reads while each fills the buffer. */
   private readAll(): void {
     const libc = this.libc;
-    const buffer = (readBuffer ??= new Uint8Array(READ_SIZE));
     this.sflags &= ~READ_PARTIAL;
     for (let round = 0; round < MAX_ROUNDS && (this.sflags & READING) !== 0; round++) {
+      const buffer = (readBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE));
       let n = libc.read(this.fd, buffer, READ_SIZE);
       while (n < 0 && libc.errno() === EINTR) n = libc.read(this.fd, buffer, READ_SIZE);
       if (n < 0) {
@@ -387,8 +393,14 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
         this.endOfStream();
         return;
       }
-      const chunk = Buffer.allocUnsafe(n);
-      chunk.set(buffer.subarray(0, n));
+      let chunk: Buffer;
+      if (n >= HAND_OVER) {
+        chunk = buffer.subarray(0, n);
+        readBuffer = undefined;
+      } else {
+        chunk = Buffer.allocUnsafe(n);
+        buffer.copy(chunk, 0, 0, n);
+      }
       (this.readCb as ReadCallback)(null, chunk);
       if (n < READ_SIZE) {
         this.sflags |= READ_PARTIAL;
