@@ -272,7 +272,10 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
       this.runWriteCallbacks();
       // A write callback that closed the stream leaves the shutdown to destroy() (ECANCELED).
       if (this.fd === -1) return;
-      if (this.writeQueue.head === null) this.drain();
+      // libuv drains once the write queue is empty, even while callbacks of writes made by
+      // earlier callbacks still wait for the pending phase; waiting for those too keeps the
+      // shutdown callback after every write callback, in the order they were asked for.
+      if (this.writeQueue.head === null && this.completed.head === null) this.drain();
     }
   }
 
