@@ -61,6 +61,43 @@ test('interest reaches the kernel at the next wait, only when the mask changed',
   closeFds(a, b);
 });
 
+test('a signal that interrupts epoll_wait (EINTR) is retried, not reported', async (t) => {
+  const { libc: counted } = countingLibc();
+  let waits = 0;
+  let interrupted = 0;
+  const libc = new Proxy(counted, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (name !== 'epoll_wait') return value;
+      return (...args: Parameters<Libc['epoll_wait']>) => {
+        waits++;
+        const n = target.epoll_wait(...args);
+        if (n < 0 && target.errno() === 4 /* EINTR */) interrupted++;
+        return n;
+      };
+    },
+  });
+  const onSignal = (): void => {};
+  process.on('SIGUSR2', onSignal);
+  const backend = new EpollBackend(libc, metrics());
+  const [a, b] = socketPair();
+  backend.modify(a, EPOLLIN, watcher);
+  // A worker signals the process while the main thread is blocked; Node's workers block
+  // signals, so the main thread takes it and its epoll_wait returns EINTR.
+  const worker = new Worker(`
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    process.kill(process.pid, 'SIGUSR2');
+  `, { eval: true });
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  t.is(backend.wait(200), 0, 'nothing became ready, and no error came out');
+  await exited;
+  t.true(interrupted >= 1, 'the signal interrupted epoll_wait');
+  t.is(waits, interrupted + 1, 'each interruption was followed by another wait');
+  backend.close();
+  closeFds(a, b);
+  process.off('SIGUSR2', onSignal);
+});
+
 test('more ready fds than the event buffer holds all run in one poll phase', (t) => {
   const loop = new Loop();
   // epoll_wait returns at most 1024 events; the rest must be fetched with a second,
