@@ -72,7 +72,7 @@ export class EpollBackend implements Backend {
   }
 
   wait(timeout: number): number {
-    this.flush();
+    if (this.changed.length !== 0) this.flush();
     if (this.interest === 0) return sleepOnWakeWord(this.wake, timeout, this.metrics);
     const wake = this.wake;
     const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
