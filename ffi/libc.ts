@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 // The C side of uvts, declared once: every libc function uvts calls, the Linux constants it
 // passes, and the structs it lays out by hand in Buffers. The drivers (koffi.ts, ffi-rs.ts)
 // bind this table; nothing else in uvts names a C type.
@@ -72,7 +74,12 @@ export interface Libc extends Functions {
 /** Where libc lives, tried in order (glibc, then musl). */
 export const LIBRARY_NAMES = ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1'] as const;
 
-// Linux values, identical on x86-64 and arm64. errno values come from os.constants.errno.
+// Linux values, identical on x86-64 and arm64.
+
+// errno values, as C sees them (positive), from Node's table for this platform.
+export const {
+  EAGAIN, EINTR, ENOENT, EEXIST, EMFILE, ENFILE, ECONNABORTED, ECONNREFUSED, EINPROGRESS, EADDRINUSE, EPERM,
+} = constants.errno;
 
 export const EPOLLIN = 0x001;
 export const EPOLLPRI = 0x002;

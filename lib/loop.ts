@@ -7,6 +7,7 @@ import { FutexBackend } from './backend/futex.js';
 import { SIGNALLED, STATE } from './backend/wakeup.js';
 import { UVError } from './errors.js';
 import { tryLibc } from '../ffi/driver.js';
+import { EINTR, EMFILE } from '../ffi/libc.js';
 import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
@@ -21,8 +22,6 @@ const DEFAULT = 0;
 const ONCE = 1;
 const NOWAIT = 2;
 
-const EINTR = 4;
-const EMFILE = 24;
 
 /** libuv caps a poll timeout at INT_MAX ms (uv__next_timeout). */
 const MAX_TIMEOUT = 2 ** 31 - 1;

@@ -5,7 +5,7 @@ import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import type { LoopMetrics } from '../lib/backend/backend.js';
 import { EpollBackend } from '../lib/backend/epoll.js';
-import { EPOLLIN, type Libc } from '../ffi/libc.js';
+import { EINTR, EPOLLIN, type Libc } from '../ffi/libc.js';
 import { Async, Loop, Poll } from '../lib/index.js';
 import { closeFds, closeLoop, openFds, socketPair, specLibc, writeFd } from './support.js';
 
@@ -72,7 +72,7 @@ test('a signal that interrupts epoll_wait (EINTR) is retried, not reported', asy
       return (...args: Parameters<Libc['epoll_wait']>) => {
         waits++;
         const n = target.epoll_wait(...args);
-        if (n < 0 && target.errno() === 4 /* EINTR */) interrupted++;
+        if (n < 0 && target.errno() === EINTR) interrupted++;
         return n;
       };
     },

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
-  EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
-  EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT, type Libc,
+  EEXIST, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, ENOENT, EPERM, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP,
+  EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT, type Libc,
 } from '../../ffi/libc.js';
 import { errnoError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
@@ -9,9 +9,6 @@ import { READY, WOKEN } from './backend.js';
 import { AWAKE, POLLING, STATE, closeWakeWord, createWakeWord } from './wakeup.js';
 import { sleepOnWakeWord } from './futex.js';
 
-const EINTR = 4;
-const EEXIST = 17;
-const ENOENT = 2;
 
 /** As libuv: 1024 events per epoll_wait, and at most 48 more non-blocking rounds when full. */
 const MAX_EVENTS = 1024;
@@ -279,7 +276,7 @@ function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer>
 }
 
 function epollRefusal(errno: number, fd: number): string {
-  return errno === 1 /* EPERM */
+  return errno === EPERM
     ? `fd ${fd} is a regular file or directory, which epoll cannot watch`
     : `epoll cannot watch fd ${fd}`;
 }

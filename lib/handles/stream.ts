@@ -1,4 +1,6 @@
-import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, SHUT_WR, type Libc } from '../../ffi/libc.js';
+import {
+  EAGAIN, ECONNABORTED, EINPROGRESS, EINTR, EMFILE, ENFILE, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, SHUT_WR, type Libc,
+} from '../../ffi/libc.js';
 import type { IoWatcher } from '../backend/backend.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop, PendingWork } from '../loop.js';
@@ -7,12 +9,6 @@ import { queueRemove } from '../queue.js';
 import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
 import { Handle } from './handle.js';
 
-const EAGAIN = 11;
-const EINTR = 4;
-const EMFILE = 24;
-const ENFILE = 23;
-const ECONNABORTED = 103;
-const EINPROGRESS = 115;
 
 // Stream flags, as libuv's UV_HANDLE_* for streams.
 const READING = 1;

@@ -1,6 +1,7 @@
 import {
-  AF_INET, AF_INET6, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET,
-  SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc
+  AF_INET, AF_INET6, EADDRINUSE, ECONNREFUSED, EINPROGRESS, EINTR, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SOCK_CLOEXEC,
+  SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
+  TCP_NODELAY, type Libc,
 } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
 import { Loop } from '../loop.js';
@@ -8,10 +9,6 @@ import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } f
 import { checkFunction, describe } from '../validate.js';
 import { Stream, type ErrorCallback } from './stream.js';
 
-const EINTR = 4;
-const EINPROGRESS = 115;
-const ECONNREFUSED = 111;
-const EADDRINUSE = 98;
 const MAX_KEEPIDLE = 32767;
 
 // One int for setsockopt and getsockopt, reused: the loop's thread makes one call at a time.
