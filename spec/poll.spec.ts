@@ -236,3 +236,17 @@ test('a loop with the futex backend refuses Poll with ENOSYS that says why', (t)
   closeFds(a, b);
   closeLoop(t, loop);
 });
+
+test('an fd closed before its watch reached the kernel gives the callback EBADF, from the poll phase', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  const seen: { code: string | undefined; events: number; loopCount: number }[] = [];
+  const poll = new Poll(loop, a).start(READABLE, (err, events) => {
+    seen.push({ code: err?.code, events, loopCount: loop.metrics().loopCount });
+    poll.close();
+  });
+  closeFds(a, b);
+  t.false(loop.run(), 'the handle stopped and closed; nothing keeps the loop alive');
+  t.deepEqual(seen, [{ code: 'EBADF', events: 0, loopCount: 1 }], 'once, in the first iteration\'s poll phase');
+  closeLoop(t, loop);
+});

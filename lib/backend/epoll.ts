@@ -40,6 +40,8 @@ export class EpollBackend implements Backend {
   /** Fds whose wanted mask changed since the last flush, each once. */
   private readonly changed: number[] = [];
   private queued = new Uint8Array(64);
+  /** Watchers whose fd the kernel refused at the last flush (closed behind our back). */
+  private readonly refused: IoWatcher[] = [];
   /** Fds registered with the kernel for a watcher (the eventfd is not counted). */
   private interest = 0;
 
@@ -70,13 +72,19 @@ export class EpollBackend implements Backend {
 
   wait(timeout: number): number {
     if (this.changed.length !== 0) this.flush();
-    if (this.interest === 0) return sleepOnWakeWord(this.wake, timeout, this.metrics);
+    // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
+    const refused = this.refused.length !== 0 ? READY : 0;
+    if (refused !== 0) timeout = 0;
+    if (this.interest === 0) {
+      this.next = this.count = 0;
+      return sleepOnWakeWord(this.wake, timeout, this.metrics) | refused;
+    }
     const wake = this.wake;
     const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
     const n = this.epollWait(sleeping ? timeout : 0);
     this.next = 0;
     this.count = n;
-    let result = n > 0 ? READY : 0;
+    let result = n > 0 ? READY | refused : refused;
     // Whatever woke us, STATE says whether another thread signalled since we last looked.
     if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
       result |= WOKEN;
@@ -88,6 +96,12 @@ export class EpollBackend implements Backend {
   }
 
   dispatch(): void {
+    // An fd closed before its watch reached the kernel: an error condition, as a ready fd would
+    // report it (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
+    for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
+      this.metrics.events++;
+      w.onIo(EPOLLERR);
+    }
     for (let round = 1; ; round++) {
       const full = this.count === MAX_EVENTS;
       this.dispatchBatch();
@@ -179,7 +193,7 @@ export class EpollBackend implements Backend {
     changed.length = 0;
   }
 
-  /** epoll_ctl ADD or MOD; false if the kernel refused the fd, which the watcher then hears of. */
+  /** epoll_ctl ADD or MOD; false if the kernel refused the fd, whose watcher then hears of it. */
   private register(fd: number, op: number, events: number): boolean {
     if (this.ctl(op, fd, events)) return true;
     // The registration we thought the kernel had (or had not) is stale: the fd was closed and
@@ -188,12 +202,11 @@ export class EpollBackend implements Backend {
     if ((errno === EEXIST || errno === ENOENT) && this.ctl(errno === EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events)) {
       return true;
     }
-    // An fd closed before its watch reached the kernel: report it as an error condition
-    // (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
+    // Refused for good: the watcher hears of it from dispatch(), after the loop's time update.
     const watcher = this.watchers[fd];
     this.watchers[fd] = undefined;
     this.wanted[fd] = 0;
-    watcher?.onIo(EPOLLERR);
+    if (watcher !== undefined) this.refused.push(watcher);
     return false;
   }
 
