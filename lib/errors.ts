@@ -3,12 +3,18 @@ import { getSystemErrorMap } from 'node:util';
 // libuv's errno table for this platform, as Node carries it: errno -> [code, message].
 // Inverting it once gives codes their platform values (ENOENT is -2 on Linux and macOS,
 // ECANCELED -125 on Linux but -89 on macOS) and libuv's own EAI_* values (-3000 and below).
+// Node builds a new copy of the table per call, so it is read once and kept.
+let table: Map<number, [string, string]> | undefined;
 let byCode: Map<string, { errno: number; message: string }> | undefined;
+
+function errorTable(): Map<number, [string, string]> {
+  return (table ??= getSystemErrorMap());
+}
 
 function lookup(code: string): { errno: number; message: string } {
   if (byCode === undefined) {
     byCode = new Map();
-    for (const [errno, [name, message]] of getSystemErrorMap()) byCode.set(name, { errno, message });
+    for (const [errno, [name, message]] of errorTable()) byCode.set(name, { errno, message });
   }
   return byCode.get(code) ?? { errno: 0, message: 'unknown error' };
 }
@@ -43,14 +49,8 @@ export function errnoOf(code: string): number {
   return lookup(code).errno;
 }
 
-let byErrno: Map<number, string> | undefined;
-
 /** A UVError for a failed syscall: `errno` as C's errno (positive) or libuv's (negative). */
 export function errnoError(errno: number, syscall: string, path?: string, detail?: string): UVError {
-  if (byErrno === undefined) {
-    byErrno = new Map();
-    for (const [n, [name]] of getSystemErrorMap()) byErrno.set(n, name);
-  }
-  const code = byErrno.get(-Math.abs(errno)) ?? 'UNKNOWN';
+  const code = errorTable().get(-Math.abs(errno))?.[0] ?? 'UNKNOWN';
   return new UVError(code, syscall, path, detail);
 }

@@ -22,7 +22,6 @@ const DEFAULT = 0;
 const ONCE = 1;
 const NOWAIT = 2;
 
-
 /** libuv caps a poll timeout at INT_MAX ms (uv__next_timeout). */
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
@@ -354,18 +353,19 @@ export class Loop {
    * connection the kernel holds, then take the reserve again. Returns the errno that ended it.
    */
   /** @internal */
-  emfileTrick(accept: () => number, close: (fd: number) => void, errno: () => number): number {
+  emfileTrick(accept: () => number): number {
     if (this.emfileFd === -1) return EMFILE;
+    const libc = this.io.requireLibc('accept');
     closeSync(this.emfileFd);
     this.emfileFd = -1;
     let err: number;
     for (;;) {
       const fd = accept();
       if (fd >= 0) {
-        close(fd);
+        libc.close(fd);
         continue;
       }
-      err = errno();
+      err = libc.errno();
       if (err !== EINTR) break;
     }
     this.reserveEmfileFd();

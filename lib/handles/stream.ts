@@ -498,7 +498,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if (fd < 0) {
       let errno = libc.errno();
       if (errno === EMFILE || errno === ENFILE) {
-        errno = this.loop.emfileTrick(() => this.acceptSocket(), (s) => libc.close(s), () => libc.errno());
+        errno = this.loop.emfileTrick(() => this.acceptSocket());
       }
       // Nothing waits (any more), or the client gave up before we got to it.
       if (errno === EAGAIN || errno === ECONNABORTED || errno === EINTR) return;
