@@ -4,11 +4,13 @@ import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, ty
 type Koffi = typeof import('koffi');
 
 // koffi passes a typed array given for a pointer parameter as a pointer to its own memory, so
-// `in`, `out` and `inout` all bind as plain pointers.
+// `in`, `out` and `inout` all bind as plain pointers, and null passes NULL (`in?`). An `addr`
+// is a bigint that koffi passes as a 64-bit integer, the register a pointer would use.
 const PARAM: Record<ParamKind, string> = {
   int: 'int', uint: 'unsigned int', ulong: 'unsigned long', in: 'const void *', out: 'void *', inout: 'void *',
+  'in?': 'const void *', addr: 'uintptr_t',
 };
-const RETURN: Record<ReturnKind, string> = { int: 'int', long: 'intptr_t' };
+const RETURN: Record<ReturnKind, string> = { int: 'int', long: 'intptr_t', void: 'void' };
 
 /** Binds the table with koffi (the default driver). Throws if koffi or libc cannot load. */
 export function bindKoffi(): Libc {
