@@ -13,6 +13,7 @@ import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
 import type { LoopWatcher } from './handles/watcher.js';
 import { Queue, queueRemove, type QueueNode } from './queue.js';
+import { Submitter } from './threadpool/submitter.js';
 import { TimerHeap } from './timer-heap.js';
 import { checkFunction, describe } from './validate.js';
 
@@ -53,6 +54,8 @@ export class Loop {
   /** @internal */ closed = false;
   /** An fd held in reserve for accept's EMFILE (libuv's loop->emfile_fd), -1 until a stream exists. */
   private emfileFd = -1;
+  /** This loop's side of the thread pool, made by its first request. */
+  private submitter: Submitter | null = null;
 
   private stopFlag = false;
   private running = false;
@@ -160,6 +163,8 @@ export class Loop {
     }
     if (this.emfileFd !== -1) closeSync(this.emfileFd);
     this.emfileFd = -1;
+    this.submitter?.close();
+    this.submitter = null;
     this.io.close();
     this.closed = true;
   }
@@ -240,7 +245,27 @@ export class Loop {
         throw err;
       }
     }
-    if ((found & WOKEN) !== 0) this.runAsyncs();
+    if ((found & WOKEN) !== 0) {
+      // Pool completions first: libuv's wq_async is the first Async a loop has.
+      if (this.submitter !== null) {
+        try {
+          this.stats.events += this.submitter.drain();
+        } catch (err) {
+          Atomics.store(io.wake, STATE, SIGNALLED);
+          throw err;
+        }
+      }
+      this.runAsyncs();
+    }
+  }
+
+  /** @internal */
+  pool(): Submitter {
+    if (this.submitter === null) {
+      this.checkOpen('uv_queue_work');
+      this.submitter = new Submitter(this.io.wake);
+    }
+    return this.submitter;
   }
 
   /** uv__async_io: each Async sent since it last ran runs once, the pending bit cleared first. */

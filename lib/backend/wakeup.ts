@@ -1,8 +1,10 @@
 import { tryLibc } from '../../ffi/driver.js';
+import { allocForever, sharedHeap } from '../threadpool/heap.js';
 
 // The wake word: how any thread wakes a loop that may be asleep in its backend. It lives in
-// shared memory, so a worker thread that holds it (through an AsyncSender, or a pool thread
-// completing a request) can signal the loop.
+// the shared heap (threadpool/heap.ts), so a worker thread that holds it (through an
+// AsyncSender) or finds it by its offset (a pool thread completing a request) can signal the
+// loop. Its memory is never reused, so a late waker never writes into someone else's word.
 //
 //   Int32 index | name    | values
 //   ------------+---------+------------------------------------------------------------
@@ -32,8 +34,12 @@ export const POLLING = 3;
 const CLOSED = 4;
 
 export function createWakeWord(eventfd = -1): Int32Array {
-  const wake = new Int32Array(new SharedArrayBuffer(WORDS * Int32Array.BYTES_PER_ELEMENT));
+  const offset = allocForever(WORDS);
+  if (offset === 0) throw new RangeError('the shared heap is full');
+  const wake = new Int32Array(sharedHeap().sab, offset, WORDS);
+  wake[STATE] = AWAKE;
   wake[EVENTFD] = eventfd;
+  wake[WRITERS] = 0;
   return wake;
 }
 
@@ -43,21 +49,26 @@ export function isWakeWord(value: unknown): value is Int32Array {
 
 /** Wakes the loop that owns `wake`, from any thread. */
 export function wakeLoop(wake: Int32Array): void {
-  let state = Atomics.load(wake, STATE);
+  wakeLoopAt(wake, 0);
+}
+
+/** wakeLoop() for the wake word at Int32 index `at` of `i32` (a pool thread's heap view). */
+export function wakeLoopAt(i32: Int32Array, at: number): void {
+  let state = Atomics.load(i32, at + STATE);
   if (state === SIGNALLED || state === CLOSED) return;
   // Counted before the exchange, so closeWakeWord() cannot miss a writer in flight.
-  Atomics.add(wake, WRITERS, 1);
+  Atomics.add(i32, at + WRITERS, 1);
   try {
     for (;;) {
       if (state === SIGNALLED || state === CLOSED) return;
-      const seen = Atomics.compareExchange(wake, STATE, state, SIGNALLED);
+      const seen = Atomics.compareExchange(i32, at + STATE, state, SIGNALLED);
       if (seen === state) break;
       state = seen;
     }
-    if (state === SLEEPING) Atomics.notify(wake, STATE, 1);
-    else if (state === POLLING) writeEventfd(Atomics.load(wake, EVENTFD));
+    if (state === SLEEPING) Atomics.notify(i32, at + STATE, 1);
+    else if (state === POLLING) writeEventfd(Atomics.load(i32, at + EVENTFD));
   } finally {
-    Atomics.sub(wake, WRITERS, 1);
+    Atomics.sub(i32, at + WRITERS, 1);
   }
 }
 

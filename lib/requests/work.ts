@@ -1,0 +1,78 @@
+import { serialize } from 'node:v8';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute } from 'node:path';
+import { deserialize } from 'node:v8';
+import { UVError } from '../errors.js';
+import { alloc, heapBytes, sharedHeap } from '../threadpool/heap.js';
+import { OP_CODE } from '../threadpool/ops.js';
+import { DATA, DATA_LEN, INLINE_BYTES, OUT, OUT_LEN } from '../threadpool/slot.js';
+import { checkFunction, describe } from '../validate.js';
+import { Request } from './request.js';
+
+// queueWork (uv_queue_work): an export of a module runs on a pool thread (workers/work.ts).
+// DATA holds the v8-serialized { url, name, args }; OUT the v8-serialized result.
+
+export interface WorkTask {
+  filename: string | URL;
+  name?: string;
+  args?: unknown[];
+}
+
+class WorkRequest extends Request {
+  readonly type = 'work' as const;
+  private readonly cb: (err: Error | null, result?: unknown) => void;
+
+  /** @internal */
+  constructor(loop: unknown, cb: (err: Error | null, result?: unknown) => void) {
+    super(loop, OP_CODE.work);
+    this.cb = cb;
+  }
+
+  /** @internal */
+  protected complete(slot: number, err: Error | null): void {
+    if (err !== null) {
+      this.cb(err);
+      return;
+    }
+    const { i32 } = sharedHeap();
+    const at = i32[(slot >> 2) + OUT] as number;
+    this.cb(null, deserialize(heapBytes().subarray(at, at + (i32[(slot >> 2) + OUT_LEN] as number))));
+  }
+
+  /** @internal */
+  protected fail(err: Error): void {
+    this.cb(err);
+  }
+
+  /** @internal */
+  start(): Request {
+    return this.submit();
+  }
+}
+
+/** Runs export `name` (default: the default export) of module `filename` on a pool thread. */
+export function queueWork(loop: unknown, task: WorkTask, cb: (err: Error | null, result?: unknown) => void): Request {
+  if (typeof task !== 'object' || task === null) throw new TypeError(`task must be an object, got ${describe(task)}`);
+  const { filename, name, args } = task;
+  let url: string;
+  if (filename instanceof URL) url = filename.href;
+  else if (typeof filename === 'string' && isAbsolute(filename)) url = pathToFileURL(filename).href;
+  else if (typeof filename === 'string' && /^(file|data):/.test(filename)) url = filename;
+  else throw new TypeError(`task.filename must be an absolute path or a file: URL, got ${describe(filename)}`);
+  if (name !== undefined && typeof name !== 'string') throw new TypeError(`task.name must be a string, got ${describe(name)}`);
+  if (args !== undefined && !Array.isArray(args)) throw new TypeError(`task.args must be an array, got ${describe(args)}`);
+  checkFunction(cb, 'cb');
+  // Throws DataCloneError for what cannot cross threads (functions, symbols), before anything starts.
+  const bytes = serialize({ url, name: name ?? 'default', args: args ?? [] });
+  const req = new WorkRequest(loop, cb);
+  const { i32 } = sharedHeap();
+  const base = req.slot >> 2;
+  if (bytes.length > INLINE_BYTES) {
+    const at = alloc(bytes.length);
+    if (at === 0) throw new UVError('ENOMEM', 'uv_queue_work', undefined, 'the shared heap is full');
+    i32[base + DATA] = at;
+  }
+  heapBytes().set(bytes, i32[base + DATA] as number);
+  i32[base + DATA_LEN] = bytes.length;
+  return req.start();
+}
