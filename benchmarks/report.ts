@@ -4,22 +4,30 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type Side = 'uvts' | 'peer';
+/**
+ * What a child process measures: `uvts` and `peer` exist in every suite; a suite may name more
+ * child sides for its extra contenders (another peer library, say).
+ */
+export type Side = string;
 
 /**
- * A further contender in a suite, measured in the same run as uvts and peer: one of the two
- * child sides run again with more environment variables (uvts under UVTS_FFI=ffi-rs, say).
- * The table shows its median beside the others and its ratio to the peer.
+ * A further contender in a suite, measured in the same run as uvts and peer: a child side run
+ * with its own name, and possibly with more environment variables.
+ * - role 'variant' (the default): another uvts (uvts under UVTS_FFI=ffi-rs, say); the table
+ *   compares it to the peer, as it does uvts.
+ * - role 'peer': another peer (fs.promises beside fs callbacks, say); the table compares uvts
+ *   to it.
  */
 export interface ExtraSide {
-  /** Its name in the table's header and per-run lines. */
+  /** Its name in the table and the per-run lines. */
   name: string;
   /** The child side it runs. */
   runs: Side;
   /** Added to the child's environment. */
-  env: Record<string, string>;
+  env?: Record<string, string>;
   /** What it stands for, printed under the suite's title as uvts and peer are. */
   description: string;
+  role?: 'variant' | 'peer';
 }
 
 /** Measured values of one run of one side, by measure key. */
@@ -33,12 +41,19 @@ export interface Measure {
   better: 'higher' | 'lower';
   /** Digits after the decimal point when printed. */
   digits?: number;
+  /**
+   * Targets for uvts's ratio to a contender, by the contender's name: uvts/that >= n when
+   * higher is better, uvts/that <= n when lower is better.
+   */
+  targets?: Record<string, number>;
 }
 
 /** One configuration of a suite: the arguments its child gets after the side, and what it reports. */
 export interface Case {
   label: string;
   args: string[];
+  /** Added to every side's environment for this case (a pool size, say). */
+  env?: Record<string, string>;
   measures: Measure[];
 }
 
@@ -48,12 +63,49 @@ export interface Suite {
   /** The compiled suite file, run as `node <file> <side> ...args` for one measurement. */
   file: string;
   /** What uvts and peer stand for in this suite. */
-  sides: Record<Side, string>;
+  sides: { uvts: string; peer: string };
+  /** The peer's name in the table; 'peer' unless set. */
+  peerName?: string;
   /** Contenders besides uvts and peer; most suites have none. */
   extraSides?: ExtraSide[];
   cases: Case[];
   /** Lines printed under the table (reference numbers, targets). */
   notes?: string[];
+}
+
+/** One contender as the runner measures it. */
+export interface Contender {
+  name: string;
+  side: Side;
+  env: Record<string, string>;
+  description: string;
+}
+
+/**
+ * The contenders of a suite in the order each run measures them: uvts, its variants, the peer,
+ * the further peers.
+ */
+export function contenders(suite: Suite): Contender[] {
+  const extra = (role: 'variant' | 'peer'): Contender[] => (suite.extraSides ?? [])
+    .filter((x) => (x.role ?? 'variant') === role)
+    .map((x) => ({ name: x.name, side: x.runs, env: x.env ?? {}, description: x.description }));
+  return [
+    { name: 'uvts', side: 'uvts', env: {}, description: suite.sides.uvts },
+    ...extra('variant'),
+    { name: suite.peerName ?? 'peer', side: 'peer', env: {}, description: suite.sides.peer },
+    ...extra('peer'),
+  ];
+}
+
+/** The ratios a suite's table shows, as [numerator, denominator] contender names. */
+export function comparisons(suite: Suite): [string, string][] {
+  const peer = suite.peerName ?? 'peer';
+  const extras = suite.extraSides ?? [];
+  return [
+    ['uvts', peer],
+    ...extras.filter((x) => (x.role ?? 'variant') === 'peer').map((x): [string, string] => ['uvts', x.name]),
+    ...extras.filter((x) => (x.role ?? 'variant') === 'variant').map((x): [string, string] => [x.name, peer]),
+  ];
 }
 
 export function median(xs: readonly number[]): number {
@@ -96,19 +148,22 @@ export function isEntry(moduleUrl: string): boolean {
   return entry !== undefined && pathToFileURL(entry).href === moduleUrl;
 }
 
+type Measurement = (args: string[]) => Values | Promise<Values>;
+
 /**
  * The child side of a suite: reads the side from argv, runs the matching measurement once,
  * prints its values as one JSON line. Any failure exits non-zero.
  */
-export function childMain(moduleUrl: string, run: Record<Side, (args: string[]) => Values | Promise<Values>>): void {
+export function childMain(moduleUrl: string, run: { uvts: Measurement; peer: Measurement } & Record<Side, Measurement>): void {
   if (!isEntry(moduleUrl)) return;
   const [side, ...args] = process.argv.slice(2);
-  if (side !== 'uvts' && side !== 'peer') {
-    process.stderr.write(`usage: node ${fileURLToPath(moduleUrl)} uvts|peer [args...]\n`);
+  const measure = side === undefined || !Object.hasOwn(run, side) ? undefined : run[side];
+  if (measure === undefined) {
+    process.stderr.write(`usage: node ${fileURLToPath(moduleUrl)} ${Object.keys(run).join('|')} [args...]\n`);
     process.exit(2);
   }
   Promise.resolve()
-    .then(() => run[side](args))
+    .then(() => measure(args))
     .then((values) => { process.stdout.write(JSON.stringify(values) + '\n'); })
     .catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
@@ -116,11 +171,13 @@ export function childMain(moduleUrl: string, run: Record<Side, (args: string[]) 
     });
 }
 
-/** Per side, per measure: the value of each run; `extra[i]` belongs to the suite's extraSides[i]. */
-export interface Runs {
-  uvts: Values[];
-  peer: Values[];
-  extra: Values[][];
+/** Every run of one case: by contender name, the values of each run. */
+export type CaseRuns = Record<string, Values[]>;
+
+/** A suite and what its run measured, one CaseRuns per case. */
+export interface SuiteRuns {
+  suite: Suite;
+  cases: CaseRuns[];
 }
 
 export function format(x: number, digits = 0): string {
@@ -128,47 +185,110 @@ export function format(x: number, digits = 0): string {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/**
- * The table of medians and ratios for every case of a suite, and the per-run values under it.
- * Extra sides add a median column and a ratio-to-peer column each; the verdict is uvts's.
- */
-export function formatSuite(suite: Suite, results: readonly Runs[]): string {
-  const extras = (suite.extraSides ?? []).map((s) => s.name);
-  const rows: string[][] = [['suite', 'measure', 'uvts median', ...extras.map((n) => `${n} median`), 'peer median',
-    'uvts/peer', ...extras.map((n) => `${n}/peer`), 'verdict']];
-  const perRun: string[] = ['  per run:'];
-  suite.cases.forEach((c, i) => {
-    const runs = results[i] ?? { uvts: [], peer: [], extra: [] };
-    const extraRuns = extras.map((_, j) => runs.extra[j] ?? []);
-    for (const m of c.measures) {
-      const label = `${m.label} (${c.label})`;
-      const med = (vs: readonly Values[]): number => median(vs.map((v) => v[m.key] ?? NaN));
-      const unit = m.unit === '' ? '' : ` ${m.unit}`;
-      const cell = (x: number): string => format(x, m.digits) + unit;
-      const ratioCell = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '-');
-      const u = med(runs.uvts);
-      const p = med(runs.peer);
-      const e = extraRuns.map(med);
-      const ratio = u / p;
-      const ahead = !Number.isFinite(ratio) || ratio === 1 ? '' : (m.better === 'higher') === (ratio > 1) ? ': uvts ahead' : ': peer ahead';
-      rows.push([suite.name, label, cell(u), ...e.map(cell), cell(p),
-        ratioCell(ratio), ...e.map((x) => ratioCell(x / p)), `${m.better} is better${ahead}`]);
-      const line = (side: string, vs: readonly Values[]): string =>
-        `    ${label}, ${side}: ${vs.map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`;
-      perRun.push(line('uvts', runs.uvts), ...extras.map((n, j) => line(n, extraRuns[j] ?? [])), line('peer', runs.peer));
-    }
-  });
-  return [...table(rows, extras.length), ...perRun].join('\n');
+/** The median of one measure over a contender's runs. */
+export function medianOf(runs: readonly Values[] | undefined, key: string): number {
+  return median((runs ?? []).map((v) => v[key] ?? NaN));
 }
 
-function table(rows: string[][], extras: number): string[] {
+/** One ratio of the table, also kept in the JSON results. */
+export interface Ratio {
+  suite: string;
+  case: string;
+  measure: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  left: string;
+  leftMedian: number;
+  right: string;
+  rightMedian: number;
+  ratio: number;
+  target?: number;
+  met?: boolean;
+}
+
+export function ratios(results: readonly SuiteRuns[]): Ratio[] {
+  const out: Ratio[] = [];
+  for (const { suite, cases } of results) {
+    suite.cases.forEach((c, i) => {
+      const runs = cases[i] ?? {};
+      for (const m of c.measures) {
+        for (const [left, right] of comparisons(suite)) {
+          const leftMedian = medianOf(runs[left], m.key);
+          const rightMedian = medianOf(runs[right], m.key);
+          const ratio = leftMedian / rightMedian;
+          const r: Ratio = { suite: suite.name, case: c.label, measure: m.label, unit: m.unit, better: m.better,
+            left, leftMedian, right, rightMedian, ratio };
+          const target = left === 'uvts' ? m.targets?.[right] : undefined;
+          if (target !== undefined) {
+            r.target = target;
+            r.met = m.better === 'higher' ? ratio >= target : ratio <= target;
+          }
+          out.push(r);
+        }
+      }
+    });
+  }
+  return out;
+}
+
+/**
+ * One table for every suite run: a row per ratio (a measure of a case, one contender against
+ * another), with both medians, the ratio, which way is better and who is ahead, and the target
+ * where the suite sets one. Cells that repeat the row above are left blank.
+ */
+export function formatTable(results: readonly SuiteRuns[]): string {
+  const digitsOf = new Map<string, Measure>();
+  for (const { suite } of results) {
+    for (const c of suite.cases) for (const m of c.measures) digitsOf.set(`${suite.name}\0${c.label}\0${m.label}`, m);
+  }
+  const header = ['suite', 'case', 'measure', 'side', 'median', 'vs', 'median', 'ratio', 'verdict'];
+  const rows: string[][] = [];
+  let prev: string[] = [];
+  for (const r of ratios(results)) {
+    const m = digitsOf.get(`${r.suite}\0${r.case}\0${r.measure}`);
+    const unit = r.unit === '' ? '' : ` ${r.unit}`;
+    const cell = (x: number): string => format(x, m?.digits) + unit;
+    const ahead = !Number.isFinite(r.ratio) || r.ratio === 1 ? ''
+      : (r.better === 'higher') === (r.ratio > 1) ? `, ${r.left} ahead` : `, ${r.right} ahead`;
+    let verdict = `${r.better} is better${ahead}`;
+    if (r.target !== undefined) {
+      verdict += `; target ${r.better === 'higher' ? '>=' : '<='} ${r.target}x ${r.met === true ? 'met' : 'NOT met'}`;
+    }
+    const full = [r.suite, r.case, r.measure, r.left, cell(r.leftMedian), r.right, cell(r.rightMedian),
+      Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x` : '-', verdict];
+    // Blank the leading cells that repeat the row above (suite, case, measure, side, its median).
+    const shown = [...full];
+    for (let i = 0; i < 5 && full[i] === prev[i]; i++) shown[i] = '';
+    if (shown[0] !== '' && rows.length > 0) rows.push([]);
+    rows.push(shown);
+    prev = full;
+  }
+  return table(header, rows, new Set([4, 6, 7])).join('\n');
+}
+
+/** The value of every run under the table, a line per contender per measure. */
+export function formatRuns(results: readonly SuiteRuns[]): string {
+  const lines: string[] = [];
+  for (const { suite, cases } of results) {
+    suite.cases.forEach((c, i) => {
+      const runs = cases[i] ?? {};
+      for (const m of c.measures) {
+        for (const k of contenders(suite)) {
+          const vs = runs[k.name] ?? [];
+          lines.push(`  ${suite.name}, ${m.label} (${c.label}), ${k.name}: ${vs.map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`);
+        }
+      }
+    });
+  }
+  return lines.join('\n');
+}
+
+function table(header: string[], rows: string[][], numeric: ReadonlySet<number>): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
-  // Medians and ratios: every column between the measure's label and the verdict.
-  const numeric = (i: number): boolean => i >= 2 && i <= 4 + 2 * extras;
+  for (const r of [header, ...rows]) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
   const line = (r: string[]): string =>
-    '  ' + r.map((cell, i) => (numeric(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  const out = [line(rows[0] ?? []), '  ' + widths.map((w) => '-'.repeat(w)).join('  ').trimEnd()];
-  for (const r of rows.slice(1)) out.push(line(r));
+    '  ' + r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const out = [line(header), '  ' + widths.map((w) => '-'.repeat(w)).join('  ').trimEnd()];
+  for (const r of rows) out.push(r.length === 0 ? '' : line(r));
   return out;
 }

@@ -1,76 +1,233 @@
-// The benchmark runner: `node dist/benchmarks/run.js [suite...]` (no name: every suite).
-// Each measurement runs in a fresh child process; uvts, any extra sides a suite declares, and
-// the peer take turns, RUNS times each, and the medians are compared.
+// The benchmark runner: `node dist/benchmarks/run.js [suite... | all]`. With no name it runs the
+// blocking-work suites (the main job); `all` runs every suite. Each measurement runs in a fresh
+// child process; the contenders of a case take turns, RUNS times each, and the medians are
+// compared in one table for everything run. Every sample also goes to benchmarks/results/.
 
+import fs from 'node:fs';
 import os from 'node:os';
-import { formatSuite, measureInChild, type Runs, type Suite } from './report.js';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import {
+  comparisons, contenders, formatRuns, formatTable, measureInChild, median, ratios,
+  type CaseRuns, type Suite, type SuiteRuns, type Values,
+} from './report.js';
+import { poolSizeFromEnv } from './suites/closed-loop.js';
 import { suite as asyncPummel } from './suites/async-pummel.js';
 import { suite as ffiCall } from './suites/ffi-call.js';
+import { suite as fsStat } from './suites/fs-stat.js';
+import { suite as getaddrinfo } from './suites/getaddrinfo.js';
 import { suite as loopCount } from './suites/loop-count.js';
 import { suite as millionTimers } from './suites/million-timers.js';
+import { suite as poolSize } from './suites/pool-size.js';
+import { suite as queueWork } from './suites/queue-work.js';
 import { suite as tcpPingPong } from './suites/tcp-ping-pong.js';
 import { suite as tcpPump } from './suites/tcp-pump.js';
 
-const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, tcpPingPong, tcpPump, ffiCall];
+/** The blocking-work suites: what `npm run bench` runs without a name. */
+const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
+
+const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, tcpPingPong, tcpPump, ffiCall, ...DEFAULT_SUITES];
 
 const RUNS = 5;
+
+const RESULTS_DIR = fileURLToPath(new URL('../../benchmarks/results/', import.meta.url));
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
 
 function runCount(): number {
   const raw = process.env['UVTS_BENCH_RUNS'];
   if (raw === undefined || raw === '') return RUNS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`UVTS_BENCH_RUNS must be an integer >= 1, got ${JSON.stringify(raw)}\n`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(n) || n < 1) fail(`UVTS_BENCH_RUNS must be an integer >= 1, got ${JSON.stringify(raw)}`);
   return n;
 }
 
-function header(runs: number): string {
+/** The pool size every child gets, resolved as uvts does; where it came from, for the header. */
+function resolvePoolSize(): { size: number; source: string } {
+  let size: number;
+  try {
+    size = poolSizeFromEnv();
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  const from = ['UVTS_THREADPOOL_SIZE', 'UV_THREADPOOL_SIZE'].find((n) => (process.env[n] ?? '') !== '');
+  return { size, source: from === undefined ? 'the default' : `from ${from}` };
+}
+
+interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  arch: string;
+  kernel: string;
+}
+
+function machine(): Machine {
   const cpus = os.cpus();
-  const gib = (os.totalmem() / 2 ** 30).toFixed(1);
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus.length,
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    platform: process.platform,
+    arch: process.arch,
+    kernel: os.release(),
+  };
+}
+
+function header(m: Machine, date: Date, runs: number, pool: { size: number; source: string }): string {
   const ffi = process.env['UVTS_FFI'];
   return [
-    `machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib} GiB, ${process.platform}/${process.arch}, kernel ${os.release()}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}/${m.arch}, kernel ${m.kernel}`,
     `node:    ${process.version}`,
-    `date:    ${new Date().toISOString()}`,
+    `date:    ${date.toISOString()}`,
     `ffi:     ${ffi === undefined || ffi === '' ? 'koffi (the default)' : `${ffi} (UVTS_FFI)`}, except where a side sets its own UVTS_FFI`,
+    `pool:    ${pool.size} threads (${pool.source}) for every side: UVTS_THREADPOOL_SIZE and UV_THREADPOOL_SIZE in each child,`,
+    '         piscina minThreads = maxThreads = the same; pool-size sets its own per case',
     `runs:    ${runs} per side, each in a fresh process, the sides taking turns; medians compared`,
   ].join('\n');
 }
 
-async function runSuite(suite: Suite, runs: number): Promise<void> {
-  console.log(`\n== ${suite.name}: ${suite.title}`);
-  console.log(`   uvts: ${suite.sides.uvts}`);
-  const extras = suite.extraSides ?? [];
-  for (const x of extras) console.log(`   ${x.name}: ${x.description}`);
-  console.log(`   peer: ${suite.sides.peer}`);
-  const results: Runs[] = [];
-  for (const c of suite.cases) {
-    const r: Runs = { uvts: [], peer: [], extra: extras.map(() => []) };
-    for (let i = 0; i < runs; i++) {
-      r.uvts.push(await measureInChild(suite.file, 'uvts', c.args));
-      for (const [j, x] of extras.entries()) r.extra[j]?.push(await measureInChild(suite.file, x.runs, c.args, undefined, x.env));
-      r.peer.push(await measureInChild(suite.file, 'peer', c.args));
-    }
-    results.push(r);
+function describe(suite: Suite): string {
+  const lines = [`== ${suite.name}: ${suite.title}`];
+  const ks = contenders(suite);
+  const width = Math.max(...ks.map((k) => k.name.length));
+  for (const k of ks) lines.push(`   ${`${k.name}:`.padEnd(width + 1)} ${k.description}`);
+  lines.push(`   ratios: ${comparisons(suite).map(([a, b]) => `${a}/${b}`).join(', ')}`);
+  for (const note of suite.notes ?? []) lines.push(`   ${note}`);
+  return lines.join('\n');
+}
+
+function clock(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Progress on stderr: a bar redrawn in place on a terminal, otherwise a line per measurement. */
+class Progress {
+  private done = 0;
+  private readonly started = performance.now();
+  private readonly tty = process.stderr.isTTY;
+
+  constructor(private readonly total: number) {}
+
+  /** Before a measurement starts (drawn on a terminal only). */
+  begin(what: string): void {
+    if (!this.tty) return;
+    const width = 24;
+    const filled = Math.round((this.done / this.total) * width);
+    const elapsed = performance.now() - this.started;
+    const eta = this.done === 0 ? '?' : clock((elapsed / this.done) * (this.total - this.done));
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total}  ${clock(elapsed)} eta ${eta}  ${what}`;
+    const cols = process.stderr.columns;
+    process.stderr.write(`\r\x1b[K${cols > 1 ? line.slice(0, cols - 1) : line}`);
   }
-  console.log(formatSuite(suite, results));
-  for (const note of suite.notes ?? []) console.log(`  ${note}`);
+
+  /** After a measurement finished. */
+  end(what: string, ms: number): void {
+    this.done++;
+    if (!this.tty) process.stderr.write(`[${this.done}/${this.total}] ${what}: ${(ms / 1000).toFixed(1)} s\n`);
+  }
+
+  clear(): void {
+    if (this.tty) process.stderr.write('\r\x1b[K');
+  }
+}
+
+async function runSuite(suite: Suite, runs: number, progress: Progress): Promise<SuiteRuns> {
+  const ks = contenders(suite);
+  const cases: CaseRuns[] = [];
+  for (const c of suite.cases) {
+    const r: CaseRuns = Object.fromEntries(ks.map((k) => [k.name, [] as Values[]]));
+    for (let i = 0; i < runs; i++) {
+      for (const k of ks) {
+        const what = `${suite.name}, ${c.label}, ${k.name}, run ${i + 1}/${runs}`;
+        progress.begin(what);
+        const t0 = performance.now();
+        const values = await measureInChild(suite.file, k.side, c.args, undefined, { ...c.env, ...k.env });
+        progress.end(what, performance.now() - t0);
+        r[k.name]?.push(values);
+      }
+    }
+    cases.push(r);
+  }
+  return { suite, cases };
+}
+
+function writeResults(date: Date, m: Machine, runs: number, pool: number, results: readonly SuiteRuns[]): string {
+  const medians = (vs: readonly Values[]): Values => {
+    const keys = [...new Set(vs.flatMap((v) => Object.keys(v)))];
+    return Object.fromEntries(keys.map((key) => [key, median(vs.map((v) => v[key] ?? NaN))]));
+  };
+  const json = {
+    date: date.toISOString(),
+    machine: m,
+    node: process.version,
+    ffi: process.env['UVTS_FFI'] || 'koffi',
+    poolSize: pool,
+    runs,
+    suites: results.map(({ suite, cases }) => ({
+      name: suite.name,
+      title: suite.title,
+      sides: contenders(suite),
+      notes: suite.notes ?? [],
+      cases: suite.cases.map((c, i) => {
+        const samples = cases[i] ?? {};
+        return {
+          label: c.label,
+          args: c.args,
+          env: c.env ?? {},
+          measures: c.measures,
+          samples,
+          medians: Object.fromEntries(Object.entries(samples).map(([name, vs]) => [name, medians(vs)])),
+        };
+      }),
+    })),
+    ratios: ratios(results),
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}${date.toISOString().replace(/:/g, '-')}.json`;
+  fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  return file;
 }
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);
   const known = SUITES.map((s) => s.name);
-  const unknown = names.filter((n) => !known.includes(n));
+  const unknown = names.filter((n) => n !== 'all' && !known.includes(n));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown benchmark suite ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known suites: ${known.join(', ')}\n`);
-    process.exit(2);
+    fail(`unknown benchmark suite ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known suites: ${known.join(', ')} (or all)`);
   }
-  const chosen = names.length === 0 ? SUITES : SUITES.filter((s) => names.includes(s.name));
+  const chosen = names.length === 0 ? DEFAULT_SUITES
+    : names.includes('all') ? SUITES : SUITES.filter((s) => names.includes(s.name));
   const runs = runCount();
-  console.log(header(runs));
-  for (const suite of chosen) await runSuite(suite, runs);
+  const pool = resolvePoolSize();
+  // Every child inherits both variables, so Node's pool, uvts's and piscina's are the same size.
+  process.env['UVTS_THREADPOOL_SIZE'] = String(pool.size);
+  process.env['UV_THREADPOOL_SIZE'] = String(pool.size);
+
+  const date = new Date();
+  const m = machine();
+  console.log(header(m, date, runs, pool));
+  for (const suite of chosen) console.log(`\n${describe(suite)}`);
+
+  const total = chosen.reduce((n, s) => n + s.cases.length * contenders(s).length * runs, 0);
+  const progress = new Progress(total);
+  const results: SuiteRuns[] = [];
+  try {
+    for (const suite of chosen) results.push(await runSuite(suite, runs, progress));
+  } finally {
+    progress.clear();
+  }
+  const file = writeResults(date, m, runs, pool.size, results);
+  console.log(`\nmedians of ${runs} run${runs === 1 ? '' : 's'}; ratio = side/vs`);
+  console.log(formatTable(results));
+  console.log('\n  per run:');
+  console.log(formatRuns(results));
+  console.log(`\n  every sample: ${file}`);
 }
 
 main().catch((err: unknown) => {
