@@ -1,0 +1,56 @@
+// getaddrinfo: lookups of 'localhost' with N in flight, each completion starting the next;
+// lookups/s over a fixed time after a warm-up. Both sides end in the C library's getaddrinfo
+// on a pool thread (a slow request: at most ceil(size/2) threads at once, in libuv and uvts
+// alike), so this measures what each adds around it. Each result must hold an address.
+// uvts: getaddrinfo(loop, 'localhost', null, null, cb) on a new Loop, driven by loop.run().
+// peer: Node's dns.lookup('localhost', cb) on Node's loop (UV_THREADPOOL_SIZE).
+
+import dns from 'node:dns';
+import { fileURLToPath } from 'node:url';
+import { Loop, getaddrinfo, threadpool } from '../../lib/index.js';
+import { childMain, type Case, type Suite, type Values } from '../report.js';
+import { ClosedLoop, MEASURE_MS, inFlightArg, nodePoolSize, windowValues } from './closed-loop.js';
+
+const HOST = 'localhost';
+
+const lookupCase = (inFlight: number): Case => ({
+  label: `${inFlight} in flight`,
+  args: [String(inFlight)],
+  measures: [{ key: 'perSecond', label: 'lookups/s', unit: '', better: 'higher', targets: { 'dns.lookup': 1.5 } }],
+});
+
+export const suite: Suite = {
+  name: 'getaddrinfo',
+  title: `lookups of '${HOST}', N in flight (each completion starts the next), ${MEASURE_MS / 1000} s after a warm-up`,
+  file: fileURLToPath(import.meta.url),
+  sides: {
+    uvts: `uvts getaddrinfo(loop, '${HOST}', null, null, cb) on a new Loop, loop.run() until done`,
+    peer: `Node dns.lookup('${HOST}', cb) on Node's loop (libuv's pool, UV_THREADPOOL_SIZE)`,
+  },
+  peerName: 'dns.lookup',
+  cases: [lookupCase(10), lookupCase(64)],
+  notes: ['target: uvts at 1.5x Node\'s dns.lookup or better'],
+};
+
+function uvts(args: string[]): Values {
+  const inFlight = inFlightArg(args);
+  const loop = new Loop();
+  const cl = new ClosedLoop(inFlight);
+  cl.start((done) => {
+    getaddrinfo(loop, HOST, null, null, (err, addresses) =>
+      done(err ?? (addresses !== undefined && addresses.length > 0 ? undefined : new Error(`no address for ${HOST}`))));
+  });
+  loop.run();
+  loop.close();
+  return windowValues(cl.result(), threadpool.size);
+}
+
+async function peer(args: string[]): Promise<Values> {
+  const inFlight = inFlightArg(args);
+  const w = await ClosedLoop.run(inFlight, (done) => {
+    dns.lookup(HOST, (err, address) => done(err ?? (address ? undefined : new Error(`no address for ${HOST}`))));
+  });
+  return windowValues(w, nodePoolSize());
+}
+
+childMain(import.meta.url, { uvts, peer });
