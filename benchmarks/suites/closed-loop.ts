@@ -1,8 +1,9 @@
 // The driver shared by the blocking-work suites: N requests in flight, each completion issuing
-// the next, for a fixed time after a warm-up. Completions are counted over the measured window
-// only: the window opens at the first completion after the warm-up and closes at the first one
-// after MEASURE_MS more, so both ends are completions and no side is charged for its start-up
-// (pool threads booting, code compiling) or for the requests still in flight at the end.
+// the next, for a fixed time after a warm-up. The warm-up counts from the first completion, so
+// a pool's start (threads booting, often 100-300 ms here) does not eat into it. Completions are
+// counted over the measured window only: it opens at the first completion after the warm-up and
+// closes at the first one after MEASURE_MS more, so both ends are completions and no side is
+// charged for its start-up or for the requests still in flight at the end.
 // The pool size every side gets, and a temp file to stat, live here too.
 
 import fs from 'node:fs';
@@ -48,11 +49,11 @@ export class ClosedLoop {
   }
 
   start(issue: Issue, drained: () => void = () => {}): void {
-    this.t0 = performance.now();
     const complete = (err?: unknown): void => {
       if (err !== undefined && err !== null) this.error ??= err;
       const n = ++this.completions;
       const t = performance.now();
+      if (n === 1) this.t0 = t;
       if (this.phase === 'warmup') {
         if (t - this.t0 >= this.warmupMs) {
           this.phase = 'measure';
