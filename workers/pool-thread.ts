@@ -1,4 +1,4 @@
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { wakeLoopAt } from '../lib/backend/wakeup.js';
 import { listenForBuffers } from '../lib/threadpool/buffers.js';
 import { free, sharedHeap } from '../lib/threadpool/heap.js';
@@ -105,4 +105,6 @@ async function serve(): Promise<never> {
 }
 
 listenForBuffers();
+// Tells the supervisor this thread got as far as serving.
+parentPort?.postMessage('serving');
 void serve();

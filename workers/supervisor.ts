@@ -20,11 +20,16 @@ const url = new URL('./pool-thread.js', import.meta.url);
 function start(index: number): void {
   const thread = new Worker(url, { workerData: { index } });
   let reason = '';
+  let serving = false;
+  thread.once('message', () => { serving = true; });
   thread.on('error', (err: Error & { code?: string }) => {
     reason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `threw ${err.stack ?? String(err)}`;
   });
   thread.on('exit', (code) => {
-    failCurrent(index, reason !== '' ? reason : `exited with code ${code}`);
+    const what = reason !== '' ? reason : `exited with code ${code}`;
+    // One that never got to serve would fail the same way again: say so, do not respawn forever.
+    if (!serving) throw new Error(`a uvts pool thread could not start: it ${what}`);
+    failCurrent(index, what);
     start(index);
   });
 }

@@ -62,8 +62,13 @@ export function queueWork(loop: unknown, task: WorkTask, cb: (err: Error | null,
   if (name !== undefined && typeof name !== 'string') throw new TypeError(`task.name must be a string, got ${describe(name)}`);
   if (args !== undefined && !Array.isArray(args)) throw new TypeError(`task.args must be an array, got ${describe(args)}`);
   checkFunction(cb, 'cb');
-  // Throws DataCloneError for what cannot cross threads (functions, symbols), before anything starts.
-  const bytes = serialize({ url, name: name ?? 'default', args: args ?? [] });
+  let bytes: Buffer;
+  try {
+    bytes = serialize({ url, name: name ?? 'default', args: args ?? [] });
+  } catch (err) {
+    // What cannot cross threads (functions, symbols) is refused before anything starts.
+    throw new TypeError(`task.args must survive v8 serialization: ${(err as Error).message}`, { cause: err });
+  }
   const req = new WorkRequest(loop, cb);
   const { i32 } = sharedHeap();
   const base = req.slot >> 2;

@@ -121,14 +121,27 @@ export function startPool(): void {
       i32[base + SLOW_LIMIT] = Math.ceil(size / 2);
       const supervisor = new Worker(new URL('../../workers/supervisor.js', import.meta.url), {
         workerData: { size },
-        env: process.env,
-        stdout: false,
-        stderr: false,
+        execArgv: threadExecArgv(),
       });
       supervisor.unref();
     }
   }
   started = true;
+}
+
+/**
+ * The parent's Node options for pool threads, less those that name the parent's own entry
+ * point: a Worker inherits `node --input-type=module -e '…'` and then refuses to load a file.
+ */
+export function threadExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
+    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) out.push(arg);
+  }
+  return out;
 }
 
 /** Offers a slot to the pool; false if its ring is full (the caller keeps it for later). */
