@@ -1109,19 +1109,10 @@ test.serial('cancel() of a queued fs request: true, and ECANCELED from inside ru
   closeLoop(t, loop);
 });
 
-// BUG (lib/threadpool/submitter.ts, Submitter.cancel(), and lib/requests/request.ts, cancel()):
-// a request cancelled while it sat in the submission ring gets `slot = 0`, but Request.active
-// stays true until its callback has run. A second cancel() before then reaches
-//   Atomics.compareExchange(this.i32, (work.slot >> 2) + STATE, QUEUED, CANCELLED)
-// with work.slot === 0, i.e. a compare-exchange on word 0 of the shared heap: the heap's futex
-// LOCK (lib/threadpool/heap.ts). It returns false only because the lock is usually free (0).
-// Whenever another thread holds the lock (1) at that instant, the exchange succeeds: the lock
-// word becomes 4 (CANCELLED), inFlight is decremented a second time, and the request is
-// inserted into `done` a second time, which makes the list a cycle (drain() then never ends).
-// Here the lock is held by hand, as another thread would hold it, while every pool thread is
-// pinned (so no thread really wants it). The fix: return false when work.slot === 0 (or mark
-// the request as no longer cancellable on the first cancel).
-test.serial.failing('a second cancel() of a request cancelled from the ring returns false, whatever the heap lock holds', (t) => {
+// A request cancelled from the ring has handed its slot to the pool, which frees it. A second
+// cancel() before the callback must not touch shared memory: it once compare-exchanged the
+// word at offset 0, the heap's lock, and succeeded whenever another thread held the lock.
+test.serial('a second cancel() of a request cancelled from the ring returns false, whatever the heap lock holds', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const pin = pinPool(t, loop, dir);
@@ -1141,23 +1132,7 @@ test.serial.failing('a second cancel() of a request cancelled from the ring retu
     pin.release();
   }
   t.false(second, 'cancel() of an already cancelled request');
-  if (second === false) {
-    loop.run();
-    pin.done();
-    closeLoop(t, loop);
-  } else {
-    // The loop's completion list is a cycle now: it is not run again. Close the pinned fds the
-    // pool threads opened, found through /proc, once they have all come back.
-    waitUntil(() => busyPoolThreads() === 0);
-    const fifo = join(dir, 'pin.fifo');
-    for (const fd of nodeFs.readdirSync('/proc/self/fd')) {
-      let target = '';
-      try {
-        target = nodeFs.readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (target === fifo) nodeFs.closeSync(Number(fd));
-    }
-  }
+  loop.run();
+  pin.done();
+  closeLoop(t, loop);
 });

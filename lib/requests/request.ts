@@ -28,6 +28,8 @@ export abstract class Request implements PoolWork {
   /** @internal */ readonly loop: Loop;
   private readonly op: number;
   private active = true;
+  /** Cancelled, its callback not yet run: a second cancel() must not touch the slot it gave up. */
+  private cancelled = false;
 
   /** @internal */
   constructor(loop: unknown, op: number) {
@@ -43,8 +45,9 @@ export abstract class Request implements PoolWork {
    * (EAI_CANCELED for lookups) from the next poll phase. False once it has started or finished.
    */
   cancel(): boolean {
-    if (!this.active) return false;
-    return this.loop.pool().cancel(this);
+    if (!this.active || this.cancelled) return false;
+    this.cancelled = this.loop.pool().cancel(this);
+    return this.cancelled;
   }
 
   /** Hands the encoded request to the pool; the callback never runs before this returns. */
