@@ -223,7 +223,8 @@ async function main(): Promise<void> {
     progress.clear();
   }
   const file = writeResults(date, m, runs, pool.size, results);
-  console.log(`\nmedians of ${runs} run${runs === 1 ? '' : 's'}; ratio = side/vs`);
+  console.log(`\n${m.cpu}, ${m.cores} cores, ${m.platform}/${m.arch}; node ${process.version}; pool ${pool.size} threads;`
+    + ` medians of ${runs} run${runs === 1 ? '' : 's'} per side; ratio = side/vs`);
   console.log(formatTable(results));
   console.log('\n  per run:');
   console.log(formatRuns(results));

@@ -39,7 +39,7 @@ export const suite: Suite = {
   peerName: 'fs.stat',
   extraSides: [
     { name: 'fs.promises', runs: 'promises', role: 'peer',
-      description: 'Node fs.promises.stat(path), awaited, on Node\'s loop; the same libuv pool' },
+      description: 'Node fs.promises.stat(path).then(...) on Node\'s loop; the same libuv pool' },
     { name: 'piscina', runs: 'piscina', role: 'peer',
       description: 'piscina.run(path): one fs.statSync per task, minThreads = maxThreads = pool size; Stats cloned back' },
   ],
