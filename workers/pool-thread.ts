@@ -3,7 +3,7 @@ import { wakeLoopAt } from '../lib/backend/wakeup.js';
 import { listenForBuffers } from '../lib/threadpool/buffers.js';
 import { free, sharedHeap } from '../lib/threadpool/heap.js';
 import { OPS, OP_CODE } from '../lib/threadpool/ops.js';
-import { CURRENT, FAST, SLEEPERS, SLOW, SLOW_LIMIT, SLOW_RUNNING, WORK_SEQ, control } from '../lib/threadpool/pool.js';
+import { CURRENT, FAST, SEARCHING, SLEEPERS, SLOW, SLOW_LIMIT, SLOW_RUNNING, WORK_SEQ, control } from '../lib/threadpool/pool.js';
 import { isEmpty, pop, push } from '../lib/threadpool/ring.js';
 import {
   CANCELLED, DATA, DONE, INLINE, OP, OUT, PORT, PORT_RING, PORT_WAKE, QUEUED, RUNNING, STATE,
@@ -31,9 +31,6 @@ const fast = i32[base + FAST] as number;
 const slow = i32[base + SLOW] as number;
 const current = base + CURRENT + (workerData as { index: number }).index;
 
-/** Polls of the rings before sleeping; 0 sleeps at once (see benchmarks/suites/pool-spin). */
-const SPIN = Number(process.env['UVTS_POOL_SPIN'] ?? 0);
-
 /** A request to run, or -1. Slow work needs a free place under the limit first. */
 function take(): number {
   const slot = pop(i32, fast);
@@ -47,18 +44,30 @@ function take(): number {
   return taken;
 }
 
-/** Sleeps until a submit bumps WORK_SEQ; returns a request found on the way, or -1. */
+/**
+ * Sleeps until a submit bumps WORK_SEQ; returns a request found on the way, or -1. The thread
+ * stops counting as searching before its last look, so a submit that it misses sees no
+ * searcher and wakes it (or finds WORK_SEQ moved under it, and the wait returns at once).
+ * (A brief spin before sleeping was measured and lost: on 2 cores it takes the CPU from the
+ * loop thread. See the closing note of issue 4.)
+ */
 function sleep(): number {
-  for (let i = 0; i < SPIN; i++) {
-    const slot = take();
-    if (slot !== -1) return slot;
-  }
   const seq = Atomics.load(i32, base + WORK_SEQ);
   Atomics.add(i32, base + SLEEPERS, 1);
+  Atomics.sub(i32, base + SEARCHING, 1);
   const slot = take();
   if (slot === -1) Atomics.wait(i32, base + WORK_SEQ, seq);
+  Atomics.add(i32, base + SEARCHING, 1);
   Atomics.sub(i32, base + SLEEPERS, 1);
   return slot;
+}
+
+/** Stops searching; the last searcher to find work while more waits wakes a sleeper to look. */
+function found(): void {
+  if (Atomics.sub(i32, base + SEARCHING, 1) === 1 && Atomics.load(i32, base + SLEEPERS) !== 0 &&
+      !(isEmpty(i32, fast) && isEmpty(i32, slow))) {
+    Atomics.notify(i32, base + WORK_SEQ, 1);
+  }
 }
 
 /** A cancelled request's slot is the pool's to free: its loop has already let go of it. */
@@ -80,16 +89,19 @@ function complete(slot: number): void {
 }
 
 async function serve(): Promise<never> {
+  Atomics.add(i32, base + SEARCHING, 1);
   for (;;) {
     let slot = take();
     if (slot === -1) slot = sleep();
     if (slot === -1) continue;
+    found();
     const op = i32[(slot >> 2) + OP] as number;
     const isSlow = (OPS[op] as { slow: boolean }).slow;
     if (Atomics.compareExchange(i32, (slot >> 2) + STATE, QUEUED, RUNNING) !== QUEUED) {
       // Cancelled while it waited in the ring.
       if (i32[(slot >> 2) + STATE] === CANCELLED) discard(slot);
       if (isSlow) Atomics.sub(i32, base + SLOW_RUNNING, 1);
+      Atomics.add(i32, base + SEARCHING, 1);
       continue;
     }
     Atomics.store(i32, current, slot);
@@ -100,6 +112,7 @@ async function serve(): Promise<never> {
       writeError(slot, err);
     }
     if (isSlow) Atomics.sub(i32, base + SLOW_RUNNING, 1);
+    Atomics.add(i32, base + SEARCHING, 1);
     complete(slot);
   }
 }

@@ -20,6 +20,8 @@ import { createRing, push } from './ring.js';
 //   7                        | FAST         | byte offset of the ring of fs requests
 //   8                        | SLOW         | byte offset of the ring of slow requests
 //   9                        | CONFIGURED   | the size configure() chose before the start, else 0
+//   10                       | SEARCHING    | pool threads awake and looking for work: while one
+//                            |              | is, a submit wakes nobody (it will be found)
 //   16 + i                   | CURRENT      | the slot pool thread i is running, 0 when none: if
 //                            |              | the thread dies, its supervisor fails that request
 export const STARTED = 0;
@@ -32,6 +34,7 @@ export const BUFFER_IDS = 6;
 export const FAST = 7;
 export const SLOW = 8;
 const CONFIGURED = 9;
+export const SEARCHING = 10;
 export const CURRENT = 16;
 
 export const MAX_SIZE = 1024;
@@ -144,13 +147,28 @@ export function threadExecArgv(): string[] {
   return out;
 }
 
-/** Offers a slot to the pool; false if its ring is full (the caller keeps it for later). */
+/**
+ * Offers a slot to the pool; false if its ring is full (the caller keeps it for later). The
+ * caller wakes pool threads for it with wakePool(), at once or for a batch of submits.
+ */
 export function submit(i32: Int32Array, slot: number, slow: boolean): boolean {
   const base = control();
   if (!push(i32, i32[base + (slow ? SLOW : FAST)] as number, slot)) return false;
   // Pool threads read WORK_SEQ before they check the rings a last time and sleep on it, so a
   // push that they missed bumps the word under them and they do not sleep.
   Atomics.add(i32, base + WORK_SEQ, 1);
-  if (Atomics.load(i32, base + SLEEPERS) !== 0) Atomics.notify(i32, base + WORK_SEQ, 1);
   return true;
+}
+
+/**
+ * Makes sure a pool thread will see work just submitted. A thread that is awake and looking
+ * will find it; only when none is does a sleeper get woken, and a thread that takes work while
+ * more waits wakes the next (workers/pool-thread.ts). Waking costs a futex wake, and on few
+ * cores often a context switch, so the submitter leaves it to the pool whenever it can.
+ */
+export function wakePool(i32: Int32Array): void {
+  const base = control();
+  if (Atomics.load(i32, base + SEARCHING) === 0 && Atomics.load(i32, base + SLEEPERS) !== 0) {
+    Atomics.notify(i32, base + WORK_SEQ, 1);
+  }
 }

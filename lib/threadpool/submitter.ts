@@ -1,7 +1,7 @@
 import { SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
 import { Queue, queueRemove, type QueueNode } from '../queue.js';
 import { alloc, free, sharedHeap } from './heap.js';
-import { startPool, submit } from './pool.js';
+import { startPool, submit, wakePool } from './pool.js';
 import { createRing, pop } from './ring.js';
 import {
   CANCELLED, DATA, DATA_LEN, ERROR, INLINE, OP, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, QUEUED,
@@ -41,6 +41,12 @@ export class Submitter {
   private readonly overflow = new Queue();
   /** Completions taken from the ring (and cancelled requests) whose callback has not run. */
   private readonly done = new Queue();
+  /**
+   * Submits made during drain() not yet announced to the pool: the requests that completion
+   * callbacks start are announced once, together, when the drain ends.
+   */
+  private unannounced = false;
+  private draining = false;
 
   constructor(wake: Int32Array) {
     startPool();
@@ -118,7 +124,19 @@ export class Submitter {
 
   /** In the poll phase, after a wakeup: runs every completion, oldest first. Returns how many. */
   drain(): number {
-    const collected = this.collect();
+    this.draining = true;
+    try {
+      return this.runDone(this.collect());
+    } finally {
+      this.draining = false;
+      if (this.unannounced) {
+        wakePool(this.i32);
+        this.unannounced = false;
+      }
+    }
+  }
+
+  private runDone(collected: number): number {
     const done = this.done;
     while (!done.isEmpty()) {
       const work = done.qnext as PoolWork;
@@ -177,6 +195,8 @@ export class Submitter {
   private offer(work: PoolWork): boolean {
     if (this.inFlight >= IN_FLIGHT || !submit(this.i32, work.slot, work.slow)) return false;
     this.inFlight++;
+    if (this.draining) this.unannounced = true;
+    else wakePool(this.i32);
     return true;
   }
 }
