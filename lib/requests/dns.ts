@@ -2,9 +2,9 @@ import { deserialize } from 'node:v8';
 import { UVError } from '../errors.js';
 import { alloc, heapBytes, sharedHeap } from '../threadpool/heap.js';
 import { OP_CODE } from '../threadpool/ops.js';
-import { A0, A1, A2, A3, A4, DATA, DATA_LEN, INLINE, INLINE_BYTES, OUT, OUT_LEN } from '../threadpool/slot.js';
+import { A0, A1, A2, A3, A4, DATA, DATA_LEN, INLINE, INLINE_BYTES } from '../threadpool/slot.js';
 import { checkFunction, describe } from '../validate.js';
-import { Request } from './request.js';
+import { Request, outBytes } from './request.js';
 
 // getaddrinfo and getnameinfo: libc's own functions, called through FFI on a pool thread
 // (workers/dns-ops.ts), so /etc/hosts and nsswitch are honoured as by any C program.
@@ -47,9 +47,7 @@ class LookupRequest extends Request {
       this.cb(err as UVError);
       return;
     }
-    const { i32 } = sharedHeap();
-    const at = i32[(slot >> 2) + OUT] as number;
-    this.cb(null, deserialize(heapBytes().subarray(at, at + (i32[(slot >> 2) + OUT_LEN] as number))));
+    this.cb(null, deserialize(outBytes(slot)));
   }
 
   /** @internal */

@@ -6,7 +6,7 @@ import { bufferId, reannounce } from '../threadpool/buffers.js';
 import { OP_CODE, type OpName } from '../threadpool/ops.js';
 import { A0, A1, A2, A3, DATA, DATA_LEN, F0, F1, INLINE, INLINE_BYTES, OUT, OUT_LEN, R0, RESULT } from '../threadpool/slot.js';
 import { checkFd, checkFunction, describe } from '../validate.js';
-import { Request } from './request.js';
+import { Request, outBytes } from './request.js';
 import { Stats } from './stats.js';
 
 // fs requests (uv_fs_*): each runs the node:fs sync call of the same name on a pool thread
@@ -71,16 +71,12 @@ class FsRequest extends Request {
       case STATS:
         this.cb(null, Stats.read(f64, (slot >> 3) + R0));
         return;
-      case BYTES: {
-        const at = i32[base + OUT] as number;
-        this.cb(null, Buffer.from(heapBytes().subarray(at, at + (i32[base + OUT_LEN] as number))));
+      case BYTES:
+        this.cb(null, Buffer.from(outBytes(slot)));
         return;
-      }
-      case TEXT: {
-        const at = i32[base + OUT] as number;
-        this.cb(null, heapBytes().toString('utf8', at, at + (i32[base + OUT_LEN] as number)));
+      case TEXT:
+        this.cb(null, outBytes(slot).toString('utf8'));
         return;
-      }
       case ENTRIES:
         this.cb(null, entries(slot));
         return;
@@ -117,9 +113,7 @@ class FsRequest extends Request {
 }
 
 function entries(slot: number): { name: string; type: DirentType }[] {
-  const { i32 } = sharedHeap();
-  const at = i32[(slot >> 2) + OUT] as number;
-  const text = heapBytes().toString('utf8', at, at + (i32[(slot >> 2) + OUT_LEN] as number));
+  const text = outBytes(slot).toString('utf8');
   const list: { name: string; type: DirentType }[] = [];
   if (text.length === 0) return list;
   // Each entry is its type letter and its name, ended by NUL (a name cannot contain NUL).

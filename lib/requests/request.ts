@@ -5,7 +5,7 @@ import { heapBytes, sharedHeap } from '../threadpool/heap.js';
 import { OPS } from '../threadpool/ops.js';
 import type { QueueNode } from '../queue.js';
 import type { PoolWork } from '../threadpool/submitter.js';
-import { ERROR, ERROR_LEN } from '../threadpool/slot.js';
+import { ERROR, ERROR_LEN, OUT, OUT_LEN } from '../threadpool/slot.js';
 import { describe } from '../validate.js';
 
 export type RequestType = 'fs' | 'getaddrinfo' | 'getnameinfo' | 'work';
@@ -121,4 +121,11 @@ export function readError(slot: number): Error | null {
   if (record.stack !== undefined) err.stack = record.stack;
   if (record.props !== undefined) Object.assign(err, record.props);
   return err;
+}
+
+/** The bytes a pool thread left in the slot's OUT block (a view: copy what must outlive the slot). */
+export function outBytes(slot: number): Buffer {
+  const { i32 } = sharedHeap();
+  const at = i32[(slot >> 2) + OUT] as number;
+  return heapBytes().subarray(at, at + (i32[(slot >> 2) + OUT_LEN] as number));
 }

@@ -1,6 +1,13 @@
 import { constants } from 'node:fs';
 
-/** Node's fs.Stats fields, filled from a pool thread's stat (slot R0..R13, in this order). */
+/** The numeric fields, in the order a pool thread writes them into a slot's R0..R13. */
+const FIELDS = [
+  'dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'atimeMs', 'mtimeMs', 'ctimeMs',
+  'birthtimeMs',
+] as const;
+type Field = (typeof FIELDS)[number];
+
+/** Node's fs.Stats fields, filled from a pool thread's stat. */
 export class Stats {
   dev = 0;
   ino = 0;
@@ -20,20 +27,7 @@ export class Stats {
   /** @internal */
   static read(f64: Float64Array, at: number): Stats {
     const s = new Stats();
-    s.dev = f64[at] as number;
-    s.ino = f64[at + 1] as number;
-    s.mode = f64[at + 2] as number;
-    s.nlink = f64[at + 3] as number;
-    s.uid = f64[at + 4] as number;
-    s.gid = f64[at + 5] as number;
-    s.rdev = f64[at + 6] as number;
-    s.size = f64[at + 7] as number;
-    s.blksize = f64[at + 8] as number;
-    s.blocks = f64[at + 9] as number;
-    s.atimeMs = f64[at + 10] as number;
-    s.mtimeMs = f64[at + 11] as number;
-    s.ctimeMs = f64[at + 12] as number;
-    s.birthtimeMs = f64[at + 13] as number;
+    for (let i = 0; i < FIELDS.length; i++) s[FIELDS[i] as Field] = f64[at + i] as number;
     return s;
   }
 
@@ -57,18 +51,5 @@ export class Stats {
 
 /** Writes a node:fs Stats into f64[at .. at + 13], the order Stats.read() expects. */
 export function writeStats(f64: Float64Array, at: number, s: import('node:fs').Stats): void {
-  f64[at] = s.dev;
-  f64[at + 1] = s.ino;
-  f64[at + 2] = s.mode;
-  f64[at + 3] = s.nlink;
-  f64[at + 4] = s.uid;
-  f64[at + 5] = s.gid;
-  f64[at + 6] = s.rdev;
-  f64[at + 7] = s.size;
-  f64[at + 8] = s.blksize;
-  f64[at + 9] = s.blocks;
-  f64[at + 10] = s.atimeMs;
-  f64[at + 11] = s.mtimeMs;
-  f64[at + 12] = s.ctimeMs;
-  f64[at + 13] = s.birthtimeMs;
+  for (let i = 0; i < FIELDS.length; i++) f64[at + i] = s[FIELDS[i] as Field];
 }

@@ -1,13 +1,12 @@
-import { serialize } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
-import { deserialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { UVError } from '../errors.js';
 import { alloc, heapBytes, sharedHeap } from '../threadpool/heap.js';
 import { OP_CODE } from '../threadpool/ops.js';
-import { DATA, DATA_LEN, INLINE_BYTES, OUT, OUT_LEN } from '../threadpool/slot.js';
+import { DATA, DATA_LEN, INLINE_BYTES } from '../threadpool/slot.js';
 import { checkFunction, describe } from '../validate.js';
-import { Request } from './request.js';
+import { Request, outBytes } from './request.js';
 
 // queueWork (uv_queue_work): an export of a module runs on a pool thread (workers/work.ts).
 // DATA holds the v8-serialized { url, name, args }; OUT the v8-serialized result.
@@ -34,9 +33,7 @@ class WorkRequest extends Request {
       this.cb(err);
       return;
     }
-    const { i32 } = sharedHeap();
-    const at = i32[(slot >> 2) + OUT] as number;
-    this.cb(null, deserialize(heapBytes().subarray(at, at + (i32[(slot >> 2) + OUT_LEN] as number))));
+    this.cb(null, deserialize(outBytes(slot)));
   }
 
   /** @internal */
