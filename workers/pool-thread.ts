@@ -64,10 +64,15 @@ function sleep(): number {
 
 /** Stops searching; the last searcher to find work while more waits wakes a sleeper to look. */
 function found(): void {
-  if (Atomics.sub(i32, base + SEARCHING, 1) === 1 && Atomics.load(i32, base + SLEEPERS) !== 0 &&
-      !(isEmpty(i32, fast) && isEmpty(i32, slow))) {
+  if (Atomics.sub(i32, base + SEARCHING, 1) === 1 && Atomics.load(i32, base + SLEEPERS) !== 0 && takeable()) {
     Atomics.notify(i32, base + WORK_SEQ, 1);
   }
+}
+
+/** Whether a woken thread would find work it may take (slow work only under its limit). */
+function takeable(): boolean {
+  if (!isEmpty(i32, fast)) return true;
+  return !isEmpty(i32, slow) && Atomics.load(i32, base + SLOW_RUNNING) < (i32[base + SLOW_LIMIT] as number);
 }
 
 /** A cancelled request's slot is the pool's to free: its loop has already let go of it. */

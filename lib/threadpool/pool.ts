@@ -166,9 +166,12 @@ export function submit(i32: Int32Array, slot: number, slow: boolean): boolean {
  * more waits wakes the next (workers/pool-thread.ts). Waking costs a futex wake, and on few
  * cores often a context switch, so the submitter leaves it to the pool whenever it can.
  */
-export function wakePool(i32: Int32Array): void {
+export function wakePool(i32: Int32Array, fast: boolean, slow: boolean): void {
   const base = control();
-  if (Atomics.load(i32, base + SEARCHING) === 0 && Atomics.load(i32, base + SLEEPERS) !== 0) {
+  if (Atomics.load(i32, base + SEARCHING) !== 0 || Atomics.load(i32, base + SLEEPERS) === 0) return;
+  // Slow work while its share of the pool is full waits for a thread of that share to finish,
+  // and that thread looks for more before it sleeps: nobody else could take it.
+  if (fast || (slow && Atomics.load(i32, base + SLOW_RUNNING) < (i32[base + SLOW_LIMIT] as number))) {
     Atomics.notify(i32, base + WORK_SEQ, 1);
   }
 }

@@ -45,7 +45,8 @@ export class Submitter {
    * Submits made during drain() not yet announced to the pool: the requests that completion
    * callbacks start are announced once, together, when the drain ends.
    */
-  private unannounced = false;
+  private unannouncedFast = false;
+  private unannouncedSlow = false;
   private draining = false;
 
   constructor(wake: Int32Array) {
@@ -129,9 +130,9 @@ export class Submitter {
       return this.runDone(this.collect());
     } finally {
       this.draining = false;
-      if (this.unannounced) {
-        wakePool(this.i32);
-        this.unannounced = false;
+      if (this.unannouncedFast || this.unannouncedSlow) {
+        wakePool(this.i32, this.unannouncedFast, this.unannouncedSlow);
+        this.unannouncedFast = this.unannouncedSlow = false;
       }
     }
   }
@@ -195,8 +196,9 @@ export class Submitter {
   private offer(work: PoolWork): boolean {
     if (this.inFlight >= IN_FLIGHT || !submit(this.i32, work.slot, work.slow)) return false;
     this.inFlight++;
-    if (this.draining) this.unannounced = true;
-    else wakePool(this.i32);
+    if (!this.draining) wakePool(this.i32, !work.slow, work.slow);
+    else if (work.slow) this.unannouncedSlow = true;
+    else this.unannouncedFast = true;
     return true;
   }
 }
