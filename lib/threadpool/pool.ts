@@ -43,11 +43,15 @@ const CONTROL_BYTES = (CURRENT + MAX_SIZE) * 4;
 /** Each submission ring holds this many requests; more wait in their loop's overflow queue. */
 const RING_CAPACITY = 4096;
 
+/** This thread's copy of the control block's place: it never moves once made. */
+let controlBase = 0;
+
 /** The Int32 index of the control block in the heap, made by the first thread that asks. */
 export function control(): number {
+  if (controlBase !== 0) return controlBase;
   const { i32 } = sharedHeap();
   const root = Atomics.load(i32, ROOT);
-  if (root !== 0) return root >> 2;
+  if (root !== 0) return (controlBase = root >> 2);
   const block = alloc(CONTROL_BYTES);
   if (block === 0) throw new RangeError('the shared heap is full');
   const base = block >> 2;
@@ -55,12 +59,12 @@ export function control(): number {
   i32[base + FAST] = createRing(i32, RING_CAPACITY);
   i32[base + SLOW] = createRing(i32, RING_CAPACITY);
   const seen = Atomics.compareExchange(i32, ROOT, 0, block);
-  if (seen === 0) return base;
+  if (seen === 0) return (controlBase = base);
   // Another thread made it first: use theirs.
   free(i32[base + FAST] as number);
   free(i32[base + SLOW] as number);
   free(block);
-  return seen >> 2;
+  return (controlBase = seen >> 2);
 }
 
 /**
