@@ -31,14 +31,14 @@ export interface Hints {
 
 class LookupRequest extends Request {
   readonly type: 'getaddrinfo' | 'getnameinfo';
-  private readonly cb: (err: UVError | null, value?: unknown) => void;
+  /** @internal */ protected readonly cb: (err: Error | null, value?: unknown) => void;
 
   /** @internal */
   constructor(loop: unknown, type: 'getaddrinfo' | 'getnameinfo', cb: unknown) {
     checkFunction(cb, 'cb');
     super(loop, OP_CODE[type]);
     this.type = type;
-    this.cb = cb as (err: UVError | null, value?: unknown) => void;
+    this.cb = cb as (err: Error | null, value?: unknown) => void;
   }
 
   /** @internal */
@@ -50,15 +50,7 @@ class LookupRequest extends Request {
     this.cb(null, deserialize(outBytes(slot)));
   }
 
-  /** @internal */
-  protected fail(err: Error): void {
-    this.cb(err as UVError);
-  }
 
-  /** @internal */
-  start(): Request {
-    return this.submit();
-  }
 }
 
 function checkCString(value: unknown, name: string): string {

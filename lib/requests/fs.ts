@@ -39,7 +39,7 @@ const DIRENT_TYPES: Record<string, DirentType> = { f: 'file', d: 'dir', l: 'link
 
 class FsRequest extends Request {
   readonly type = 'fs' as const;
-  /** @internal */ readonly cb: (err: UVError | null, value?: unknown) => void;
+  /** @internal */ protected readonly cb: (err: Error | null, value?: unknown) => void;
   /** @internal */ readonly kind: number;
   /** A read into a buffer the pool cannot see: copied there from OUT on completion. */
   /** @internal */ target: Uint8Array | null = null;
@@ -50,7 +50,7 @@ class FsRequest extends Request {
     checkFunction(cb, 'cb');
     super(loop, OP_CODE[op]);
     this.kind = kind;
-    this.cb = cb as (err: UVError | null, value?: unknown) => void;
+    this.cb = cb as (err: Error | null, value?: unknown) => void;
   }
 
   /** @internal */
@@ -92,10 +92,6 @@ class FsRequest extends Request {
     }
   }
 
-  /** @internal */
-  protected fail(err: Error): void {
-    this.cb(err as UVError);
-  }
 
   /** A pool thread that started after the buffer was announced asks for it again (buffers.ts). */
   /** @internal */
@@ -106,10 +102,6 @@ class FsRequest extends Request {
     return true;
   }
 
-  /** @internal */
-  start(): Request {
-    return this.submit();
-  }
 }
 
 function entries(slot: number): { name: string; type: DirentType }[] {

@@ -52,7 +52,7 @@ export abstract class Request implements PoolWork {
 
   /** Hands the encoded request to the pool; the callback never runs before this returns. */
   /** @internal */
-  protected submit(): this {
+  start(): this {
     this.loop.activeReqs++;
     this.loop.pool().submit(this);
     return this;
@@ -62,7 +62,7 @@ export abstract class Request implements PoolWork {
   finish(slot: number, cancelled: boolean): void {
     this.active = false;
     this.loop.activeReqs--;
-    if (cancelled) this.fail(this.cancelError());
+    if (cancelled) this.cb(this.cancelError());
     else this.complete(slot, readError(slot));
   }
 
@@ -75,9 +75,9 @@ export abstract class Request implements PoolWork {
   /** @internal */
   protected abstract complete(slot: number, err: Error | null): void;
 
-  /** Runs the callback with `err` alone. */
+  /** The user's callback, error first. */
   /** @internal */
-  protected abstract fail(err: Error): void;
+  protected abstract readonly cb: (err: Error | null, value?: unknown) => void;
 
   /** The error a cancelled request's callback gets: ECANCELED, EAI_CANCELED for lookups. */
   private cancelError(): UVError {

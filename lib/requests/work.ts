@@ -19,7 +19,7 @@ export interface WorkTask {
 
 class WorkRequest extends Request {
   readonly type = 'work' as const;
-  private readonly cb: (err: Error | null, result?: unknown) => void;
+  /** @internal */ protected readonly cb: (err: Error | null, value?: unknown) => void;
 
   /** @internal */
   constructor(loop: unknown, cb: (err: Error | null, result?: unknown) => void) {
@@ -36,15 +36,7 @@ class WorkRequest extends Request {
     this.cb(null, deserialize(outBytes(slot)));
   }
 
-  /** @internal */
-  protected fail(err: Error): void {
-    this.cb(err);
-  }
 
-  /** @internal */
-  start(): Request {
-    return this.submit();
-  }
 }
 
 /** Runs export `name` (default: the default export) of module `filename` on a pool thread. */
