@@ -5,8 +5,9 @@ import { free, sharedHeap } from '../lib/threadpool/heap.js';
 import { OPS, OP_CODE } from '../lib/threadpool/ops.js';
 import { CURRENT, FAST, SEARCHING, SLEEPERS, SLOW, SLOW_LIMIT, SLOW_RUNNING, WORK_SEQ, control } from '../lib/threadpool/pool.js';
 import { isEmpty, pop, push } from '../lib/threadpool/ring.js';
+import { freeBlocks } from '../lib/threadpool/slot-data.js';
 import {
-  CANCELLED, DATA, DONE, INLINE, OP, OUT, PORT, PORT_RING, PORT_WAKE, QUEUED, RUNNING, STATE,
+  CANCELLED, DONE, OP, PORT, PORT_RING, PORT_WAKE, QUEUED, RUNNING, STATE,
 } from '../lib/threadpool/slot.js';
 import { runGetaddrinfo, runGetnameinfo } from './dns-ops.js';
 import { FS_OPS } from './fs-ops.js';
@@ -77,10 +78,7 @@ function takeable(): boolean {
 
 /** A cancelled request's slot is the pool's to free: its loop has already let go of it. */
 function discard(slot: number): void {
-  const data = i32[(slot >> 2) + DATA] as number;
-  if (data !== slot + INLINE) free(data);
-  const out = i32[(slot >> 2) + OUT] as number;
-  if (out !== 0) free(out);
+  freeBlocks(i32, slot);
   free(slot);
 }
 

@@ -1,10 +1,11 @@
 import { deserialize } from 'node:v8';
 import { UVError } from '../errors.js';
-import { alloc, heapBytes, sharedHeap } from '../threadpool/heap.js';
+import { sharedHeap } from '../threadpool/heap.js';
 import { OP_CODE } from '../threadpool/ops.js';
-import { A0, A1, A2, A3, A4, DATA, DATA_LEN, INLINE, INLINE_BYTES } from '../threadpool/slot.js';
+import { A1, A2, A3, A4 } from '../threadpool/slot.js';
 import { checkFunction, describe } from '../validate.js';
 import { Request, outBytes } from './request.js';
+import { putData } from '../threadpool/slot-data.js';
 
 // getaddrinfo and getnameinfo: libc's own functions, called through FFI on a pool thread
 // (workers/dns-ops.ts), so /etc/hosts and nsswitch are honoured as by any C program.
@@ -59,22 +60,6 @@ function checkCString(value: unknown, name: string): string {
   return value;
 }
 
-function putStrings(slot: number, first: string, second: string): void {
-  const { i32 } = sharedHeap();
-  const base = slot >> 2;
-  const total = Buffer.byteLength(first) + Buffer.byteLength(second);
-  let at = slot + INLINE;
-  if (total > INLINE_BYTES) {
-    at = alloc(total);
-    if (at === 0) throw new UVError('ENOMEM', 'getaddrinfo', undefined, 'the shared heap is full');
-    i32[base + DATA] = at;
-  }
-  const heap = heapBytes();
-  const n = heap.write(first, at, 'utf8');
-  i32[base + A0] = n;
-  i32[base + DATA_LEN] = n + heap.write(second, at + n, 'utf8');
-}
-
 const SOCKTYPES: Record<string, number> = { stream: 1, dgram: 2 };
 
 /** uv_getaddrinfo: the addresses libc finds for `node` (and `service`), in libc's order. */
@@ -104,7 +89,7 @@ export function getaddrinfo(loop: unknown, node: string, service: string | null,
     }
   }
   const req = new LookupRequest(loop, 'getaddrinfo', cb);
-  putStrings(req.slot, host, serv ?? '');
+  putData(req.slot, 'getaddrinfo', host, serv ?? '');
   const { i32 } = sharedHeap();
   const base = req.slot >> 2;
   i32[base + A1] = serv === null ? 0 : 1;
@@ -125,7 +110,7 @@ export function getnameinfo(loop: unknown, address: string, port: number, flags:
     throw new TypeError(`flags must be an integer from 0 to 2147483647, got ${describe(flags)}`);
   }
   const req = new LookupRequest(loop, 'getnameinfo', cb);
-  putStrings(req.slot, addr, '');
+  putData(req.slot, 'getnameinfo', addr);
   const { i32 } = sharedHeap();
   i32[(req.slot >> 2) + A1] = port;
   i32[(req.slot >> 2) + A2] = flags;

@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { UVError } from '../errors.js';
 import { alloc, heapBytes, sharedHeap } from '../threadpool/heap.js';
 import { bufferId, reannounce } from '../threadpool/buffers.js';
+import { putData } from '../threadpool/slot-data.js';
 import { OP_CODE, type OpName } from '../threadpool/ops.js';
-import { A0, A1, A2, A3, DATA, DATA_LEN, F0, F1, INLINE, INLINE_BYTES, OUT, OUT_LEN, R0, RESULT } from '../threadpool/slot.js';
+import { A1, A2, A3, F0, F1, OUT, OUT_LEN, R0, RESULT } from '../threadpool/slot.js';
 import { checkFd, checkFunction, describe } from '../validate.js';
 import { Request, outBytes } from './request.js';
 import { Stats } from './stats.js';
@@ -182,37 +183,10 @@ function checkTime(value: unknown, name: string): number {
 
 const utf8 = new TextEncoder();
 
-/** Writes `first`, `second` and `bytes` one after the other into the slot's DATA. */
-function putData(slot: number, first: string, second?: string, bytes?: Uint8Array): void {
-  const { i32 } = sharedHeap();
-  const base = slot >> 2;
-  // Three bytes per UTF-16 unit is the most utf8 can need; short paths skip the count.
-  const extra = bytes?.length ?? 0;
-  let total = (first.length + (second?.length ?? 0)) * 3 + extra;
-  let at = slot + INLINE;
-  if (total > INLINE_BYTES) {
-    total = Buffer.byteLength(first) + (second === undefined ? 0 : Buffer.byteLength(second)) + extra;
-    if (total > INLINE_BYTES) {
-      at = alloc(total);
-      if (at === 0) throw new UVError('ENOMEM', 'uv_fs', undefined, 'the shared heap is full');
-      i32[base + DATA] = at;
-    }
-  }
-  const heap = heapBytes();
-  let n = heap.write(first, at, 'utf8');
-  i32[base + A0] = n;
-  if (second !== undefined) n += heap.write(second, at + n, 'utf8');
-  if (bytes !== undefined) {
-    heap.set(bytes, at + n);
-    n += bytes.length;
-  }
-  i32[base + DATA_LEN] = n;
-}
-
 function pathRequest(loop: unknown, op: OpName, kind: number, path: unknown, cb: unknown, name = 'path'): FsRequest {
   const p = checkPath(path, name);
   const req = new FsRequest(loop, op, kind, cb);
-  putData(req.slot, p);
+  putData(req.slot, 'uv_fs', p);
   return req;
 }
 
@@ -285,7 +259,7 @@ function transfer(loop: unknown, op: 'read' | 'write', fd: unknown, buffer: unkn
     f64[(req.slot >> 3) + F1] = buf.byteOffset + off;
   } else if (op === 'write') {
     i32[base + A2] = 0;
-    putData(req.slot, '', undefined, buf.subarray(off, off + len));
+    putData(req.slot, 'uv_fs', '', undefined, buf.subarray(off, off + len));
   } else {
     i32[base + A2] = 0;
     const at = alloc(len);
@@ -307,7 +281,7 @@ export function writeFile(loop: unknown, path: unknown, data: unknown, cb: Done)
   if (typeof data === 'string') bytes = utf8.encode(data);
   else bytes = checkBuffer(data, 'data');
   const req = new FsRequest(loop, 'writeFile', NONE, cb);
-  putData(req.slot, p, undefined, bytes);
+  putData(req.slot, 'uv_fs', p, undefined, bytes);
   return req.start();
 }
 
@@ -346,7 +320,7 @@ function twoPaths(loop: unknown, op: OpName, a: unknown, aName: string, b: unkno
   const first = checkPath(a, aName);
   const second = checkPath(b, bName);
   const req = new FsRequest(loop, op, NONE, cb);
-  putData(req.slot, first, second);
+  putData(req.slot, 'uv_fs', first, second);
   return req;
 }
 

@@ -1,12 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { UVError } from '../errors.js';
-import { alloc, heapBytes, sharedHeap } from '../threadpool/heap.js';
 import { OP_CODE } from '../threadpool/ops.js';
-import { DATA, DATA_LEN, INLINE_BYTES } from '../threadpool/slot.js';
 import { checkFunction, describe } from '../validate.js';
 import { Request, outBytes } from './request.js';
+import { putData } from '../threadpool/slot-data.js';
 
 // queueWork (uv_queue_work): an export of a module runs on a pool thread (workers/work.ts).
 // DATA holds the v8-serialized { url, name, args }; OUT the v8-serialized result.
@@ -59,14 +57,6 @@ export function queueWork(loop: unknown, task: WorkTask, cb: (err: Error | null,
     throw new TypeError(`task.args must survive v8 serialization: ${(err as Error).message}`, { cause: err });
   }
   const req = new WorkRequest(loop, cb);
-  const { i32 } = sharedHeap();
-  const base = req.slot >> 2;
-  if (bytes.length > INLINE_BYTES) {
-    const at = alloc(bytes.length);
-    if (at === 0) throw new UVError('ENOMEM', 'uv_queue_work', undefined, 'the shared heap is full');
-    i32[base + DATA] = at;
-  }
-  heapBytes().set(bytes, i32[base + DATA] as number);
-  i32[base + DATA_LEN] = bytes.length;
+  putData(req.slot, 'uv_queue_work', '', undefined, bytes);
   return req.start();
 }

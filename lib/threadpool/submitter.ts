@@ -3,6 +3,7 @@ import { Queue, queueRemove, type QueueNode } from '../queue.js';
 import { alloc, free, sharedHeap } from './heap.js';
 import { startPool, submit, wakePool } from './pool.js';
 import { createRing, pop } from './ring.js';
+import { freeBlocks } from './slot-data.js';
 import {
   CANCELLED, DATA, DATA_LEN, ERROR, INLINE, OP, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, QUEUED,
   SLOT_BYTES, STATE,
@@ -83,14 +84,7 @@ export class Submitter {
 
   /** Gives a slot back once its request is finished, with any blocks it still points at. */
   release(slot: number): void {
-    const base = slot >> 2;
-    const i32 = this.i32;
-    const data = i32[base + DATA] as number;
-    if (data !== slot + INLINE) free(data);
-    const out = i32[base + OUT] as number;
-    if (out !== 0) free(out);
-    const error = i32[base + ERROR] as number;
-    if (error !== 0) free(error);
+    freeBlocks(this.i32, slot);
     this.freeSlots.push(slot);
   }
 
