@@ -3,9 +3,8 @@
 // array view (Int32Array too, a subarray, or one over a SharedArrayBuffer) is the view's first
 // byte. C therefore reads and writes the caller's own bytes, as with koffi.
 //
-// NULL (an `in?` given null) cannot be a U8Array, so for that call the parameter is described
-// as a 64-bit integer and passed 0, which C receives in the same register. An `addr` (a bigint)
-// is passed the same way, as ffi-rs's BigInt (an i64; user-space addresses are below 2^63).
+// A `ptr` (a number, 0 for NULL) is passed as ffi-rs's I64, in the register a pointer would
+// use (user-space addresses are below 2^48).
 //
 // ffi-rs has no bound-function object: every call names the library and function and
 // describes the types again, and ffi-rs parses that description each time. So each function
@@ -17,7 +16,7 @@ import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, ty
 type FfiRs = typeof FfiRsModule;
 type Call = FfiRsModule.FFIParams<FfiRsModule.FieldType, true>;
 type Memory = Uint8Array | Int32Array;
-type Arg = number | bigint | Memory | null;
+type Arg = number | Memory;
 
 // ffi-rs keeps the libraries it opens in one process-wide table under a name the caller
 // chooses; this one is uvts's own, so it cannot clash with another user of ffi-rs.
@@ -32,7 +31,7 @@ export function bindFfiRs(): Libc {
   const memory = ffi.arrayConstructor({ type: DataType.U8Array, length: 0 });
   const param: Record<ParamKind, FfiRsModule.FieldType> = {
     int: DataType.I32, uint: DataType.U32, ulong: DataType.U64, in: memory, out: memory, inout: memory,
-    'in?': memory, addr: DataType.BigInt,
+    ptr: DataType.I64, long: DataType.I64,
   };
   const ret: Record<ReturnKind, FfiRsModule.DataType> = { int: DataType.I32, long: DataType.I64, void: DataType.Void };
 
@@ -41,29 +40,29 @@ export function bindFfiRs(): Libc {
   for (const [name, sig] of Object.entries(FUNCTIONS)) {
     const types = sig.params.map((p) => param[p]);
     const call: Call = {
-      library: LIBRARY, funcName: name, retType: ret[sig.ret], paramsType: types,
+      library: LIBRARY, funcName: ('symbol' in sig ? sig.symbol : undefined) ?? name, retType: ret[sig.ret], paramsType: types,
       paramsValue: [], errno: true, freeResultMemory: false,
     };
     resolve(ffi, call);
-    const nullable = sig.params.flatMap((p, i) => (p === 'in?' ? [i] : []));
     bound[name] = (...args: Arg[]): number => {
       // ffi-rs refuses a call whose argument count differs from the declared one.
       call.paramsValue = args;
-      if (nullable.length > 0) {
-        call.paramsType = types;
-        for (const i of nullable) {
-          if (args[i] !== null) continue;
-          if (call.paramsType === types) call.paramsType = [...types];
-          call.paramsType[i] = DataType.U64;
-          args[i] = 0;
-        }
-      }
       const { value, errnoCode } = ffi.load(call);
       lastErrno = errnoCode;
       return value as number;
     };
   }
-  return Object.assign(bound as Functions, { driver: 'ffi-rs' as const, errno: () => lastErrno });
+  // memcpy(view, view, 0) returns its first argument: the address ffi-rs passed for the view.
+  const identity: Call = {
+    library: LIBRARY, funcName: 'memcpy', retType: DataType.I64, paramsType: [memory, memory, DataType.U64],
+    paramsValue: [], errno: true, freeResultMemory: false,
+  };
+  const addressOf = (view: ArrayBufferView): number => {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    identity.paramsValue = [bytes, bytes, 0];
+    return ffi.load(identity).value as number;
+  };
+  return Object.assign(bound as Functions, { driver: 'ffi-rs' as const, errno: () => lastErrno, addressOf });
 }
 
 function openFirst(ffi: FfiRs): void {

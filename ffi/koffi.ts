@@ -4,11 +4,11 @@ import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, ty
 type Koffi = typeof import('koffi');
 
 // koffi passes a typed array given for a pointer parameter as a pointer to its own memory, so
-// `in`, `out` and `inout` all bind as plain pointers, and null passes NULL (`in?`). An `addr`
-// is a bigint that koffi passes as a 64-bit integer, the register a pointer would use.
+// `in`, `out` and `inout` all bind as plain pointers. A `ptr` is a
+// number that koffi passes as a 64-bit integer, in the register a pointer would use.
 const PARAM: Record<ParamKind, string> = {
   int: 'int', uint: 'unsigned int', ulong: 'unsigned long', in: 'const void *', out: 'void *', inout: 'void *',
-  'in?': 'const void *', addr: 'uintptr_t',
+  ptr: 'uintptr_t', long: 'int64_t',
 };
 const RETURN: Record<ReturnKind, string> = { int: 'int', long: 'intptr_t', void: 'void' };
 
@@ -18,9 +18,13 @@ export function bindKoffi(): Libc {
   const lib = openFirst(koffi);
   const bound: Record<string, unknown> = {};
   for (const [name, sig] of Object.entries(FUNCTIONS)) {
-    bound[name] = lib.func(name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]));
+    bound[name] = lib.func(('symbol' in sig ? sig.symbol : undefined) ?? name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]));
   }
-  return Object.assign(bound as Functions, { driver: 'koffi' as const, errno: () => koffi.errno() });
+  const addressOf = (view: ArrayBufferView): number => {
+    void view.buffer; // materializes a small on-heap typed array, so its address stays put
+    return Number(koffi.address(view));
+  };
+  return Object.assign(bound as Functions, { driver: 'koffi' as const, errno: () => koffi.errno(), addressOf });
 }
 
 function openFirst(koffi: Koffi): ReturnType<Koffi['load']> {

@@ -4,34 +4,39 @@ import { constants } from 'node:os';
 // passes, and the structs it lays out by hand in Buffers. The drivers (koffi.ts, ffi-rs.ts)
 // bind this table; nothing else in uvts names a C type.
 //
-// Parameter kinds. Pointers are passed in place: the caller hands a typed-array view of memory
-// it owns, sized and bounds-checked before the call, and the C function reads or writes it
-// there. Nothing is marshalled from JS objects per call.
+// Parameter kinds. Memory is passed in place, never marshalled from JS objects per call: either
+// a typed-array view that the caller owns, sized and bounds-checked before the call, or a raw
+// address inside memory whose extent the caller has checked (the shared heap, a Buffer whose
+// address it took). Nothing else reaches C.
 //
 //   kind  | C type                   | JS value
 //   ------+--------------------------+----------------------------------------------
 //   int   | int, socklen_t by value  | number
 //   uint  | unsigned int             | number
 //   ulong | unsigned long, size_t    | number
+//   long  | long, off_t, ssize_t     | number
 //   in    | const void *             | Uint8Array / Int32Array the function reads
 //   out   | void *                   | Uint8Array / Int32Array the function writes
 //   inout | void *                   | read and written (a socklen_t * length)
-//   in?   | const void *, or NULL    | as `in`, or null for NULL
-//   addr  | a pointer libc allocated | bigint: the address, carried by value
+//   ptr   | any pointer              | number: a raw address (0 for NULL)
 //
-// `addr` is the one way memory that libc owns (getaddrinfo's list) reaches uvts: the address
-// arrives in an 8-byte `out` buffer, JS reads it as a bigint and never dereferences it. It
-// only hands it back to libc: to `memcpy`, which copies a checked number of bytes from it
-// into a Uint8Array the caller owns, and to `freeaddrinfo`. Both drivers pass it as a 64-bit
-// integer, which on LP64 Linux (x86-64, arm64) travels in the same register as a pointer.
+// A `ptr` is how the thread pool passes memory: pool threads run on addresses in the shared
+// heap (a request's path, the statx buffer in its slot) and in the caller's own Buffer (a
+// read's target), so no view is made per call and an fd or a byte lands where C would put it.
+// Addresses come from `Libc.addressOf()`, plus an offset the caller has bounds-checked; user
+// space on x86-64 and arm64 is below 2^48, so a double holds every address exactly. Memory
+// that libc allocates (getaddrinfo's list, a DIR *) also travels as a `ptr`, read through
+// `memcpy` into memory uvts owns and handed back to libc to free.
 //
-// Return kinds: int (int), long (ssize_t, or a pointer compared with 0), void.
+// Return kinds: int (int), long (ssize_t, or a pointer as an address), void.
 
-export type ParamKind = 'int' | 'uint' | 'ulong' | 'in' | 'out' | 'inout' | 'in?' | 'addr';
+export type ParamKind = 'int' | 'uint' | 'ulong' | 'long' | 'in' | 'out' | 'inout' | 'ptr';
 export type ReturnKind = 'int' | 'long' | 'void';
 export interface Signature {
   readonly ret: ReturnKind;
   readonly params: readonly ParamKind[];
+  /** The C symbol, when the entry binds a function a second time with other parameter kinds. */
+  readonly symbol?: string;
 }
 
 export const FUNCTIONS = {
@@ -60,19 +65,61 @@ export const FUNCTIONS = {
   inet_pton: { ret: 'int', params: ['int', 'in', 'out'] },
   // Returns its dst argument or NULL; only compared with 0.
   inet_ntop: { ret: 'long', params: ['int', 'in', 'out', 'uint'] },
-  // getaddrinfo(node, service or NULL, hints, struct addrinfo **res): *res is written into an
-  // 8-byte `out` buffer; the list it points to is read with memcpy and released with
-  // freeaddrinfo. Thread-safe in glibc and musl, so any pool thread may call it.
-  getaddrinfo: { ret: 'int', params: ['in', 'in?', 'in', 'out'] },
-  freeaddrinfo: { ret: 'void', params: ['addr'] },
-  getnameinfo: { ret: 'int', params: ['in', 'uint', 'out', 'uint', 'out', 'uint', 'int'] },
-  // memcpy(dst, src, n) with src an address libc handed out; returns dst, never read.
-  memcpy: { ret: 'long', params: ['out', 'addr', 'ulong'] },
+  // getaddrinfo(node, service or NULL, hints, struct addrinfo **res), all in the caller's slot;
+  // the list *res points to is read with memcpy and released with freeaddrinfo. Thread-safe in
+  // glibc and musl, so any pool thread may call it.
+  getaddrinfo: { ret: 'int', params: ['ptr', 'ptr', 'ptr', 'ptr'] },
+  freeaddrinfo: { ret: 'void', params: ['ptr'] },
+  getnameinfo: { ret: 'int', params: ['ptr', 'uint', 'ptr', 'uint', 'ptr', 'uint', 'int'] },
+  memcpy: { ret: 'long', params: ['ptr', 'ptr', 'ulong'] },
+
+  // The file system calls of the thread pool (libuv's src/unix/fs.c), on raw addresses.
+  // open is variadic in C; on Linux x86-64 and arm64 the mode travels in the register a fixed
+  // third argument would use, so a fixed prototype is exact here (not on Apple arm64, where
+  // variadic arguments go on the stack).
+  open: { ret: 'int', params: ['ptr', 'int', 'uint'] },
+  readAt: { ret: 'long', params: ['int', 'ptr', 'ulong'], symbol: 'read' },
+  writeAt: { ret: 'long', params: ['int', 'ptr', 'ulong'], symbol: 'write' },
+  pread: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pread64' },
+  pwrite: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pwrite64' },
+  // statx(dirfd, path, flags, mask, struct statx *): glibc 2.28+, Linux 4.11+.
+  statx: { ret: 'int', params: ['int', 'ptr', 'int', 'uint', 'ptr'] },
+  unlink: { ret: 'int', params: ['ptr'] },
+  rmdir: { ret: 'int', params: ['ptr'] },
+  mkdir: { ret: 'int', params: ['ptr', 'uint'] },
+  // Returns its argument, the template with its XXXXXX replaced, or NULL.
+  mkdtemp: { ret: 'long', params: ['ptr'] },
+  rename: { ret: 'int', params: ['ptr', 'ptr'] },
+  link: { ret: 'int', params: ['ptr', 'ptr'] },
+  symlink: { ret: 'int', params: ['ptr', 'ptr'] },
+  readlink: { ret: 'long', params: ['ptr', 'ptr', 'ulong'] },
+  // realpath(path, resolved) with a PATH_MAX buffer: returns resolved or NULL.
+  realpath: { ret: 'long', params: ['ptr', 'ptr'] },
+  access: { ret: 'int', params: ['ptr', 'int'] },
+  chmod: { ret: 'int', params: ['ptr', 'uint'] },
+  fchmod: { ret: 'int', params: ['int', 'uint'] },
+  ftruncate: { ret: 'int', params: ['int', 'long'] },
+  fsync: { ret: 'int', params: ['int'] },
+  fdatasync: { ret: 'int', params: ['int'] },
+  // utimensat(dirfd, path, const struct timespec times[2], flags)
+  utimensat: { ret: 'int', params: ['int', 'ptr', 'ptr', 'int'] },
+  // opendir returns a DIR * (NULL on failure), readdir64 a struct dirent64 * (NULL at the end,
+  // or on failure with errno set), both addresses read through memcpy.
+  opendir: { ret: 'long', params: ['ptr'] },
+  readdir64: { ret: 'long', params: ['ptr'] },
+  closedir: { ret: 'int', params: ['ptr'] },
+  // copy_file_range(fd_in, off_in or NULL, fd_out, off_out or NULL, len, flags): glibc 2.27+.
+  copy_file_range: { ret: 'long', params: ['int', 'ptr', 'int', 'ptr', 'ulong', 'uint'] },
+  sendfile: { ret: 'long', params: ['int', 'int', 'ptr', 'ulong'], symbol: 'sendfile64' },
+  // ioctl(fd, FICLONE, src_fd): the int third argument travels as a pointer one would.
+  ioctlInt: { ret: 'int', params: ['int', 'ulong', 'int'], symbol: 'ioctl' },
+  // madvise(addr, length, MADV_DONTNEED): hands freed pages of the shared heap back to the OS.
+  madvise: { ret: 'int', params: ['ptr', 'ulong', 'int'] },
 } as const satisfies Record<string, Signature>;
 
 type Memory = Uint8Array | Int32Array;
 type JsParam<K extends ParamKind> =
-  K extends 'int' | 'uint' | 'ulong' ? number : K extends 'addr' ? bigint : K extends 'in?' ? Memory | null : Memory;
+  K extends 'int' | 'uint' | 'ulong' | 'long' | 'ptr' ? number : Memory;
 type JsParams<P extends readonly ParamKind[]> = { [I in keyof P]: P[I] extends ParamKind ? JsParam<P[I]> : never };
 type JsReturn<R extends ReturnKind> = R extends 'void' ? void : number;
 
@@ -86,8 +133,14 @@ export type DriverName = 'koffi' | 'ffi-rs';
 
 export interface Libc extends Functions {
   readonly driver: DriverName;
-  /** errno as the last call through this driver left it. */
+  /** errno as the last call through this driver, on this thread, left it. */
   errno(): number;
+  /**
+   * The address of a view's first byte, for `ptr` parameters. The memory must not move while
+   * the address is in use: a SharedArrayBuffer never moves, and an ArrayBuffer's backing store
+   * stays put once V8 has materialized it off the JS heap, which reading `.buffer` forces.
+   */
+  addressOf(view: ArrayBufferView): number;
 }
 
 /** Where libc lives, tried in order (glibc, then musl). */

@@ -167,7 +167,7 @@ test('EAI_* values map to libuv codes Node knows; EAI_SYSTEM to the errno libc l
 });
 
 for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as const) {
-  test(`${name} passes NULL for an in? parameter and copies libc's list through an addr`, (t) => {
+  test(`${name} passes NULL as a ptr of 0 and copies libc's list through raw addresses`, (t) => {
     const libc = bind();
     const hints = new Uint8Array(ADDRINFO.size);
     const h = new DataView(hints.buffer);
@@ -175,12 +175,13 @@ for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as cons
     h.setInt32(ADDRINFO.family, AF_INET, true);
     h.setInt32(ADDRINFO.socktype, SOCK_STREAM, true);
     const res = new Uint8Array(POINTER_SIZE);
+    const node = Buffer.from('10.1.2.3\0');
     // A NULL service gives port 0; a pointer to an empty string would fail as a service.
-    t.is(libc.getaddrinfo(Buffer.from('10.1.2.3\0'), null, hints, res), 0);
-    const head = new DataView(res.buffer).getBigUint64(0, true);
-    t.not(head, 0n);
+    t.is(libc.getaddrinfo(libc.addressOf(node), 0, libc.addressOf(hints), libc.addressOf(res)), 0);
+    const head = Number(new DataView(res.buffer).getBigUint64(0, true));
+    t.not(head, 0);
     const ai = new Uint8Array(ADDRINFO.size + 2).fill(0xee);
-    libc.memcpy(ai.subarray(1, 1 + ADDRINFO.size), head, ADDRINFO.size);
+    libc.memcpy(libc.addressOf(ai.subarray(1, 1 + ADDRINFO.size)), head, ADDRINFO.size);
     t.is(ai[0], 0xee);
     t.is(ai[ADDRINFO.size + 1], 0xee, 'exactly n bytes were copied');
     const view = new DataView(ai.buffer, 1);
@@ -189,7 +190,7 @@ for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as cons
     t.is(view.getUint32(ADDRINFO.addrlen, true), 16);
     t.is(view.getBigUint64(ADDRINFO.next, true), 0n, 'one entry');
     const sa = new Uint8Array(16);
-    libc.memcpy(sa, view.getBigUint64(ADDRINFO.addr, true), sa.length);
+    libc.memcpy(libc.addressOf(sa), Number(view.getBigUint64(ADDRINFO.addr, true)), sa.length);
     t.deepEqual([...sa.subarray(0, 8)], [AF_INET, 0, 0, 0, 10, 1, 2, 3]);
     t.is(libc.freeaddrinfo(head), undefined);
   });

@@ -88,33 +88,36 @@ export function lookup(
   h.setInt32(ADDRINFO.socktype, SOCKTYPE_HINT.get(socktype) ?? INVALID, true);
 
   const res = new Uint8Array(POINTER_SIZE);
-  const status = libc.getaddrinfo(cString(ascii), service === null ? null : cString(service), hints, res);
+  const nodeBytes = cString(ascii);
+  const serviceBytes = service === null ? null : cString(service);
+  const status = libc.getaddrinfo(libc.addressOf(nodeBytes), serviceBytes === null ? 0 : libc.addressOf(serviceBytes),
+    libc.addressOf(hints), libc.addressOf(res));
   if (status !== 0) return eaiCode(libc, status);
-  const head = new DataView(res.buffer).getBigUint64(0, true);
+  const head = Number(new DataView(res.buffer).getBigUint64(0, true));
   try {
     return readList(libc, head);
   } finally {
-    if (head !== 0n) libc.freeaddrinfo(head);
+    if (head !== 0) libc.freeaddrinfo(head);
   }
 }
 
 /** Walks the struct addrinfo list at `head`, copying each node and its sockaddr out of libc. */
-function readList(libc: Libc, head: bigint): Address[] {
+function readList(libc: Libc, head: number): Address[] {
   const out: Address[] = [];
   const ai = new Uint8Array(ADDRINFO.size);
   const view = new DataView(ai.buffer);
   const sa = new Uint8Array(SOCKADDR_STORAGE_SIZE);
-  for (let p = head; p !== 0n; p = view.getBigUint64(ADDRINFO.next, true)) {
-    libc.memcpy(ai, p, ADDRINFO.size);
+  for (let p = head; p !== 0; p = Number(view.getBigUint64(ADDRINFO.next, true))) {
+    libc.memcpy(libc.addressOf(ai), p, ADDRINFO.size);
     const socktype = SOCKTYPE_NAMES.get(view.getInt32(ADDRINFO.socktype, true));
     const af = view.getInt32(ADDRINFO.family, true);
     const addrlen = view.getUint32(ADDRINFO.addrlen, true);
-    const addr = view.getBigUint64(ADDRINFO.addr, true);
+    const addr = Number(view.getBigUint64(ADDRINFO.addr, true));
     const need = af === AF_INET ? SOCKADDR_IN.size : af === AF_INET6 ? SOCKADDR_IN6.size : -1;
     // Only IPv4 and IPv6 entries of the three socket types the API names; the sockaddr is read
     // only when libc says it holds at least the whole struct, and never past the buffer.
-    if (socktype === undefined || need < 0 || addr === 0n || addrlen < need || addrlen > sa.length) continue;
-    libc.memcpy(sa, addr, need);
+    if (socktype === undefined || need < 0 || addr === 0 || addrlen < need || addrlen > sa.length) continue;
+    libc.memcpy(libc.addressOf(sa), addr, need);
     const { address, port, family } = decodeSockaddr(libc, sa.subarray(0, need), 'getaddrinfo');
     out.push({ family, address, port, socktype });
   }
@@ -139,7 +142,8 @@ export function nameinfo(libc: Libc, address: string, port: number, flags: numbe
   }
   const host = new Uint8Array(NI_MAXHOST);
   const service = new Uint8Array(NI_MAXSERV);
-  const status = libc.getnameinfo(sa, sa.length, host, host.length, service, service.length, flags);
+  const status = libc.getnameinfo(libc.addressOf(sa), sa.length, libc.addressOf(host), host.length,
+    libc.addressOf(service), service.length, flags);
   if (status !== 0) return eaiCode(libc, status);
   return { host: fromCString(host), service: fromCString(service) };
 }
