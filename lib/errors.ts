@@ -49,8 +49,12 @@ export function errnoOf(code: string): number {
   return lookup(code).errno;
 }
 
+/** The libuv code for `errno`, given as C's errno (positive) or libuv's (negative). */
+export function codeOf(errno: number): string {
+  return errorTable().get(-Math.abs(errno))?.[0] ?? 'UNKNOWN';
+}
+
 /** A UVError for a failed syscall: `errno` as C's errno (positive) or libuv's (negative). */
 export function errnoError(errno: number, syscall: string, path?: string, detail?: string): UVError {
-  const code = errorTable().get(-Math.abs(errno))?.[0] ?? 'UNKNOWN';
-  return new UVError(code, syscall, path, detail);
+  return new UVError(codeOf(errno), syscall, path, detail);
 }

@@ -13,6 +13,8 @@ import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
 import type { LoopWatcher } from './handles/watcher.js';
 import { Queue, queueRemove, type QueueNode } from './queue.js';
+import { isHeapRoot } from './threadpool/heap.js';
+import { beforeRootSleeps } from './threadpool/pool.js';
 import { Submitter } from './threadpool/submitter.js';
 import { TimerHeap } from './timer-heap.js';
 import { checkFunction, describe } from './validate.js';
@@ -230,6 +232,9 @@ export class Loop {
   /** uv__io_poll: block for at most `timeout` ms, then run what woke the loop. */
   private poll(timeout: number): void {
     const io = this.io;
+    // The heap's root starts the pool for other threads (threadpool/pool.ts): before it blocks,
+    // it says where it sleeps, and starts a pool that was asked for meanwhile.
+    if (timeout !== 0 && isHeapRoot) beforeRootSleeps(io.wake);
     const found = io.wait(timeout);
     // As uv__io_poll, refresh the time once the wait returns, before any callback: a callback
     // that starts a timer after a long sleep must count from the wake-up. A poll that neither

@@ -1,4 +1,4 @@
-// getaddrinfo and getnameinfo through FFI (workers/dns.ts), the calls a pool thread makes,
+// getaddrinfo and getnameinfo through FFI (lib/requests/lookup.ts), the calls a pool thread makes,
 // checked against Node's dns module, which asks the same libc through libuv.
 import test from 'ava';
 import dns from 'node:dns';
@@ -11,7 +11,7 @@ import {
   NI_NUMERICSERV, POINTER_SIZE, SOCK_STREAM, type Libc,
 } from '../ffi/libc.js';
 import { errnoOf } from '../lib/errors.js';
-import { eaiCode, lookup, nameinfo, toAscii, type Address } from '../workers/dns.js';
+import { eaiCode, lookup, nameinfo, toAscii, type Address } from '../lib/requests/lookup.js';
 import { specLibc } from './support.js';
 
 type NodeResult<T> = { err: NodeJS.ErrnoException } | { value: T };
@@ -212,7 +212,7 @@ test('lookup runs on a worker thread under the same driver, with the same answer
     eval: true,
     workerData: {
       driver: new URL('../ffi/driver.js', import.meta.url).href,
-      dns: new URL('../workers/dns.js', import.meta.url).href,
+      dns: new URL('../lib/requests/lookup.js', import.meta.url).href,
     },
   });
   const message = await new Promise<{ driver: string; result: unknown }>((resolve, reject) => {

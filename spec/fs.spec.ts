@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Loop, Request, Stats, UVError, fs, threadpool } from '../lib/index.js';
-import { sharedHeap } from '../lib/threadpool/heap.js';
+import { heap } from '../lib/threadpool/heap.js';
 import { CURRENT, control } from '../lib/threadpool/pool.js';
 import { closeLoop } from './support.js';
 
@@ -68,10 +68,8 @@ function sameAsNode(t: ExecutionContext, err: UVError | null | undefined, node: 
 
 /** How many pool threads are running a request now (the CURRENT words of the pool's control block). */
 function busyPoolThreads(): number {
-  const { i32 } = sharedHeap();
-  const base = control();
   let n = 0;
-  for (let i = 0; i < threadpool.size; i++) if (Atomics.load(i32, base + CURRENT + i) !== 0) n++;
+  for (let i = 0; i < threadpool.size; i++) if (Atomics.load(heap.i32, control + CURRENT + i) !== 0) n++;
   return n;
 }
 
@@ -1116,7 +1114,7 @@ test.serial('a second cancel() of a request cancelled from the ring returns fals
   const loop = new Loop();
   const dir = scratchDir();
   const pin = pinPool(t, loop, dir);
-  const { i32 } = sharedHeap();
+  const i32 = heap.i32;
   let second: boolean | undefined;
   try {
     const victim = fs.stat(loop, dir, (err) => t.is(err?.code, 'ECANCELED'));

@@ -1,5 +1,5 @@
 import { tryLibc } from '../../ffi/driver.js';
-import { allocForever, sharedHeap } from '../threadpool/heap.js';
+import { allocForever, heap } from '../threadpool/heap.js';
 
 // The wake word: how any thread wakes a loop that may be asleep in its backend. It lives in
 // the shared heap (threadpool/heap.ts), so a worker thread that holds it (through an
@@ -36,7 +36,7 @@ const CLOSED = 4;
 export function createWakeWord(eventfd = -1): Int32Array {
   const offset = allocForever(WORDS);
   if (offset === 0) throw new RangeError('the shared heap is full');
-  const wake = new Int32Array(sharedHeap().sab, offset, WORDS);
+  const wake = new Int32Array(heap.sab, offset, WORDS);
   wake[STATE] = AWAKE;
   wake[EVENTFD] = eventfd;
   wake[WRITERS] = 0;

@@ -1,43 +1,58 @@
-import { deserialize } from 'node:v8';
-import { UVError } from '../errors.js';
+import { UVError, codeOf } from '../errors.js';
 import { Loop } from '../loop.js';
-import { heapBytes, sharedHeap } from '../threadpool/heap.js';
-import { OPS } from '../threadpool/ops.js';
 import type { QueueNode } from '../queue.js';
+import { AGAIN, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
+import { HeapFull, readRecord } from '../threadpool/slot-data.js';
+import { ERROR, SYSCALL, int, type Slot } from '../threadpool/slot.js';
 import type { PoolWork } from '../threadpool/submitter.js';
-import { ERROR, ERROR_LEN, OUT, OUT_LEN } from '../threadpool/slot.js';
-import { describe } from '../validate.js';
+import { checkFunction, describe } from '../validate.js';
+import { OPS, OP_CODES, type OpArgs, type OpName, type OpValue } from './ops.js';
 
-export type RequestType = 'fs' | 'getaddrinfo' | 'getnameinfo' | 'work';
+type Callback = (err: Error | null, value?: unknown) => void;
 
 /**
  * A thread-pool request (uv_req_t with uv_work_t's life): made and submitted in one call,
- * active until its callback has run, and cancellable while no pool thread has taken it.
- * Subclasses encode their arguments into the slot and decode the result from it.
+ * active until its callback has run, and cancellable while no pool thread has taken it. One
+ * class serves every op: the op's entry (ops.ts) encodes the arguments and decodes the result.
  */
-export abstract class Request implements PoolWork {
-  abstract readonly type: RequestType;
+export class Request implements PoolWork, RequestState {
+  readonly type: RequestType;
   /** A free slot for the user. */
   data: unknown = undefined;
 
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
-  /** @internal */ slot: number;
-  /** @internal */ readonly slow: boolean;
+  /** @internal */ slot = 0 as Slot;
+  /** @internal */ id = -1;
   /** @internal */ overflowed = false;
+  /** @internal */ readonly slow: boolean;
+  /** @internal */ readonly brief: boolean;
+  /** @internal */ readonly code: number;
   /** @internal */ readonly loop: Loop;
-  private readonly op: number;
+  /** @internal */ state: unknown = undefined;
+  /** An error known before the pool saw the request (ENOMEM): reported from the poll phase. */
+  /** @internal */ failure: UVError | null = null;
+  private readonly op: Op<never[], unknown>;
+  private readonly cb: Callback;
+  /** The paths its errors name, as Node's fs errors do (`path`, and `dest` for two-path calls). */
+  private readonly path: string | undefined;
+  private readonly dest: string | undefined;
   private active = true;
   /** Cancelled, its callback not yet run: a second cancel() must not touch the slot it gave up. */
   private cancelled = false;
 
   /** @internal */
-  constructor(loop: unknown, op: number) {
-    if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+  constructor(loop: Loop, name: OpName, cb: Callback, path?: string, dest?: string) {
+    const op = OPS[name] as Op<never[], unknown>;
     this.loop = loop;
+    this.type = op.type;
+    this.slow = op.slow;
+    this.brief = op.brief;
+    this.code = OP_CODES[name];
     this.op = op;
-    this.slow = (OPS[op] as { slow: boolean }).slow;
-    this.slot = loop.pool().slot(op);
+    this.cb = cb;
+    this.path = path;
+    this.dest = dest;
   }
 
   /**
@@ -50,82 +65,101 @@ export abstract class Request implements PoolWork {
     return this.cancelled;
   }
 
-  /** Hands the encoded request to the pool; the callback never runs before this returns. */
   /** @internal */
-  start(): this {
-    this.loop.activeReqs++;
-    this.loop.pool().submit(this);
-    return this;
-  }
-
-  /** @internal */
-  finish(slot: number, cancelled: boolean): void {
+  finish(slot: Slot): boolean {
+    let err: Error | null = this.failure;
+    let value: unknown = NO_VALUE;
+    if (this.cancelled) err = this.error(this.type === 'getaddrinfo' || this.type === 'getnameinfo' ? 'EAI_CANCELED' : 'ECANCELED');
+    else if (err === null) err = this.poolError(slot);
+    if (err === null) {
+      value = this.op.decode(slot, this);
+      if (value === AGAIN) return true;
+    }
     this.active = false;
     this.loop.activeReqs--;
-    if (cancelled) this.cb(this.cancelError());
-    else this.complete(slot, readError(slot));
-  }
-
-  /** @internal */
-  retry(_slot: number): boolean {
+    if (err !== null) this.cb(err);
+    else if (value === NO_VALUE) this.cb(null);
+    else this.cb(null, value);
     return false;
   }
 
-  /** Decodes the result (when `err` is null) and runs the callback. */
-  /** @internal */
-  protected abstract complete(slot: number, err: Error | null): void;
-
-  /** The user's callback, error first. */
-  /** @internal */
-  protected abstract readonly cb: (err: Error | null, value?: unknown) => void;
-
-  /** The error a cancelled request's callback gets: ECANCELED, EAI_CANCELED for lookups. */
-  private cancelError(): UVError {
-    const lookup = this.type === 'getaddrinfo' || this.type === 'getnameinfo';
-    return new UVError(lookup ? 'EAI_CANCELED' : 'ECANCELED', (OPS[this.op] as { name: string }).name);
-  }
-}
-
-/** What a pool thread reports about a failure, v8-serialized into the slot's ERROR block. */
-export interface ErrorRecord {
-  code?: string;
-  syscall?: string;
-  path?: string;
-  dest?: string;
-  /** A thrown value that is not a system error (queueWork): rebuilt as an Error. */
-  message?: string;
-  name?: string;
-  stack?: string;
-  props?: Record<string, unknown>;
-}
-
-/** The error a pool thread left in `slot`, or null. */
-export function readError(slot: number): Error | null {
-  const { i32 } = sharedHeap();
-  const at = i32[(slot >> 2) + ERROR] as number;
-  if (at === 0) return null;
-  const len = i32[(slot >> 2) + ERROR_LEN] as number;
-  const record = deserialize(heapBytes().subarray(at, at + len)) as ErrorRecord;
-  if (record.code !== undefined && record.syscall !== undefined) {
-    const err = new UVError(record.code, record.syscall, record.path);
+  /** The error a pool thread left in the slot, in Node's shape, or null. */
+  private poolError(slot: Slot): Error | null {
+    const errno = int(slot, ERROR);
+    if (errno !== 0) return this.systemError(codeOf(errno), int(slot, SYSCALL));
+    const record = readRecord(slot);
+    if (record === null) return null;
+    if (record.code !== undefined && record.syscall !== undefined) {
+      const err = this.systemError(record.code, this.op.syscalls.indexOf(record.syscall), record.syscall);
+      if (record.props !== undefined) Object.assign(err, record.props);
+      return err;
+    }
+    const err = new Error(record.message ?? 'unknown error');
+    if (record.name !== undefined) err.name = record.name;
+    if (record.stack !== undefined) err.stack = record.stack;
     if (record.props !== undefined) Object.assign(err, record.props);
-    if (record.dest !== undefined) {
-      // Node's shape for two-path calls: "ENOENT: ..., rename 'a' -> 'b'", and a dest field.
-      err.message = err.message.replace(/'$/, `' -> '${record.dest}'`);
-      (err as { dest?: string }).dest = record.dest;
+    return err;
+  }
+
+  /**
+   * A UVError for `code` from the op's syscall number `which` (-1: `name`, one not in its list),
+   * naming the request's path and dest where Node would: "ENOENT: ..., rename 'a' -> 'b'".
+   */
+  private systemError(code: string, which: number, name?: string): UVError {
+    const syscall = which >= 0 ? (this.op.syscalls[which] as string) : (name ?? this.op.syscalls[0]);
+    const lookup = this.type === 'getaddrinfo' || this.type === 'getnameinfo';
+    // A lookup names its host as Node's dns errors do, in `hostname`, not in the message.
+    const named = !lookup && which >= 0 && which < (this.op.named ?? this.op.syscalls.length);
+    const err = new UVError(code, syscall, named ? this.path : undefined);
+    if (lookup) {
+      (err as { hostname?: string }).hostname = this.path;
+    } else if (named && this.dest !== undefined) {
+      err.message += ` -> '${this.dest}'`;
+      (err as { dest?: string }).dest = this.dest;
     }
     return err;
   }
-  const err = new Error(record.message ?? 'unknown error');
-  if (record.name !== undefined) err.name = record.name;
-  if (record.stack !== undefined) err.stack = record.stack;
-  if (record.props !== undefined) Object.assign(err, record.props);
-  return err;
+
+  private error(code: string): UVError {
+    return this.systemError(code, -1);
+  }
+
+  /**
+   * Encodes the arguments into a fresh slot and hands the request to the pool; the callback
+   * never runs before this returns. A heap with no room for the slot or its bytes fails the
+   * request with ENOMEM through its callback, as any other error would, never by a throw.
+   */
+  /** @internal */
+  start(...args: never[]): this {
+    const pool = this.loop.pool();
+    this.loop.activeReqs++;
+    try {
+      pool.acquire(this);
+      this.op.encode(this.slot, this, ...args);
+    } catch (err) {
+      if (!(err instanceof HeapFull)) {
+        this.loop.activeReqs--;
+        pool.abandon(this);
+        throw err;
+      }
+      this.failure = this.error('ENOMEM');
+      pool.failEarly(this);
+      return this;
+    }
+    pool.submit(this);
+    return this;
+  }
 }
 
-/** The bytes a pool thread left in the slot's OUT block (a view: copy what must outlive the slot). */
-export function outBytes(slot: number): Buffer {
-  const { i32 } = sharedHeap();
-  const at = i32[(slot >> 2) + OUT] as number;
-  return heapBytes().subarray(at, at + (i32[(slot >> 2) + OUT_LEN] as number));
+/**
+ * Makes and submits the request for op `name` (its arguments already checked): the one way the
+ * public functions (fs.ts, dns.ts, work.ts) reach the pool.
+ */
+export function request<N extends OpName>(loop: unknown, name: N, cb: unknown, paths: { path?: string; dest?: string },
+  ...args: OpArgs<N>): Request {
+  if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+  checkFunction(cb, 'cb');
+  return new Request(loop, name, cb as Callback, paths.path, paths.dest).start(...(args as unknown as never[]));
 }
+
+export type { OpValue, RequestType };

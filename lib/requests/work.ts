@@ -1,40 +1,15 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
-import { OP_CODE } from '../threadpool/ops.js';
+import { serialize } from 'node:v8';
 import { checkFunction, describe } from '../validate.js';
-import { Request, outBytes } from './request.js';
-import { putData } from '../threadpool/slot-data.js';
+import { request, type Request } from './request.js';
 
-// queueWork (uv_queue_work): an export of a module runs on a pool thread (workers/work.ts).
-// DATA holds the v8-serialized { url, name, args }; OUT the v8-serialized result.
+// queueWork (uv_queue_work): an export of a module runs on a pool thread (work-ops.ts).
 
 export interface WorkTask {
   filename: string | URL;
   name?: string;
   args?: unknown[];
-}
-
-class WorkRequest extends Request {
-  readonly type = 'work' as const;
-  /** @internal */ protected readonly cb: (err: Error | null, value?: unknown) => void;
-
-  /** @internal */
-  constructor(loop: unknown, cb: (err: Error | null, result?: unknown) => void) {
-    super(loop, OP_CODE.work);
-    this.cb = cb;
-  }
-
-  /** @internal */
-  protected complete(slot: number, err: Error | null): void {
-    if (err !== null) {
-      this.cb(err);
-      return;
-    }
-    this.cb(null, deserialize(outBytes(slot)));
-  }
-
-
 }
 
 /** Runs export `name` (default: the default export) of module `filename` on a pool thread. */
@@ -56,7 +31,5 @@ export function queueWork(loop: unknown, task: WorkTask, cb: (err: Error | null,
     // What cannot cross threads (functions, symbols) is refused before anything starts.
     throw new TypeError(`task.args must survive v8 serialization: ${(err as Error).message}`, { cause: err });
   }
-  const req = new WorkRequest(loop, cb);
-  putData(req.slot, 'uv_queue_work', '', undefined, bytes);
-  return req.start();
+  return request(loop, 'work', cb, {}, bytes);
 }

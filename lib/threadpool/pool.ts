@@ -1,70 +1,84 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { wakeLoopAt } from '../backend/wakeup.js';
 import { UVError } from '../errors.js';
 import { describe } from '../validate.js';
-import { ROOT, alloc, free, sharedHeap } from './heap.js';
+import { ROOT, alloc, heap, isHeapRoot } from './heap.js';
 import { createRing, push } from './ring.js';
 
 // The thread pool: one per process, shared by the loops of every thread, started by the first
 // request. Its control block lives in the shared heap, so any thread can submit and any pool
 // thread can take the work:
 //
-//   Int32 index (ROOT / 4 +) | name         | meaning
-//   -------------------------+--------------+-----------------------------------------------------
-//   0                        | STARTED      | 0 until the first request, then 1
-//   1                        | SIZE         | the pool's size once started
-//   2                        | SLOW_LIMIT   | ceil(SIZE / 2): threads slow work may hold at once
-//   3                        | SLOW_RUNNING | threads running slow work now
-//   4                        | SLEEPERS     | pool threads asleep (or about to be) on WORK_SEQ
-//   5                        | WORK_SEQ     | bumped by each submit; pool threads sleep on it
-//   6                        | BUFFER_IDS   | the last id given to a registered SharedArrayBuffer
-//   7                        | FAST         | byte offset of the ring of fs requests
-//   8                        | SLOW         | byte offset of the ring of slow requests
-//   9                        | CONFIGURED   | the size configure() chose before the start, else 0
-//   10                       | SEARCHING    | pool threads awake and looking for work: while one
-//                            |              | is, a submit wakes nobody (it will be found)
-//   16 + i                   | CURRENT      | the slot pool thread i is running, 0 when none: if
-//                            |              | the thread dies, its supervisor fails that request
+//   Int32 word (ROOT / 4 +) | name         | meaning
+//   ------------------------+--------------+-----------------------------------------------------
+//   0                       | STARTED      | IDLE 0; REQUESTED 1 (a thread asked the root to start
+//                           |              | it); RUNNING 2 (the root has started the supervisor)
+//   1                       | SIZE         | the pool's size once requested
+//   2                       | SLOW_LIMIT   | ceil(SIZE / 2): threads slow work may hold at once
+//   3                       | SLOW_RUNNING | threads running slow work now
+//   4                       | SEARCHING    | pool threads awake and looking for work, counting those a
+//                           |              | waker has claimed and not yet seen run: while one is, a
+//                           |              | submit wakes nobody (it will be found)
+//   5                       | CONFIGURED   | the size configure() chose before the start, else 0
+//   6                       | FAST         | byte offset of the ring of fs requests
+//   7                       | SLOW         | byte offset of the ring of slow requests
+//   8                       | ROOT_WAKE    | the wake word of the root thread's loop that last went to
+//                           |              | sleep: how another thread asks a busy root to start the pool
+//   9                       | PARKED       | pool threads asleep now
+//   16 .. 47                | IDLE         | one bit per pool thread that may be parked (a hint: the
+//                           |              | thread's PARK word decides)
+//   48 + i                  | CURRENT      | the slot pool thread i is running, 0 when none: if the
+//                           |              | thread dies, its supervisor fails that request
+//   1072 + i                | PARK         | pool thread i's futex: RUNNING 0, PARKED 1, NOTIFIED 2
 export const STARTED = 0;
 export const SIZE = 1;
 export const SLOW_LIMIT = 2;
 export const SLOW_RUNNING = 3;
-export const SLEEPERS = 4;
-export const WORK_SEQ = 5;
-export const BUFFER_IDS = 6;
-export const FAST = 7;
-export const SLOW = 8;
-const CONFIGURED = 9;
-export const SEARCHING = 10;
-export const CURRENT = 16;
+export const SEARCHING = 4;
+const CONFIGURED = 5;
+export const FAST = 6;
+export const SLOW = 7;
+const ROOT_WAKE = 8;
+export const PARKED = 9;
+export const IDLE = 16;
+export const CURRENT = 48;
+export const PARK = 1072;
+
+const NOT_STARTED = 0;
+const REQUESTED = 1;
+const RUNNING = 2;
+
+export const PARK_RUNNING = 0;
+export const PARK_PARKED = 1;
+export const PARK_NOTIFIED = 2;
 
 export const MAX_SIZE = 1024;
 const DEFAULT_SIZE = 4;
-const CONTROL_BYTES = (CURRENT + MAX_SIZE) * 4;
+const CONTROL_BYTES = (PARK + MAX_SIZE) * 4;
 /** Each submission ring holds this many requests; more wait in their loop's overflow queue. */
 const RING_CAPACITY = 4096;
 
-/** This thread's copy of the control block's place: it never moves once made. */
-let controlBase = 0;
+/** The Int32 index of the control block: made with the heap, by the root, and never moved. */
+export const control: number = openControl();
 
-/** The Int32 index of the control block in the heap, made by the first thread that asks. */
-export function control(): number {
-  if (controlBase !== 0) return controlBase;
-  const { i32 } = sharedHeap();
-  const root = Atomics.load(i32, ROOT);
-  if (root !== 0) return (controlBase = root >> 2);
+function openControl(): number {
+  const i32 = heap.i32;
+  if (!isHeapRoot) {
+    const root = Atomics.load(i32, ROOT);
+    if (root === 0) throw new Error('uvts: the shared heap has no thread-pool control block');
+    return root >> 2;
+  }
   const block = alloc(CONTROL_BYTES);
-  if (block === 0) throw new RangeError('the shared heap is full');
+  const fast = createRing(RING_CAPACITY);
+  const slow = createRing(RING_CAPACITY);
+  if (block === 0 || fast === 0 || slow === 0) throw new Error('uvts: the shared heap cannot hold the thread pool');
   const base = block >> 2;
-  i32.fill(0, base, base + (CONTROL_BYTES >> 2));
-  i32[base + FAST] = createRing(i32, RING_CAPACITY);
-  i32[base + SLOW] = createRing(i32, RING_CAPACITY);
-  const seen = Atomics.compareExchange(i32, ROOT, 0, block);
-  if (seen === 0) return (controlBase = base);
-  // Another thread made it first: use theirs.
-  free(i32[base + FAST] as number);
-  free(i32[base + SLOW] as number);
-  free(block);
-  return (controlBase = seen >> 2);
+  heap.i32.fill(0, base, base + (CONTROL_BYTES >> 2));
+  heap.i32[base + FAST] = fast;
+  heap.i32[base + SLOW] = slow;
+  Atomics.store(heap.i32, ROOT, block);
+  watchForStartRequests(base);
+  return base;
 }
 
 /**
@@ -87,10 +101,9 @@ export function sizeFromEnvironment(): number {
 
 /** The pool's size: the started pool's, else what configure() chose, else the environment's. */
 export function poolSize(): number {
-  const { i32 } = sharedHeap();
-  const base = control();
-  if (Atomics.load(i32, base + STARTED) !== 0) return Atomics.load(i32, base + SIZE);
-  const configured = Atomics.load(i32, base + CONFIGURED);
+  const i32 = heap.i32;
+  if (Atomics.load(i32, control + STARTED) !== NOT_STARTED) return Atomics.load(i32, control + SIZE);
+  const configured = Atomics.load(i32, control + CONFIGURED);
   return configured !== 0 ? configured : sizeFromEnvironment();
 }
 
@@ -102,80 +115,177 @@ export function configurePool(options: unknown): void {
   if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
     throw new RangeError(`options.size must be an integer from 1 to ${MAX_SIZE}, got ${String(size)}`);
   }
-  const { i32 } = sharedHeap();
-  const base = control();
-  if (Atomics.load(i32, base + STARTED) !== 0) {
+  if (Atomics.load(heap.i32, control + STARTED) !== NOT_STARTED) {
     throw new UVError('EBUSY', 'uv_threadpool_configure', undefined, 'the thread pool has already started');
   }
-  Atomics.store(i32, base + CONFIGURED, size);
+  Atomics.store(heap.i32, control + CONFIGURED, size);
 }
 
-let started = false;
+let requested = false;
 
 /**
- * Starts the pool if no thread has: the first caller spawns a supervisor thread, which spawns
- * the pool threads and replaces any that dies. The supervisor is unref'd, so idle pool threads
- * never keep the process alive.
+ * uv_once(init_once) at the first submit. The pool's threads must outlive every thread that
+ * uses them, and a Worker ends with the thread that made it, so only the heap's root starts
+ * them (libuv's threads belong to the process; a Worker's to its parent). Another thread
+ * records the request and wakes the root: its loop if one sleeps in run(), else the root's
+ * own event loop, which watches the word. Requests wait in the rings meanwhile, none lost.
  */
 export function startPool(): void {
-  if (started) return;
-  const { i32 } = sharedHeap();
-  const base = control();
-  if (Atomics.load(i32, base + STARTED) === 0) {
+  if (requested) return;
+  const i32 = heap.i32;
+  if (Atomics.load(i32, control + STARTED) === NOT_STARTED) {
     const size = poolSize(); // throws, naming the variable, before anything starts
-    if (Atomics.compareExchange(i32, base + STARTED, 0, 1) === 0) {
-      i32[base + SIZE] = size;
-      i32[base + SLOW_LIMIT] = Math.ceil(size / 2);
-      const supervisor = new Worker(new URL('../../workers/supervisor.js', import.meta.url), {
-        workerData: { size },
-        execArgv: threadExecArgv(),
-      });
-      supervisor.unref();
-    }
+    // SIZE first: whoever sees REQUESTED reads it.
+    Atomics.compareExchange(i32, control + SIZE, 0, size);
+    Atomics.store(i32, control + SLOW_LIMIT, Math.ceil(Atomics.load(i32, control + SIZE) / 2));
+    Atomics.compareExchange(i32, control + STARTED, NOT_STARTED, REQUESTED);
   }
-  started = true;
+  requested = true;
+  if (isHeapRoot) {
+    startIfRequested();
+  } else if (Atomics.load(i32, control + STARTED) === REQUESTED) {
+    Atomics.notify(i32, control + STARTED);
+    const rootWake = Atomics.load(i32, control + ROOT_WAKE);
+    if (rootWake !== 0) wakeLoopAt(heap.i32, rootWake >> 2);
+  }
 }
 
 /**
- * The parent's Node options for pool threads, less those that name the parent's own entry
- * point: a Worker inherits `node --input-type=module -e '…'` and then refuses to load a file.
+ * Called by a loop on the root thread before its poll blocks: publishes its wake word, so a
+ * thread that asks for the pool can wake it, then starts the pool if one was asked for.
+ * Publishing first and checking second pairs with startPool(), which records first and reads
+ * ROOT_WAKE second: one of the two always sees the other.
  */
-export function threadExecArgv(): string[] {
-  const out: string[] = [];
+export function beforeRootSleeps(wake: Int32Array): void {
+  Atomics.store(heap.i32, control + ROOT_WAKE, wake.byteOffset);
+  if (Atomics.load(heap.i32, control + STARTED) === REQUESTED) startIfRequested();
+}
+
+/** The root's event loop watches STARTED while the pool is not running (no ref: it never keeps the process alive). */
+function watchForStartRequests(base: number): void {
+  const wait = Atomics.waitAsync(heap.i32, base + STARTED, NOT_STARTED);
+  if (wait.async) {
+    void wait.value.then(() => startIfRequested());
+  } else {
+    startIfRequested();
+  }
+}
+
+/** On the root: starts the supervisor if the pool was asked for and is not running yet. */
+export function startIfRequested(): void {
+  if (!isHeapRoot) return;
+  if (Atomics.compareExchange(heap.i32, control + STARTED, REQUESTED, RUNNING) !== REQUESTED) return;
+  const size = Atomics.load(heap.i32, control + SIZE);
+  const supervisor = spawnThread(new URL('../../workers/supervisor.js', import.meta.url), threadOptions(), { size });
+  supervisor.unref();
+}
+
+/** The Node options a pool thread runs with (the supervisor passes its own to its threads). */
+export interface ThreadOptions {
+  execArgv: string[];
+  resourceLimits: ResourceLimits;
+}
+
+/**
+ * The process's own Node options, less those that name the parent's entry point (`-e`,
+ * `--input-type`): a Worker inherits `node --input-type=module -e '…'` and then refuses to
+ * load a file. Heap limits also become the Worker's resourceLimits (see spawnThread).
+ */
+export function threadOptions(): ThreadOptions {
+  const execArgv: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
-    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) out.push(arg);
+    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) execArgv.push(arg);
   }
-  return out;
+  return { execArgv, resourceLimits: heapLimits(execArgv) };
+}
+
+/**
+ * A Worker for `url` with `options`, less any option the Worker refuses. Per-process and V8
+ * flags (`--max-old-space-size`, `--expose-gc`, `--stack-size`, ...) make the constructor throw
+ * ERR_WORKER_INVALID_EXEC_ARGV naming them, before any thread starts; each named one is
+ * dropped and the Worker made again, whatever this Node version's list is. The Worker's
+ * `workerData` carries the options that were taken, so it can start its own threads with them.
+ */
+export function spawnThread(url: URL, options: ThreadOptions, data: Record<string, unknown>): Worker {
+  let execArgv = options.execArgv;
+  for (;;) {
+    try {
+      const thread = { execArgv, resourceLimits: options.resourceLimits };
+      return new Worker(url, { ...thread, workerData: { ...data, thread } });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || execArgv.length === 0) throw err;
+      const named = /flags: (.*)$/.exec((err as Error).message)?.[1] ?? '';
+      const refused = new Set(named.split(', ').map((s) => s.trim()));
+      const kept = execArgv.filter((arg) => !refused.has(arg));
+      // Nothing named matched an option: start with none rather than fail for ever.
+      execArgv = kept.length === execArgv.length ? [] : kept;
+    }
+  }
+}
+
+/** --max-old-space-size, --max-semi-space-size and --stack-size as a Worker's resourceLimits. */
+function heapLimits(argv: readonly string[]): ResourceLimits {
+  const limits: ResourceLimits = {};
+  for (const arg of argv) {
+    const m = /^--(max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|stack[-_]size)=(\d+)$/.exec(arg);
+    if (m === null) continue;
+    const n = Number(m[2]);
+    const name = (m[1] as string).replace(/_/g, '-');
+    if (name === 'max-old-space-size') limits.maxOldGenerationSizeMb = n;
+    // V8's young generation is three semi-spaces' worth (two semi-spaces and the new large-object space).
+    else if (name === 'max-semi-space-size') limits.maxYoungGenerationSizeMb = n * 3;
+    // --stack-size is in KiB; a Worker's thread gets its stack in MiB.
+    else limits.stackSizeMb = Math.max(1, Math.ceil(n / 1024));
+  }
+  return limits;
 }
 
 /**
  * Offers a slot to the pool; false if its ring is full (the caller keeps it for later). The
- * caller wakes pool threads for it with wakePool(), at once or for a batch of submits.
+ * caller makes sure a pool thread will look, with wakePool(), at once or for a batch.
  */
-export function submit(i32: Int32Array, slot: number, slow: boolean): boolean {
-  const base = control();
-  if (!push(i32, i32[base + (slow ? SLOW : FAST)] as number, slot)) return false;
-  // Pool threads read WORK_SEQ before they check the rings a last time and sleep on it, so a
-  // push that they missed bumps the word under them and they do not sleep.
-  Atomics.add(i32, base + WORK_SEQ, 1);
-  return true;
+export function submit(slot: number, slow: boolean): boolean {
+  return push(heap.i32[control + (slow ? SLOW : FAST)] as number, slot);
 }
 
 /**
- * Makes sure a pool thread will see work just submitted. A thread that is awake and looking
- * will find it; only when none is does a sleeper get woken, and a thread that takes work while
- * more waits wakes the next (workers/pool-thread.ts). Waking costs a futex wake, and on few
- * cores often a context switch, so the submitter leaves it to the pool whenever it can.
+ * Makes sure a pool thread will see work just submitted. A thread that is awake and searching
+ * will find it (a pool thread counts itself out of SEARCHING before its last look at the rings,
+ * so a push it misses sees it gone); only when none is does a parked thread get woken, and the
+ * waker claims it, counting it as searching at once, so the next submit does not wake another
+ * for the same work. A thread that takes work while more waits wakes the next
+ * (workers/pool-thread.ts). Measured in POOL.md: without the claim, 0.86 notifies per
+ * completion at pool size 4; with it, 0.015.
  */
-export function wakePool(i32: Int32Array, fast: boolean, slow: boolean): void {
-  const base = control();
-  if (Atomics.load(i32, base + SEARCHING) !== 0 || Atomics.load(i32, base + SLEEPERS) === 0) return;
+export function wakePool(fast: boolean, slow: boolean): void {
+  const i32 = heap.i32;
+  if (Atomics.load(i32, control + SEARCHING) !== 0) return;
   // Slow work while its share of the pool is full waits for a thread of that share to finish,
-  // and that thread looks for more before it sleeps: nobody else could take it.
-  if (fast || (slow && Atomics.load(i32, base + SLOW_RUNNING) < (i32[base + SLOW_LIMIT] as number))) {
-    Atomics.notify(i32, base + WORK_SEQ, 1);
+  // and that thread looks for more before it parks: nobody else could take it.
+  if (!fast && !(slow && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number))) return;
+  wakeOne();
+}
+
+/** Claims one parked pool thread and wakes it; false if none is parked. */
+export function wakeOne(): boolean {
+  const i32 = heap.i32;
+  const size = i32[control + SIZE] as number;
+  for (let word = 0; word < (size + 31) >> 5; word++) {
+    let bits = Atomics.load(i32, control + IDLE + word);
+    while (bits !== 0) {
+      const bit = 31 - Math.clz32(bits & -bits);
+      bits &= bits - 1;
+      const thread = (word << 5) + bit;
+      if (Atomics.compareExchange(i32, control + PARK + thread, PARK_PARKED, PARK_NOTIFIED) !== PARK_PARKED) continue;
+      // Claimed: it counts as searching from now, and its idle bit is ours to clear.
+      Atomics.and(i32, control + IDLE + word, ~(1 << bit));
+      Atomics.add(i32, control + SEARCHING, 1);
+      Atomics.notify(i32, control + PARK + thread, 1);
+      return true;
+    }
   }
+  return false;
 }

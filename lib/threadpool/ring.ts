@@ -1,4 +1,4 @@
-import { alloc } from './heap.js';
+import { alloc, heap } from './heap.js';
 
 // A bounded multi-producer, multi-consumer queue of Int32 values in the shared heap, after
 // Dmitry Vyukov's design: each cell carries a sequence number that says whose turn it is, so a
@@ -25,10 +25,11 @@ export function ringBytes(capacity: number): number {
   return (CELLS + 2 * capacity) * 4;
 }
 
-/** A new empty ring of `capacity` (a power of two) cells in the heap; its byte offset. */
-export function createRing(i32: Int32Array, capacity: number): number {
+/** A new empty ring of `capacity` (a power of two) cells in the heap; its byte offset, 0 if the heap is full. */
+export function createRing(capacity: number): number {
   const offset = alloc(ringBytes(capacity));
-  if (offset === 0) throw new RangeError('the shared heap is full');
+  if (offset === 0) return 0;
+  const i32 = heap.i32;
   const base = offset >> 2;
   i32[base + MASK] = capacity - 1;
   i32[base + HEAD] = 0;
@@ -37,8 +38,14 @@ export function createRing(i32: Int32Array, capacity: number): number {
   return offset;
 }
 
-/** Pushes `value`; false if the ring is full. */
-export function push(i32: Int32Array, ring: number, value: number): boolean {
+/** The end of the ring at `ring`, for heapReaches() in a thread that did not make it. */
+export function ringEnd(ring: number): number {
+  return ring + ringBytes((heap.i32[(ring >> 2) + MASK] as number) + 1);
+}
+
+/** Pushes `value`; false if the ring is full. The caller's views reach the whole ring. */
+export function push(ring: number, value: number): boolean {
+  const i32 = heap.i32;
   const base = ring >> 2;
   const mask = i32[base + MASK] as number;
   let pos = Atomics.load(i32, base + HEAD);
@@ -62,7 +69,8 @@ export function push(i32: Int32Array, ring: number, value: number): boolean {
 }
 
 /** Pops the oldest value; -1 if the ring is empty. Values pushed are never negative. */
-export function pop(i32: Int32Array, ring: number): number {
+export function pop(ring: number): number {
+  const i32 = heap.i32;
   const base = ring >> 2;
   const mask = i32[base + MASK] as number;
   let pos = Atomics.load(i32, base + TAIL);
@@ -86,7 +94,8 @@ export function pop(i32: Int32Array, ring: number): number {
 }
 
 /** True if a pop now would find nothing (a hint: other threads may push meanwhile). */
-export function isEmpty(i32: Int32Array, ring: number): boolean {
+export function isEmpty(ring: number): boolean {
+  const i32 = heap.i32;
   const base = ring >> 2;
   return Atomics.load(i32, base + HEAD) === Atomics.load(i32, base + TAIL);
 }

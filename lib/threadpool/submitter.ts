@@ -1,25 +1,31 @@
+import { threadId } from 'node:worker_threads';
 import { SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
 import { Queue, queueRemove, type QueueNode } from '../queue.js';
-import { alloc, free, sharedHeap } from './heap.js';
+import { alloc, free, heap, refreshHeap } from './heap.js';
 import { startPool, submit, wakePool } from './pool.js';
 import { createRing, pop } from './ring.js';
-import { freeBlocks } from './slot-data.js';
+import { HeapFull, freeBlocks, freeResults } from './slot-data.js';
 import {
-  CANCELLED, DATA, DATA_LEN, ERROR, INLINE, OP, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, QUEUED,
-  SLOT_BYTES, STATE,
+  CANCELLED, DONE, DATA, DATA_LEN, ERROR, ID, IN, OP, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_RING, PORT_THREAD, PORT_WAKE, QUEUED,
+  RECORD, RESULT, RUNNING, SLOT_BYTES, STATE, SYSCALL, move, setInt, int, type Slot,
 } from './slot.js';
 
 /** What a loop's submitter needs of a request (lib/requests/request.ts implements it). */
 export interface PoolWork extends QueueNode {
-  /** The request's slot, or 0 once a cancelled slot has been left to the pool to free. */
-  slot: number;
+  /** The request's slot, or 0 when it has none (never got one, or a cancelled one went to the pool). */
+  slot: Slot;
+  /** Its index in the submitter's table while it has a slot. */
+  id: number;
+  readonly code: number;
   readonly slow: boolean;
   /** True while the request waits in the overflow queue rather than in a ring. */
   overflowed: boolean;
-  /** Reads the result from the slot (0 if cancelled), then runs the callback. */
-  finish(slot: number, cancelled: boolean): void;
-  /** A completion the request asks to submit again (a buffer the pool thread did not know). */
-  retry(slot: number): boolean;
+  /**
+   * Reads the result from the slot (0 if it has none: cancelled, or failed before it was
+   * submitted), then runs the callback; or returns true, having encoded its next turn into the
+   * slot, to be submitted again (readFile's phases).
+   */
+  finish(slot: Slot): boolean;
 }
 
 /** Completions a loop can have outstanding in the pool: the size of its completion ring. */
@@ -31,16 +37,21 @@ const IN_FLIGHT = 1024;
  * poll phase in the order the pool finished them.
  */
 export class Submitter {
-  private readonly i32: Int32Array;
   private readonly port: number;
   private readonly ring: number;
   private readonly wake: Int32Array;
-  private readonly freeSlots: number[] = [];
-  private readonly bySlot = new Map<number, PoolWork>();
-  /** Requests in a ring or running: their completion will come back through `ring`. */
+  /** Slots this loop has made and is not using, ready for the next request. */
+  private readonly freeSlots: Slot[] = [];
+  /** The request in each slot, by the slot's ID word; free ids in `freeIds`. */
+  private readonly table: (PoolWork | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  /**
+   * Requests in a ring or running: their completion will come back through `ring`, which holds
+   * IN_FLIGHT, so a pool thread's push onto it always finds room.
+   */
   private inFlight = 0;
   private readonly overflow = new Queue();
-  /** Completions taken from the ring (and cancelled requests) whose callback has not run. */
+  /** Completions taken from the ring (and cancelled or failed requests) whose callback has not run. */
   private readonly done = new Queue();
   /**
    * Submits made during drain() not yet announced to the pool: the requests that completion
@@ -52,44 +63,64 @@ export class Submitter {
 
   constructor(wake: Int32Array) {
     startPool();
-    const { i32 } = sharedHeap();
-    this.i32 = i32;
     this.wake = wake;
     this.port = alloc(PORT_BYTES);
-    if (this.port === 0) throw new RangeError('the shared heap is full');
-    this.ring = createRing(i32, IN_FLIGHT);
-    i32[(this.port >> 2) + PORT_WAKE] = wake.byteOffset;
-    i32[(this.port >> 2) + PORT_RING] = this.ring;
+    this.ring = createRing(IN_FLIGHT);
+    if (this.port === 0 || this.ring === 0) throw new RangeError('the shared heap is full');
+    refreshHeap();
+    heap.i32[(this.port >> 2) + PORT_WAKE] = wake.byteOffset;
+    heap.i32[(this.port >> 2) + PORT_RING] = this.ring;
+    heap.i32[(this.port >> 2) + PORT_THREAD] = threadId;
   }
 
-  /** A slot for a new request of operation `op`, its DATA pointing at its inline bytes. */
-  slot(op: number): number {
+  /**
+   * Gives `work` a slot, its words reset for a new request of op `work.code`. Throws HeapFull
+   * (slot-data.ts) if the heap has no room for one.
+   */
+  acquire(work: PoolWork): void {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
-      slot = alloc(SLOT_BYTES);
-      if (slot === 0) throw new RangeError('the shared heap is full');
+      slot = alloc(SLOT_BYTES) as Slot;
+      if (slot === 0) throw new HeapFull();
+      refreshHeap();
     }
-    const i32 = this.i32;
-    const base = slot >> 2;
-    i32[base + STATE] = QUEUED;
-    i32[base + OP] = op;
-    i32[base + PORT] = this.port;
-    i32[base + ERROR] = 0;
-    i32[base + DATA] = slot + INLINE;
-    i32[base + DATA_LEN] = 0;
-    i32[base + OUT] = 0;
-    i32[base + OUT_LEN] = 0;
-    return slot;
+    let id = this.freeIds.pop();
+    if (id === undefined) id = this.table.length;
+    this.table[id] = work;
+    work.id = id;
+    work.slot = slot;
+    setInt(slot, STATE, QUEUED);
+    setInt(slot, OP, work.code);
+    setInt(slot, PORT, this.port);
+    setInt(slot, ID, id);
+    this.reset(slot);
+    setInt(slot, DATA, slot + IN);
+    setInt(slot, DATA_LEN, 0);
   }
 
-  /** Gives a slot back once its request is finished, with any blocks it still points at. */
-  release(slot: number): void {
-    freeBlocks(this.i32, slot);
-    this.freeSlots.push(slot);
+  /** Clears a slot's results, for a new request or a request's next turn. */
+  private reset(slot: Slot): void {
+    setInt(slot, RESULT, 0);
+    setInt(slot, ERROR, 0);
+    setInt(slot, SYSCALL, 0);
+    setInt(slot, RECORD, 0);
+    setInt(slot, OUT, 0);
+    setInt(slot, OUT_LEN, 0);
+  }
+
+  /** Takes back the slot of a request whose encoding failed before it was submitted. */
+  abandon(work: PoolWork): void {
+    if (work.slot !== 0) this.release(work);
+  }
+
+  /** A request that failed before submission (no room in the heap): its callback runs from the poll phase. */
+  failEarly(work: PoolWork): void {
+    if (work.slot !== 0) this.release(work);
+    this.done.insertTail(work);
+    Atomics.store(this.wake, WAKE_STATE, SIGNALLED);
   }
 
   submit(work: PoolWork): void {
-    this.bySlot.set(work.slot, work);
     if (this.overflow.isEmpty() && this.offer(work)) return;
     work.overflowed = true;
     this.overflow.insertTail(work);
@@ -101,12 +132,11 @@ export class Submitter {
       // Never submitted: the slot stays the loop's.
       queueRemove(work);
       work.overflowed = false;
-      this.i32[(work.slot >> 2) + STATE] = CANCELLED;
-    } else if (Atomics.compareExchange(this.i32, (work.slot >> 2) + STATE, QUEUED, CANCELLED) === QUEUED) {
+      move(work.slot, QUEUED, CANCELLED, CANCELLED);
+    } else if (move(work.slot, QUEUED, CANCELLED, RUNNING, DONE)) {
       // Its offset is still in a submission ring: the pool thread that pops it frees it.
-      this.bySlot.delete(work.slot);
+      this.forget(work);
       this.inFlight--;
-      work.slot = 0;
     } else {
       return false;
     }
@@ -119,13 +149,14 @@ export class Submitter {
 
   /** In the poll phase, after a wakeup: runs every completion, oldest first. Returns how many. */
   drain(): number {
+    refreshHeap();
     this.draining = true;
     try {
       return this.runDone(this.collect());
     } finally {
       this.draining = false;
       if (this.unannouncedFast || this.unannouncedSlow) {
-        wakePool(this.i32, this.unannouncedFast, this.unannouncedSlow);
+        wakePool(this.unannouncedFast, this.unannouncedSlow);
         this.unannouncedFast = this.unannouncedSlow = false;
       }
     }
@@ -138,25 +169,40 @@ export class Submitter {
       queueRemove(work);
       const slot = work.slot;
       if (slot === 0) {
-        work.finish(0, true);
+        work.finish(slot);
         continue;
       }
-      this.bySlot.delete(slot);
-      const cancelled = this.i32[(slot >> 2) + STATE] === CANCELLED;
-      if (!cancelled && work.retry(slot)) {
-        this.i32[(slot >> 2) + STATE] = QUEUED;
-        this.submit(work);
-        continue;
-      }
+      let again = false;
       // A callback that throws leaves the rest in `done`; the loop then signals itself so the
       // next poll does not sleep on them.
       try {
-        work.finish(slot, cancelled);
+        again = work.finish(slot);
       } finally {
-        this.release(slot);
+        if (!again) this.release(work);
+      }
+      if (again) {
+        freeResults(slot);
+        this.reset(slot);
+        setInt(slot, STATE, QUEUED);
+        this.submit(work);
       }
     }
     return collected;
+  }
+
+  /** Gives the request's slot back, with any blocks it still points at. */
+  private release(work: PoolWork): void {
+    freeBlocks(work.slot);
+    this.freeSlots.push(work.slot);
+    this.forget(work);
+  }
+
+  /** Drops the request's claim on its slot and id (the slot itself is released or given away). */
+  private forget(work: PoolWork): void {
+    this.table[work.id] = undefined;
+    this.freeIds.push(work.id);
+    work.id = -1;
+    work.slot = 0 as Slot;
   }
 
   /** Frees the loop's port, ring and slots; called by loop.close(), when nothing is in flight. */
@@ -169,13 +215,14 @@ export class Submitter {
 
   /** Moves completions from the ring to `done`, then lets waiting requests into the pool. */
   private collect(): number {
-    const i32 = this.i32;
     let n = 0;
-    for (let slot = pop(i32, this.ring); slot !== -1; slot = pop(i32, this.ring)) {
-      const work = this.bySlot.get(slot);
+    const table = this.table;
+    for (let slot = pop(this.ring); slot !== -1; slot = pop(this.ring)) {
       this.inFlight--;
       n++;
-      if (work !== undefined) this.done.insertTail(work);
+      const work = table[int(slot as Slot, ID)];
+      if (work === undefined || work.slot !== slot) throw new Error(`uvts: a completion for slot ${slot} that no request of this loop holds`);
+      this.done.insertTail(work);
     }
     const overflow = this.overflow;
     while (!overflow.isEmpty()) {
@@ -188,9 +235,9 @@ export class Submitter {
   }
 
   private offer(work: PoolWork): boolean {
-    if (this.inFlight >= IN_FLIGHT || !submit(this.i32, work.slot, work.slow)) return false;
+    if (this.inFlight >= IN_FLIGHT || !submit(work.slot, work.slow)) return false;
     this.inFlight++;
-    if (!this.draining) wakePool(this.i32, !work.slow, work.slow);
+    if (!this.draining) wakePool(!work.slow, work.slow);
     else if (work.slow) this.unannouncedSlow = true;
     else this.unannouncedFast = true;
     return true;

@@ -7,9 +7,9 @@ import {
   EAI_FAMILY, EAI_MEMORY, EAI_NODATA, EAI_NONAME, EAI_OVERFLOW, EAI_SERVICE, EAI_SOCKTYPE, EAI_SYSTEM,
   NI_MAXHOST, NI_MAXSERV, POINTER_SIZE, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCKADDR_IN, SOCKADDR_IN6,
   SOCKADDR_STORAGE_SIZE, type Libc,
-} from '../ffi/libc.js';
-import { errnoError, UVError } from '../lib/errors.js';
-import { decodeSockaddr, encodeSockaddr } from '../lib/sockaddr.js';
+} from '../../ffi/libc.js';
+import { errnoError, UVError } from '../errors.js';
+import { decodeSockaddr, encodeSockaddr } from '../sockaddr.js';
 
 export interface Address {
   family: 4 | 6;

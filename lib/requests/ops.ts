@@ -1,0 +1,23 @@
+import type { Op } from '../threadpool/op.js';
+import { DNS_OPS } from './dns-ops.js';
+import { FS_OPS } from './fs-ops.js';
+import { WORK_OPS } from './work-ops.js';
+
+// Every thread-pool operation, by name. The loop and the pool threads both number them from
+// this one object, in its key order, so a slot's OP word means the same entry on both sides;
+// adding an op is adding an entry to one of these lists, and the compiler checks it is whole.
+
+export const OPS = { ...FS_OPS, ...DNS_OPS, ...WORK_OPS };
+
+export type OpName = keyof typeof OPS;
+export type OpArgs<N extends OpName> = (typeof OPS)[N] extends Op<infer A, unknown> ? A : never;
+export type OpValue<N extends OpName> = (typeof OPS)[N] extends Op<readonly unknown[], infer V> ? V : never;
+
+/** The entries in OP word order. */
+export const OP_LIST: readonly Op<never[], unknown>[] = Object.values(OPS) as Op<never[], unknown>[];
+
+/** The names, in OP word order. */
+export const OP_NAMES: readonly OpName[] = Object.keys(OPS) as OpName[];
+
+/** The OP word of each entry. */
+export const OP_CODES = Object.fromEntries(Object.keys(OPS).map((name, i) => [name, i])) as Record<OpName, number>;

@@ -1,0 +1,62 @@
+import type { Libc } from '../../ffi/libc.js';
+import type { Slot } from './slot.js';
+
+// What a thread-pool operation is: one entry that holds its loop-side encoder, its pool-side
+// runner and its loop-side decoder, so the bytes a slot carries are written and read in one
+// place. lib/requests/ops.ts lists every entry by name; both sides number them from that list.
+
+/** The request types API.md names; each op belongs to one. */
+export type RequestType = 'fs' | 'getaddrinfo' | 'getnameinfo' | 'work';
+
+/** What a pool thread hands each runner. */
+export interface PoolContext {
+  /** libc, bound on this pool thread by the driver UVTS_FFI names. */
+  readonly libc: Libc;
+  /** The address of the shared heap's first byte in this process: slot offsets plus this are C pointers. */
+  readonly base: number;
+}
+
+/** What a decoder sees of the request on the loop side. */
+export interface RequestState {
+  /** Op-specific state the encoder left for the decoder: a target buffer, a phase, a list. */
+  state: unknown;
+}
+
+/** The decoder's answer when the op needs another turn on the pool (readFile's phases). */
+export const AGAIN: unique symbol = Symbol('again');
+/** The decoder's answer for an op whose callback takes only an error. */
+export const NO_VALUE: unique symbol = Symbol('no value');
+
+export interface Op<Args extends readonly unknown[] = never[], Value = unknown> {
+  readonly type: RequestType;
+  /** libuv's slow work (lookups, user work): it holds at most ceil(size / 2) pool threads. */
+  readonly slow: boolean;
+  /**
+   * Over in microseconds, waiting on nothing but the kernel's own work (a stat, an unlink): a
+   * pool thread may put off waking the loop for the completions before it while it runs one.
+   * False for anything that may wait on another party: a pipe, a FIFO's open, the network,
+   * user code.
+   */
+  readonly brief: boolean;
+  /** The syscall names its errors report; the slot's SYSCALL word indexes this list. */
+  readonly syscalls: readonly [string, ...string[]];
+  /**
+   * How many of `syscalls`, from the first, report the request's path (and dest) in their
+   * errors, as Node's do: readFile's open names the file, its read does not. Default: all.
+   */
+  readonly named?: number;
+  /** Loop side: writes the checked arguments into the slot. */
+  encode(slot: Slot, req: RequestState, ...args: Args): void;
+  /** Pool side: runs the blocking call(s); on failure sets ERROR (and SYSCALL) with fail(). */
+  run(slot: Slot, pool: PoolContext): void | Promise<void>;
+  /**
+   * Loop side, on success: the callback's value (NO_VALUE for none), or AGAIN once it has
+   * encoded the next turn into the slot.
+   */
+  decode(slot: Slot, req: RequestState): Value | typeof AGAIN | typeof NO_VALUE;
+}
+
+/** An entry, checked against Op without widening its argument and value types. */
+export function op<Args extends readonly unknown[], Value>(entry: Op<Args, Value>): Op<Args, Value> {
+  return entry;
+}
