@@ -232,6 +232,8 @@ export class Loop {
   /** uv__io_poll: block for at most `timeout` ms, then run what woke the loop. */
   private poll(timeout: number): void {
     const io = this.io;
+    // A completion microseconds away is cheaper to watch for than to sleep through.
+    if (timeout !== 0 && this.submitter !== null && this.submitter.spinForCompletions()) timeout = 0;
     // The heap's root starts the pool for other threads (threadpool/pool.ts): before it blocks,
     // it says where it sleeps, and starts a pool that was asked for meanwhile.
     if (timeout !== 0 && isHeapRoot) beforeRootSleeps(io.wake);

@@ -12,6 +12,7 @@ import {
   CURRENT, FAST, IDLE, PARK, PARKED, PARK_PARKED, PARK_RUNNING, SEARCHING, SLOW, SLOW_LIMIT, SLOW_RUNNING, control, wakeOne,
 } from '../lib/threadpool/pool.js';
 import { isEmpty, pop, push, ringEnd } from '../lib/threadpool/ring.js';
+import { CAN_SPIN, Spinner } from '../lib/threadpool/spin.js';
 import { fail, freeBlocks, putRecord, type ErrorRecord } from '../lib/threadpool/slot-data.js';
 import {
   CANCELLED, DONE, OP, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, QUEUED, RUNNING, SLOT_BYTES, int, move, type Slot,
@@ -100,8 +101,8 @@ function found(): void {
 // straight on to a brief op, it may owe a sleeping loop its wake for a while, so the loop wakes
 // once for a burst of completions rather than once each. POOL.md measured, at fs-stat with 64
 // in flight: pool size 1 from 0.63x to 1.00x of Node, pool size 4 from 1.31x to 1.45x.
-const OWED_MAX = 16;
-const OWED_MS = 0.03;
+const OWED_MAX = Number(process.env['X_OWED_MAX'] ?? 16);
+const OWED_MS = Number(process.env['X_OWED_MS'] ?? 0.03);
 /** The Int32 index of the wake word owed a wake, -1 if none. */
 let owed = -1;
 let owedCount = 0;
@@ -118,6 +119,21 @@ function mayDefer(brief: boolean): boolean {
   return brief && owedCount < OWED_MAX && performance.now() - owedSince < OWED_MS;
 }
 
+/** The wake word of the loop this thread last completed a request for, -1 before the first. */
+let lastWake = -1;
+const spinner = new Spinner();
+
+/**
+ * Before parking: spin for new work (spin.ts) if the loop this thread last served is running,
+ * so likely to submit again soon, and no other pool thread is already searching.
+ */
+function spinForWork(): number {
+  if (!CAN_SPIN || lastWake === -1 || Atomics.load(heap.i32, control + SEARCHING) !== 1) return -1;
+  const state = Atomics.load(heap.i32, lastWake + WAKE_STATE);
+  if (state !== AWAKE && state !== SIGNALLED) return -1;
+  return spinner.spin(takeable) ? take() : -1;
+}
+
 /** Pushes a finished slot onto its loop's completion ring, and wakes the loop or owes it a wake. */
 function complete(slot: Slot): void {
   const port = int(slot, PORT);
@@ -131,6 +147,7 @@ function complete(slot: Slot): void {
   Atomics.store(i32, current, 0);
   // The loop keeps no more in flight than its ring holds, so this push finds room.
   if (!push(ring, slot)) throw new Error(`uvts: the completion ring of the loop at port ${port} is full`);
+  lastWake = wake;
   const state = Atomics.load(i32, wake + WAKE_STATE);
   if (state === AWAKE || state === SIGNALLED) {
     wakeLoopAt(i32, wake);
@@ -188,7 +205,8 @@ async function serve(): Promise<never> {
     let taken = take();
     if (taken === -1) {
       payWake();
-      taken = parkUntilClaimed();
+      taken = spinForWork();
+      if (taken === -1) taken = parkUntilClaimed();
       if (taken === -1) continue;
     }
     found();

@@ -26,7 +26,11 @@ function start(index: number): void {
     reason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `threw ${err.stack ?? String(err)}`;
   });
   worker.on('exit', (code) => {
-    const what = reason !== '' ? reason : `exited with code ${code}`;
+    // Code 0 with no error is process.exit(0), or a work promise that can never settle: the
+    // thread's event loop then has nothing left to wait for, and the thread ends.
+    const what = reason !== '' ? reason : code === 0
+      ? 'exited with code 0 (process.exit(0), or its work returned a promise that can never settle)'
+      : `exited with code ${code}`;
     // One that never got to run would fail the same way again: say so, do not respawn for ever.
     if (!serving) throw new Error(`a uvts pool thread could not start: it ${what}`);
     failCurrent(index, what);

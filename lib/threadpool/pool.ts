@@ -269,6 +269,11 @@ export function wakePool(fast: boolean, slow: boolean): void {
   wakeOne();
 }
 
+/** Pool threads that are not parked: running a request, searching, or starting. */
+export function runningThreads(): number {
+  return Atomics.load(heap.i32, control + SIZE) - Atomics.load(heap.i32, control + PARKED);
+}
+
 /** Claims one parked pool thread and wakes it; false if none is parked. */
 export function wakeOne(): boolean {
   const i32 = heap.i32;

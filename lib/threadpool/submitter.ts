@@ -1,8 +1,9 @@
 import { threadId } from 'node:worker_threads';
-import { SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
+import { AWAKE, SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
 import { Queue, queueRemove, type QueueNode } from '../queue.js';
 import { alloc, free, heap, refreshHeap } from './heap.js';
-import { startPool, submit, wakePool } from './pool.js';
+import { runningThreads, startPool, submit, wakePool } from './pool.js';
+import { CAN_SPIN, Spinner } from './spin.js';
 import { createRing, pop } from './ring.js';
 import { HeapFull, freeBlocks, freeResults } from './slot-data.js';
 import {
@@ -60,6 +61,9 @@ export class Submitter {
   private unannouncedFast = false;
   private unannouncedSlow = false;
   private draining = false;
+  private readonly spinner = new Spinner();
+  /** Whether another thread has signalled the loop (made once: no closure per spin). */
+  private readonly signalled = (): boolean => Atomics.load(this.wake, WAKE_STATE) !== AWAKE;
 
   constructor(wake: Int32Array) {
     startPool();
@@ -145,6 +149,16 @@ export class Submitter {
     this.done.insertTail(work);
     Atomics.store(this.wake, WAKE_STATE, SIGNALLED);
     return true;
+  }
+
+  /**
+   * Before the poll phase blocks: while this loop has requests in the pool and a pool thread is
+   * running, watches the wake word for a while (spin.ts) instead of paying a futex sleep and
+   * wake for a completion that is microseconds away. True if the loop was signalled meanwhile.
+   */
+  spinForCompletions(): boolean {
+    if (!CAN_SPIN || this.inFlight === 0 || runningThreads() === 0) return false;
+    return this.spinner.spin(this.signalled);
   }
 
   /** In the poll phase, after a wakeup: runs every completion, oldest first. Returns how many. */
