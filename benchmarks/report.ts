@@ -33,6 +33,15 @@ export interface ExtraSide {
 /** Measured values of one run of one side, by measure key. */
 export type Values = Record<string, number>;
 
+/**
+ * The keys of the CPU-per-request figures a blocking-work child reports (closed-loop.ts,
+ * thread-cpu.ts), in µs over the measured window: the main thread's (the one driving the loop)
+ * and all other threads' together (the pool and the helper threads). Absent where thread CPU
+ * cannot be read (not Linux): the table shows n/a.
+ */
+export const CPU_LOOP_KEY = 'cpuLoopUs';
+export const CPU_POOL_KEY = 'cpuPoolUs';
+
 export interface Measure {
   key: string;
   label: string;
@@ -71,6 +80,11 @@ export interface Suite {
   cases: Case[];
   /** Lines printed under the table (reference numbers, targets). */
   notes?: string[];
+  /**
+   * The children report CPU per request (CPU_LOOP_KEY, CPU_POOL_KEY): the table shows it beside
+   * each side's median, n/a where a child could not read it.
+   */
+  cpuPerRequest?: boolean;
 }
 
 /** One contender as the runner measures it. */
@@ -190,6 +204,16 @@ export function medianOf(runs: readonly Values[] | undefined, key: string): numb
   return median((runs ?? []).map((v) => v[key] ?? NaN));
 }
 
+/** Medians of a contender's CPU per request, µs (NaN, null in the JSON, where not read). */
+export interface CpuMedians {
+  loopUs: number;
+  poolUs: number;
+}
+
+function cpuMedians(runs: readonly Values[] | undefined): CpuMedians {
+  return { loopUs: medianOf(runs, CPU_LOOP_KEY), poolUs: medianOf(runs, CPU_POOL_KEY) };
+}
+
 /** One ratio of the table, also kept in the JSON results. */
 export interface Ratio {
   suite: string;
@@ -204,6 +228,9 @@ export interface Ratio {
   ratio: number;
   target?: number;
   met?: boolean;
+  /** For suites with cpuPerRequest: each side's CPU per request over its window. */
+  leftCpu?: CpuMedians;
+  rightCpu?: CpuMedians;
 }
 
 export function ratios(results: readonly SuiteRuns[]): Ratio[] {
@@ -218,6 +245,10 @@ export function ratios(results: readonly SuiteRuns[]): Ratio[] {
           const ratio = leftMedian / rightMedian;
           const r: Ratio = { suite: suite.name, case: c.label, measure: m.label, unit: m.unit, better: m.better,
             left, leftMedian, right, rightMedian, ratio };
+          if (suite.cpuPerRequest === true) {
+            r.leftCpu = cpuMedians(runs[left]);
+            r.rightCpu = cpuMedians(runs[right]);
+          }
           const target = left === 'uvts' ? m.targets?.[right] : undefined;
           if (target !== undefined) {
             r.target = target;
@@ -231,42 +262,63 @@ export function ratios(results: readonly SuiteRuns[]): Ratio[] {
   return out;
 }
 
+/** The CPU column's heading: both figures of CPU per request, loop thread + the rest. */
+const CPU_HEADING = 'CPU/req loop+pool µs';
+
+/** One side's CPU per request as a cell: `loop+pool` in µs, n/a where it was not read. */
+function cpuCell(loopUs: number, poolUs: number): string {
+  return Number.isFinite(loopUs) && Number.isFinite(poolUs) ? `${format(loopUs, 1)}+${format(poolUs, 1)}` : 'n/a';
+}
+
 /**
  * One table for every suite run: a row per ratio (a measure of a case, one contender against
  * another), with both medians, the ratio, which way is better and who is ahead, and the target
- * where the suite sets one. Cells that repeat the row above are left blank.
+ * where the suite sets one. Where a suite reports CPU per request, each median has that beside
+ * it (loop thread + all other threads, µs; medians of each over the runs). Cells that repeat the
+ * row above are left blank.
  */
 export function formatTable(results: readonly SuiteRuns[]): string {
   const digitsOf = new Map<string, Measure>();
   for (const { suite } of results) {
     for (const c of suite.cases) for (const m of c.measures) digitsOf.set(`${suite.name}\0${c.label}\0${m.label}`, m);
   }
-  const header = ['suite', 'case', 'measure', 'side', 'median', 'vs', 'median', 'ratio', 'verdict'];
+  // The CPU columns only when some suite run reports CPU, so other tables read as before.
+  const withCpu = results.some(({ suite }) => suite.cpuPerRequest === true);
+  const header = withCpu
+    ? ['suite', 'case', 'measure', 'side', 'median', CPU_HEADING, 'vs', 'median', CPU_HEADING, 'ratio', 'verdict']
+    : ['suite', 'case', 'measure', 'side', 'median', 'vs', 'median', 'ratio', 'verdict'];
   const rows: string[][] = [];
   let prev: string[] = [];
   for (const r of ratios(results)) {
     const m = digitsOf.get(`${r.suite}\0${r.case}\0${r.measure}`);
     const unit = r.unit === '' ? '' : ` ${r.unit}`;
     const cell = (x: number): string => format(x, m?.digits) + unit;
+    const cpu = (c: CpuMedians | undefined): string[] =>
+      !withCpu ? [] : c === undefined ? [''] : [cpuCell(c.loopUs, c.poolUs)];
     const ahead = !Number.isFinite(r.ratio) || r.ratio === 1 ? ''
       : (r.better === 'higher') === (r.ratio > 1) ? `, ${r.left} ahead` : `, ${r.right} ahead`;
     let verdict = `${r.better} is better${ahead}`;
     if (r.target !== undefined) {
       verdict += `; target ${r.better === 'higher' ? '>=' : '<='} ${r.target}x ${r.met === true ? 'met' : 'NOT met'}`;
     }
-    const full = [r.suite, r.case, r.measure, r.left, cell(r.leftMedian), r.right, cell(r.rightMedian),
-      Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x` : '-', verdict];
-    // Blank the leading cells that repeat the row above (suite, case, measure, side, its median).
+    const full = [r.suite, r.case, r.measure, r.left, cell(r.leftMedian), ...cpu(r.leftCpu), r.right, cell(r.rightMedian),
+      ...cpu(r.rightCpu), Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x` : '-', verdict];
+    // Blank the leading cells that repeat the row above (suite, case, measure, side, its median
+    // and its CPU).
+    const lead = withCpu ? 6 : 5;
     const shown = [...full];
-    for (let i = 0; i < 5 && full[i] === prev[i]; i++) shown[i] = '';
+    for (let i = 0; i < lead && full[i] === prev[i]; i++) shown[i] = '';
     if (shown[0] !== '' && rows.length > 0) rows.push([]);
     rows.push(shown);
     prev = full;
   }
-  return table(header, rows, new Set([4, 6, 7])).join('\n');
+  return table(header, rows, new Set(withCpu ? [4, 5, 7, 8, 9] : [4, 6, 7])).join('\n');
 }
 
-/** The value of every run under the table, a line per contender per measure. */
+/**
+ * The value of every run under the table, a line per contender per measure, and per contender
+ * its CPU per request where the suite reports it.
+ */
 export function formatRuns(results: readonly SuiteRuns[]): string {
   const lines: string[] = [];
   for (const { suite, cases } of results) {
@@ -277,6 +329,12 @@ export function formatRuns(results: readonly SuiteRuns[]): string {
           const vs = runs[k.name] ?? [];
           lines.push(`  ${suite.name}, ${m.label} (${c.label}), ${k.name}: ${vs.map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`);
         }
+      }
+      if (suite.cpuPerRequest !== true) return;
+      for (const k of contenders(suite)) {
+        const vs = runs[k.name] ?? [];
+        const cells = vs.map((v) => cpuCell(v[CPU_LOOP_KEY] ?? NaN, v[CPU_POOL_KEY] ?? NaN));
+        lines.push(`  ${suite.name}, ${CPU_HEADING} (${c.label}), ${k.name}: ${cells.join('  ')}`);
       }
     });
   }

@@ -225,6 +225,10 @@ async function main(): Promise<void> {
   const file = writeResults(date, m, runs, pool.size, results);
   console.log(`\n${m.cpu}, ${m.cores} cores, ${m.platform}/${m.arch}; node ${process.version}; pool ${pool.size} threads;`
     + ` medians of ${runs} run${runs === 1 ? '' : 's'} per side; ratio = side/vs`);
+  if (results.some((r) => r.suite.cpuPerRequest === true)) {
+    console.log('CPU/req loop+pool µs: CPU time per request completed in the measured window, of the thread driving the loop'
+      + '\n  + of all other threads together (pool, V8 and libuv helpers); from /proc/self/task/*/schedstat, n/a without it');
+  }
   console.log(formatTable(results));
   console.log('\n  per run:');
   console.log(formatRuns(results));

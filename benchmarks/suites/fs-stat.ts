@@ -7,6 +7,11 @@
 // piscina:  piscina.run(path), each task one fs.statSync(path) on a piscina thread
 //           (minThreads = maxThreads = the pool size); the Stats come back by structured clone.
 // Every side gets the same pool size: the runner sets UVTS_THREADPOOL_SIZE and UV_THREADPOOL_SIZE.
+// CPU per request (closed-loop.ts, thread-cpu.ts), beside each side's stats/s: the main thread's
+// CPU over the window (uvts: loop.run() and the callbacks; Node's sides: Node's loop, the fs
+// callbacks or promise jobs; piscina: its loop and the message handling) and every other thread's
+// together (uvts's pool threads, libuv's pool, piscina's workers, plus V8's and libuv's helper
+// threads on every side), each divided by the stats completed in the window.
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +50,7 @@ export const suite: Suite = {
   ],
   cases: [statCase(1), statCase(4), statCase(16), statCase(64)],
   notes: ['target: uvts at 2x Node\'s fs.stat callback or better at 64 in flight'],
+  cpuPerRequest: true,
 };
 
 /** Undefined when `st` is the temp file's stat; otherwise the error to fail with. */

@@ -4,6 +4,10 @@
 // alike), so this measures what each adds around it. Each result must hold an address.
 // uvts: getaddrinfo(loop, 'localhost', null, null, cb) on a new Loop, driven by loop.run().
 // peer: Node's dns.lookup('localhost', cb) on Node's loop (UV_THREADPOOL_SIZE).
+// CPU per request (closed-loop.ts, thread-cpu.ts), beside each side's lookups/s: the main
+// thread's CPU over the window and every other thread's together (the pool threads, where the
+// C library's getaddrinfo runs, plus V8's and libuv's helper threads), each divided by the lookups
+// completed in the window.
 
 import dns from 'node:dns';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +34,7 @@ export const suite: Suite = {
   peerName: 'dns.lookup',
   cases: [lookupCase(10), lookupCase(64)],
   notes: ['target: uvts at 1.5x Node\'s dns.lookup or better'],
+  cpuPerRequest: true,
 };
 
 function uvts(args: string[]): Values {

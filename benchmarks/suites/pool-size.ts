@@ -1,7 +1,8 @@
 // pool-size: fs-stat at 64 in flight with pool sizes 1, 2, 4 and 8, each set through the
 // environment of the child processes (UVTS_THREADPOOL_SIZE and UV_THREADPOOL_SIZE both), so
 // uvts's pool and Node's are the same size in every case. The sides are fs-stat's uvts side and
-// its Node fs.stat callback peer, run from fs-stat's file.
+// its Node fs.stat callback peer, run from fs-stat's file, so each reports CPU per request as in
+// fs-stat: the loop thread's and all other threads' CPU over the window, per stat.
 
 import os from 'node:os';
 import type { Case, Suite } from '../report.js';
@@ -25,4 +26,5 @@ export const suite: Suite = {
   peerName: 'fs.stat',
   cases: [sizeCase(1), sizeCase(2), sizeCase(4), sizeCase(8)],
   notes: [`this machine runs ${os.availableParallelism()} threads at once: past that, more pool threads mostly add contention, on both sides`],
+  cpuPerRequest: true,
 };

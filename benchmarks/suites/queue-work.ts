@@ -5,6 +5,10 @@
 // peer:    piscina.run(n) with minThreads = maxThreads = the pool size, on Node's loop.
 // Both get the same thread count. As in libuv, uvts runs user work on at most ceil(size/2) of
 // its threads at once, so at 64 in flight piscina has twice uvts's threads working.
+// CPU per request (closed-loop.ts, thread-cpu.ts), beside each side's figure: the main thread's
+// CPU over the window (the loop, encoding each task and taking its result back) and every other
+// thread's together (the pool threads running the task, plus V8's and libuv's helper threads),
+// each divided by the tasks completed in the window.
 
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -39,6 +43,7 @@ export const suite: Suite = {
   peerName: 'piscina',
   cases,
   notes: ['round trip: lower is better; target: uvts at 1/5 of piscina\'s round trip or less (ratio <= 0.20x)'],
+  cpuPerRequest: true,
 };
 
 function checked(n: number, result: unknown): Error | undefined {
