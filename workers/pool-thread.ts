@@ -220,7 +220,7 @@ async function serve(): Promise<never> {
       Atomics.add(heap.i32, control + SEARCHING, 1);
       continue;
     }
-    if (!mayDefer(op.brief)) payWake();
+    if (owed !== -1 && !mayDefer(op.brief)) payWake();
     Atomics.store(heap.i32, current, slot);
     try {
       const pending = op.run(slot, pool);

@@ -56,6 +56,11 @@ export function wakeLoop(wake: Int32Array): void {
 export function wakeLoopAt(i32: Int32Array, at: number): void {
   let state = Atomics.load(i32, at + STATE);
   if (state === SIGNALLED || state === CLOSED) return;
+  // A loop that is running only needs the flag: one exchange, and no eventfd to guard.
+  if (state === AWAKE) {
+    state = Atomics.compareExchange(i32, at + STATE, AWAKE, SIGNALLED);
+    if (state === AWAKE || state === SIGNALLED || state === CLOSED) return;
+  }
   // Counted before the exchange, so closeWakeWord() cannot miss a writer in flight.
   Atomics.add(i32, at + WRITERS, 1);
   try {
