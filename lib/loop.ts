@@ -408,6 +408,14 @@ export class Loop {
 }
 
 /**
+ * Every handle constructor and request function takes its loop first and checks it first: a
+ * value that is not a Loop is a TypeError naming the argument, before anything else is read.
+ */
+export function checkLoop(value: unknown, name = 'loop'): asserts value is Loop {
+  if (!(value instanceof Loop)) throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
+}
+
+/**
  * 'auto' is epoll on Linux when an FFI driver loads, and the futex backend otherwise (the
  * loop then runs timers, watchers and Async, and refuses fds with the reason).
  */
