@@ -1,11 +1,11 @@
 import { UVError, codeOf } from '../errors.js';
-import { Loop } from '../loop.js';
+import { checkLoop, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { AGAIN, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
 import { Refused, readRecord } from '../threadpool/slot-data.js';
 import { ERROR, SYSCALL, int, type Slot } from '../threadpool/slot.js';
 import type { PoolWork } from '../threadpool/submitter.js';
-import { checkFunction, describe } from '../validate.js';
+import { checkFunction } from '../validate.js';
 import { OPS, OP_CODES, type OpArgs, type OpName, type OpValue } from './ops.js';
 
 type Callback = (err: Error | null, value?: unknown) => void;
@@ -158,7 +158,7 @@ export class Request implements PoolWork, RequestState {
  */
 export function request<N extends OpName>(loop: unknown, name: N, cb: unknown, paths: { path?: string; dest?: string },
   ...args: OpArgs<N>): Request {
-  if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+  checkLoop(loop);
   checkFunction(cb, 'cb');
   return new Request(loop, name, cb as Callback, paths.path, paths.dest).start(...(args as unknown as never[]));
 }
