@@ -31,8 +31,9 @@ import { eaiCode, formatIPv4, formatIPv6, toAscii } from './lookup.js';
 //   OUT, OUT_LEN     | the result: RECORD bytes per address, in libc's order; the OUT area
 //                    | (it holds INLINE_RECORDS = 10), else a heap block
 //
-// A result record, its bytes 2..23 copied straight from the sockaddr libc made, in one memcpy
-// (8 bytes of a sockaddr_in, 24 of a sockaddr_in6; SOCKADDR_IN / SOCKADDR_IN6 in ffi/libc.ts):
+// A result record: the first 8 bytes of a sockaddr_in or 24 of a sockaddr_in6 (SOCKADDR_IN /
+// SOCKADDR_IN6 in ffi/libc.ts) copied from libc's list in one memcpy, then sa_family (bytes 0
+// and 1) written over with the family and socket type:
 //
 //   offset | size | field
 //   -------+------+-------------------------------------------------------------------
