@@ -223,7 +223,9 @@ export const DNS_OPS = {
 };
 
 function namesOf(libc: Libc): { bytes: Uint8Array; address: number } {
-  const bytes = new Uint8Array(NI_MAXHOST + NI_MAXSERV);
+  // Shared memory: its backing store is made off V8's heap and never moves, so the address
+  // taken once holds for the thread's life (a small plain typed array starts on the heap).
+  const bytes = new Uint8Array(new SharedArrayBuffer(NI_MAXHOST + NI_MAXSERV));
   return { bytes, address: libc.addressOf(bytes) };
 }
 
