@@ -71,6 +71,12 @@ export const FUNCTIONS = {
   getaddrinfo: { ret: 'int', params: ['ptr', 'ptr', 'ptr', 'ptr'] },
   freeaddrinfo: { ret: 'void', params: ['ptr'] },
   getnameinfo: { ret: 'int', params: ['ptr', 'uint', 'ptr', 'uint', 'ptr', 'uint', 'int'] },
+  // inet_pton(af, text, dst) on raw addresses: a pool thread parses getnameinfo's literal from
+  // its slot into the sockaddr it lays out there. 1 parsed, 0 not an address of `af`.
+  inet_ptonAt: { ret: 'int', params: ['int', 'ptr', 'ptr'], symbol: 'inet_pton' },
+  // if_nametoindex(name): an IPv6 literal's zone ('%eth0') as uv_ip6_addr reads it; 0 for a
+  // name no interface has. Returns unsigned int; an index never reaches 2^31, so 'int' is exact.
+  if_nametoindex: { ret: 'int', params: ['ptr'] },
   memcpy: { ret: 'long', params: ['ptr', 'ptr', 'ulong'] },
 
   // The file system calls of the thread pool (libuv's src/unix/fs.c), on raw addresses.

@@ -1,4 +1,4 @@
-import { getSystemErrorMap } from 'node:util';
+import { getSystemErrorMap, inspect } from 'node:util';
 
 // libuv's errno table for this platform, as Node carries it: errno -> [code, message].
 // Inverting it once gives codes their platform values (ENOENT is -2 on Linux and macOS,
@@ -57,4 +57,27 @@ export function codeOf(errno: number): string {
 /** A UVError for a failed syscall: `errno` as C's errno (positive) or libuv's (negative). */
 export function errnoError(errno: number, syscall: string, path?: string, detail?: string): UVError {
   return new UVError(codeOf(errno), syscall, path, detail);
+}
+
+/**
+ * Node's ERR_INVALID_ARG_VALUE, as its own functions throw it (dns.lookupService for an
+ * address that is not an IP literal): a TypeError with `code`, the value shown as
+ * util.inspect shows it, cut at 128 characters, and 'TypeError [ERR_INVALID_ARG_VALUE]' at
+ * the head of its stack and its toString().
+ */
+export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError & { code: string } {
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const kind = name.includes('.') ? 'property' : 'argument';
+  const err = new TypeError(`The ${kind} '${name}' ${reason}. Received ${shown}`) as TypeError & { code: string };
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  const head = `${err.name} [${err.code}]`;
+  if (typeof err.stack === 'string') err.stack = err.stack.replace(/^TypeError/, head);
+  Object.defineProperty(err, 'toString', {
+    value(this: Error) {
+      return `${head}: ${this.message}`;
+    },
+    enumerable: false, writable: true, configurable: true,
+  });
+  return err;
 }

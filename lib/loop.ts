@@ -37,6 +37,13 @@ let defaultLoop: Loop | undefined;
 
 export class Loop {
   readonly backend: BackendName;
+  /** Set only by the constructor: what checkLoop() tests, so Object.create(Loop.prototype) is no Loop. */
+  readonly #made = true;
+
+  /** @internal */
+  static made(value: object): boolean {
+    return #made in value;
+  }
 
   /** @internal */ time = 0;
   /** @internal */ activeHandles = 0;
@@ -407,6 +414,15 @@ export class Loop {
   private checkOpen(syscall: string): void {
     if (this.closed) throw new UVError('EINVAL', syscall, undefined, 'the loop is closed');
   }
+}
+
+/**
+ * Every handle constructor and request function takes its loop first and checks it first: a
+ * value that is not a Loop (one the constructor made, not merely an object with its
+ * prototype) is a TypeError naming the argument, before anything else is read.
+ */
+export function checkLoop(value: unknown, name = 'loop'): asserts value is Loop {
+  if (typeof value !== 'object' || value === null || !Loop.made(value)) throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
 }
 
 /**

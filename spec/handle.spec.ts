@@ -1,7 +1,7 @@
 // SEMANTICS.md, "Handles, ref and close", with libuv's test-ref.c and test-close-order.c as
 // the model.
 import test from 'ava';
-import { Async, Check, Idle, Loop, Prepare, Timer, type Handle } from '../lib/index.js';
+import { Async, Check, Idle, Loop, Poll, Prepare, Tcp, Timer, fs, getaddrinfo, getnameinfo, queueWork, type Handle } from '../lib/index.js';
 import { closeLoop, uvCode } from './support.js';
 
 const makers: [string, (loop: Loop) => Handle & { start?: unknown }][] = [
@@ -147,4 +147,46 @@ test('the data slot is the user\'s', (t) => {
   loop.run();
   t.is(seen, payload);
   closeLoop(t, loop);
+});
+
+const NOT_LOOPS: unknown[] = [undefined, null, {}, 42, 'loop', Object.create(Loop.prototype) as unknown, Loop, { io: {}, pool: () => {} }];
+
+test('every handle constructor refuses a non-Loop with a TypeError naming the loop, before its other arguments', (t) => {
+  const constructors: [string, (loop: never) => unknown][] = [
+    ['Timer', (l) => new Timer(l)],
+    ['Idle', (l) => new Idle(l)],
+    ['Prepare', (l) => new Prepare(l)],
+    ['Check', (l) => new Check(l)],
+    ['Async', (l) => new Async(l, () => {})],
+    ['Async with no callback', (l) => new Async(l, undefined as never)],
+    ['Poll', (l) => new Poll(l, 0)],
+    ['Poll with a bad fd', (l) => new Poll(l, -1)],
+    ['Tcp', (l) => new Tcp(l)],
+  ];
+  for (const [name, make] of constructors) {
+    for (const notALoop of NOT_LOOPS) {
+      const err = t.throws(() => make(notALoop as never), undefined, name);
+      t.true(err instanceof TypeError, `${name}: ${String(err)}`);
+      t.regex(err?.message ?? '', /^loop must be a Loop, got /, name);
+    }
+  }
+});
+
+test('every request function refuses a non-Loop with a TypeError naming the loop, before its other arguments', (t) => {
+  const calls: [string, (loop: never) => unknown][] = [
+    ...Object.entries(fs).map(([name, f]) => [`fs.${name}`, (l: never) => (f as (...args: unknown[]) => unknown)(l)] as [string, (loop: never) => unknown]),
+    ['getaddrinfo', (l) => getaddrinfo(l, 'localhost', null, null, () => {})],
+    ['getaddrinfo with bad hints', (l) => getaddrinfo(l, 'localhost', null, [] as never, () => {})],
+    ['getnameinfo', (l) => getnameinfo(l, '127.0.0.1', 80, 0, () => {})],
+    ['getnameinfo of a name', (l) => getnameinfo(l, 'localhost', 80, 0, () => {})],
+    ['queueWork', (l) => queueWork(l, { filename: '/nonexistent.js' }, () => {})],
+  ];
+  t.true(calls.length > 25, 'the fs namespace is all there');
+  for (const [name, call] of calls) {
+    for (const notALoop of NOT_LOOPS) {
+      const err = t.throws(() => call(notALoop as never), undefined, name);
+      t.true(err instanceof TypeError, `${name}: ${String(err)}`);
+      t.regex(err?.message ?? '', /^loop must be a Loop, got /, name);
+    }
+  }
 });

@@ -157,6 +157,44 @@ test('argument and state errors are thrown before anything reaches the kernel', 
   closeLoop(t, loop);
 });
 
+test('start() takes only a combination of the four event bits: not 2 ** 32, nor anything int32 wrapping would hide', (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  const poll = new Poll(loop, a);
+  // Each of these was accepted once: as int32, 2 ** 32 is 0 and 2 ** 32 + 1 is READABLE.
+  for (const events of [2 ** 32, 2 ** 32 + 1, 2 ** 32 + 15, 2 ** 31, 2 ** 31 + 1, 2 ** 53, 16, 32, 0x7fffffff, -1, -0.5, 1.5,
+    NaN, Infinity, -Infinity]) {
+    t.throws(() => poll.start(events, () => t.fail('never started')), { instanceOf: RangeError, message: /^events must combine/ }, String(events));
+    t.false(poll.isActive(), `${events} left it stopped`);
+  }
+  for (const events of ['1', 1n, null, undefined, {}, [1]]) {
+    t.throws(() => poll.start(events as never, () => {}), { instanceOf: TypeError, message: /^events must be a number/ });
+  }
+  for (let events = 1; events <= 15; events++) {
+    t.is(poll.start(events, () => {}), poll);
+    t.true(poll.isActive(), `${events} is a mask of the four bits`);
+  }
+  poll.close();
+  loop.run();
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
+test('new Poll(notALoop, fd) is a TypeError naming the loop, checked before the fd', (t) => {
+  const [a, b] = socketPair();
+  for (const notALoop of [undefined, null, {}, 42, 'loop', { io: {} }, Loop]) {
+    t.throws(() => new Poll(notALoop as never, a), { instanceOf: TypeError, message: /^loop must be a Loop, got / });
+    t.throws(() => new Poll(notALoop as never, -1), { instanceOf: TypeError, message: /^loop must be a Loop, got / });
+  }
+  // The fd was left as it was: a real loop can still watch it.
+  const loop = new Loop();
+  const poll = new Poll(loop, a);
+  poll.close();
+  loop.run();
+  closeFds(a, b);
+  closeLoop(t, loop);
+});
+
 test('start(0) stops; start again replaces the mask and the callback', (t) => {
   const loop = new Loop();
   const [a, b] = socketPair();

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookup, lookupService as dnsLookupService } from 'node:dns';
 import { setEnvironmentData, Worker } from 'node:worker_threads';
-import { Check, Loop, Prepare, UVError, fs, getaddrinfo, getnameinfo, queueWork, threadpool } from '../lib/index.js';
+import { Check, Loop, Prepare, UVError, fs, getaddrinfo, getnameinfo, queueWork, threadpool, type Address } from '../lib/index.js';
 import { GATE_KEY, MOST, RUNNING, TICKETS } from './fixtures/pool-work.js';
 import { closeLoop } from './support.js';
 
@@ -256,24 +256,25 @@ test.serial('threadpool.configure() after the pool has started is EBUSY; bad siz
   closeLoop(t, loop);
 });
 
-test.serial("getaddrinfo('localhost') answers as libc's resolver does, like dns.lookup", async (t) => {
-  const node = await new Promise<Set<string>>((resolve, reject) => {
-    dnsLookup('localhost', { all: true }, (err, list) => (err ? reject(err) : resolve(new Set(list.map((a) => `${a.family}/${a.address}`)))));
+test.serial("getaddrinfo('localhost') answers as dns.lookup does, same order, asking libc the same question", async (t) => {
+  const node = await new Promise<{ address: string; family: number }[]>((resolve, reject) => {
+    dnsLookup('localhost', { all: true, verbatim: true }, (err, list) => (err ? reject(err) : resolve(list)));
   });
   const loop = new Loop();
-  let ours: Set<string> | undefined;
+  let ours: Address[] | undefined;
   let missing: UVError | null = null;
+  // dns.lookup asks with SOCK_STREAM and no flags: so does { socktype: 'stream' }.
   getaddrinfo(loop, 'localhost', '80', { socktype: 'stream' }, (err, list) => {
     t.is(err, null);
-    for (const a of list ?? []) {
-      t.is(a.port, 80);
-      t.is(a.socktype, 'stream');
-    }
-    ours = new Set((list ?? []).map((a) => `${a.family}/${a.address}`));
+    ours = list;
   });
   getaddrinfo(loop, 'no-such-host.invalid', null, null, (err) => { missing = err; });
   loop.run();
-  t.deepEqual(ours, node);
+  t.deepEqual(ours?.map(({ address, family }) => ({ address, family })), node);
+  for (const a of ours ?? []) {
+    t.is(a.port, 80);
+    t.is(a.socktype, 'stream');
+  }
   const m = missing as (UVError & { hostname?: string }) | null;
   t.true(m instanceof UVError);
   t.is(m?.code, 'EAI_NONAME');
@@ -283,17 +284,95 @@ test.serial("getaddrinfo('localhost') answers as libc's resolver does, like dns.
   closeLoop(t, loop);
 });
 
+test.serial('getaddrinfo results come back whole with many in flight, each request its own', (t) => {
+  const loop = new Loop();
+  const expected = ['127.0.0.1', '::ffff:10.0.0.1', '::1', '10.255.0.3', 'fe80::1:2'];
+  const wrong: string[] = [];
+  let done = 0;
+  const total = 600;
+  let issued = 0;
+  const issue = (): void => {
+    const i = issued++;
+    const host = expected[i % expected.length] as string;
+    const port = i % 65536;
+    getaddrinfo(loop, host, String(port), { socktype: i % 2 === 0 ? 'stream' : 'dgram', flags: 4 /* AI_NUMERICHOST */ }, (err, list) => {
+      done++;
+      const want = [{ family: host.includes(':') ? 6 : 4, address: host, port, socktype: i % 2 === 0 ? 'stream' : 'dgram' }];
+      if (err !== null || JSON.stringify(list) !== JSON.stringify(want)) wrong.push(`${i}: ${String(err)} ${JSON.stringify(list)}`);
+      if (issued < total) issue();
+    });
+  };
+  for (let i = 0; i < 64; i++) issue();
+  loop.run();
+  t.is(done, total);
+  t.deepEqual(wrong, []);
+  closeLoop(t, loop);
+});
+
+test.serial('a host name libuv refuses (empty, too long) fails through the callback, never by a throw', (t) => {
+  const loop = new Loop();
+  const seen: (UVError & { hostname?: string })[] = [];
+  let sync = true;
+  getaddrinfo(loop, '', null, null, (err) => {
+    t.false(sync, 'the callback runs later, from the loop');
+    seen.push(err as UVError);
+  });
+  getaddrinfo(loop, 'a'.repeat(256), null, null, (err) => seen.push(err as UVError));
+  sync = false;
+  loop.run();
+  t.deepEqual(seen.map((e) => [e.code, e.syscall, e.hostname]), [['EINVAL', 'getaddrinfo', ''], ['EINVAL', 'getaddrinfo', 'a'.repeat(256)]]);
+  closeLoop(t, loop);
+});
+
+test.serial('getaddrinfo hints must be a plain object: an Array, a Date, a Buffer or a class instance is a TypeError', (t) => {
+  const loop = new Loop();
+  for (const hints of [[], [4], new Date(), Buffer.from('x'), new Map(), new (class Hints {})(), 'stream', 4]) {
+    t.throws(() => getaddrinfo(loop, 'localhost', null, hints as never, () => t.fail('no request is made')), { instanceOf: TypeError, message: /^hints must be a plain object or null/ });
+  }
+  let answers = 0;
+  getaddrinfo(loop, '127.0.0.1', null, Object.assign(Object.create(null) as object, { flags: 4 }), (err) => {
+    t.is(err, null);
+    answers++;
+  });
+  getaddrinfo(loop, '127.0.0.1', null, { family: 4 }, (err) => {
+    t.is(err, null);
+    answers++;
+  });
+  loop.run();
+  t.is(answers, 2);
+  closeLoop(t, loop);
+});
+
 test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => {
   const loop = new Loop();
-  let result: { host: string; service: string } | undefined;
+  const results: unknown[] = [];
   getnameinfo(loop, '127.0.0.1', 22, 3 /* NI_NUMERICHOST | NI_NUMERICSERV */, (err, r) => {
     t.is(err, null);
-    result = r;
+    results.push(r);
+  });
+  getnameinfo(loop, '::ffff:1.2.3.4', 65535, 3, (err, r) => {
+    t.is(err, null);
+    results.push(r);
   });
   t.throws(() => getnameinfo(loop, '127.0.0.1', 70000, 0, () => {}), { instanceOf: RangeError });
   t.throws(() => getaddrinfo(loop, 'a\0b', null, null, () => {}), { instanceOf: TypeError });
   loop.run();
-  t.deepEqual(result, { host: '127.0.0.1', service: '22' });
+  t.deepEqual(results, [{ host: '127.0.0.1', service: '22' }, { host: '::ffff:1.2.3.4', service: '65535' }]);
+  closeLoop(t, loop);
+});
+
+test.serial('getnameinfo throws ERR_INVALID_ARG_VALUE for what is not an IP literal, exactly as dns.lookupService', (t) => {
+  const loop = new Loop();
+  for (const address of ['256.0.0.1', 'localhost', '', '1.2.3', '::g', '1.2.3.4%lo', 'x'.repeat(300), 1234, null, { a: 1 }]) {
+    const node = t.throws(() => dnsLookupService(address as string, 80, () => {})) as TypeError & { code?: string };
+    const ours = t.throws(() => getnameinfo(loop, address as string, 80, 0, () => t.fail('no request is made'))) as TypeError & { code?: string };
+    t.true(ours instanceof TypeError);
+    t.is(ours.code, 'ERR_INVALID_ARG_VALUE');
+    t.is(ours.code, node.code);
+    t.is(ours.message, node.message);
+    t.is(String(ours), String(node));
+    t.is(ours.stack?.split('\n')[0], node.stack?.split('\n')[0]);
+  }
   closeLoop(t, loop);
 });
 

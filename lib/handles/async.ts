@@ -1,5 +1,5 @@
 import { wakeLoop, isWakeWord } from '../backend/wakeup.js';
-import type { Loop } from '../loop.js';
+import { checkLoop, type Loop } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
 import { checkFunction, describe } from '../validate.js';
 import { Handle } from './handle.js';
@@ -37,6 +37,7 @@ export class Async extends Handle implements QueueNode {
 
   /** Active from the start: it keeps the loop alive until it is unref'd or closed. */
   constructor(loop: Loop, cb: (a: Async) => void) {
+    checkLoop(loop);
     checkFunction(cb, 'cb');
     super(loop);
     this.callback = cb;

@@ -1,6 +1,6 @@
 import { UVError } from '../errors.js';
-import { Loop } from '../loop.js';
-import { checkOptionalFunction, describe } from '../validate.js';
+import { checkLoop, type Loop } from '../loop.js';
+import { checkOptionalFunction } from '../validate.js';
 
 export type HandleType = 'timer' | 'idle' | 'prepare' | 'check' | 'async' | 'poll' | 'signal' | 'tcp' | 'udp' | 'pipe';
 
@@ -28,7 +28,7 @@ export abstract class Handle {
   abstract get type(): HandleType;
 
   constructor(loop: Loop) {
-    if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+    checkLoop(loop);
     this.loop = loop;
     loop.addHandle(this);
   }

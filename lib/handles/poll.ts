@@ -1,7 +1,7 @@
 import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, FIONBIO } from '../../ffi/libc.js';
 import type { IoWatcher } from '../backend/backend.js';
 import { UVError, errnoError } from '../errors.js';
-import type { Loop } from '../loop.js';
+import { checkLoop, type Loop } from '../loop.js';
 import { checkFd, checkFunction } from '../validate.js';
 import { Handle } from './handle.js';
 
@@ -33,6 +33,7 @@ export class Poll extends Handle implements IoWatcher {
    * watch (on epoll, a regular file or directory: EPERM), and makes the fd non-blocking.
    */
   constructor(loop: Loop, fd: number) {
+    checkLoop(loop);
     checkFd(fd, 'fd');
     if (loop.io.watcherOf(fd) !== undefined) {
       throw new UVError('EEXIST', 'uv_poll_init', undefined, `fd ${fd} is already watched by a handle of this loop`);
@@ -56,7 +57,8 @@ export class Poll extends Handle implements IoWatcher {
    */
   start(events: number, cb: PollCallback): this {
     if (typeof events !== 'number') throw new TypeError(`events must be a number, got ${typeof events}`);
-    if (!Number.isInteger(events) || (events & ~ALL) !== 0 || events < 0) {
+    // Checked as a number before any bit operation: `2 ** 32 & ~ALL` is 0, as int32 wraps.
+    if (!Number.isInteger(events) || events < 0 || events > ALL || (events & ~ALL) !== 0) {
       throw new RangeError(`events must combine Poll.READABLE, WRITABLE, DISCONNECT and PRIORITIZED, got ${events}`);
     }
     checkFunction(cb, 'cb');

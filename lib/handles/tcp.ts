@@ -4,7 +4,7 @@ import {
   TCP_NODELAY, type Libc,
 } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
-import { Loop } from '../loop.js';
+import { checkLoop, type Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import { checkFunction, describe } from '../validate.js';
 import { Stream, type ErrorCallback } from './stream.js';
@@ -182,6 +182,6 @@ const { sa: peer, len: peerLen } = sockaddrStorage();
 
 /** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
 function libcOf(loop: unknown): Libc {
-  if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+  checkLoop(loop);
   return loop.io.requireLibc('uv_tcp_init');
 }

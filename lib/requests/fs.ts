@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { UVError } from '../errors.js';
 import { checkFd, describe } from '../validate.js';
 import type { Dirent, DirentType } from './fs-ops.js';
+import { checkLoop } from '../loop.js';
 import { request, type Request } from './request.js';
 import type { Stats } from './stats.js';
 
@@ -83,21 +84,25 @@ const utf8 = new TextEncoder();
 // The API (API.md, `fs`).
 
 export function stat(loop: unknown, path: unknown, cb: Callback<Stats>): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'stat', cb, { path: p }, p);
 }
 
 export function lstat(loop: unknown, path: unknown, cb: Callback<Stats>): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'lstat', cb, { path: p }, p);
 }
 
 export function fstat(loop: unknown, fd: unknown, cb: Callback<Stats>): Request {
+  checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'fstat', cb, {}, fd);
 }
 
 export function open(loop: unknown, path: unknown, flags: unknown, mode: unknown, cb: Callback<number>): Request {
+  checkLoop(loop);
   const f = checkFlags(flags);
   const m = checkMode(mode, 'mode');
   const p = checkPath(path, 'path');
@@ -105,6 +110,7 @@ export function open(loop: unknown, path: unknown, flags: unknown, mode: unknown
 }
 
 export function close(loop: unknown, fd: unknown, cb: Done): Request {
+  checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'close', cb, {}, fd);
 }
@@ -112,12 +118,14 @@ export function close(loop: unknown, fd: unknown, cb: Done): Request {
 /** read(2) into buffer[offset, offset + length), at `position` (null: the file's current one). */
 export function read(loop: unknown, fd: unknown, buffer: unknown, offset: unknown, length: unknown, position: unknown,
   cb: Callback<number>): Request {
+  checkLoop(loop);
   return request(loop, 'read', cb, {}, transfer(fd, buffer, offset, length, position));
 }
 
 /** write(2) from buffer[offset, offset + length), at `position` (null: the file's current one). */
 export function write(loop: unknown, fd: unknown, buffer: unknown, offset: unknown, length: unknown, position: unknown,
   cb: Callback<number>): Request {
+  checkLoop(loop);
   return request(loop, 'write', cb, {}, transfer(fd, buffer, offset, length, position));
 }
 
@@ -131,59 +139,70 @@ function transfer(fd: unknown, buffer: unknown, offset: unknown, length: unknown
 }
 
 export function readFile(loop: unknown, path: unknown, cb: Callback<Buffer>): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'readFile', cb, { path: p }, p);
 }
 
 export function writeFile(loop: unknown, path: unknown, data: unknown, cb: Done): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   const bytes = typeof data === 'string' ? utf8.encode(data) : checkBuffer(data, 'data');
   return request(loop, 'writeFile', cb, { path: p }, p, bytes);
 }
 
 export function unlink(loop: unknown, path: unknown, cb: Done): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'unlink', cb, { path: p }, p);
 }
 
 export function rmdir(loop: unknown, path: unknown, cb: Done): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'rmdir', cb, { path: p }, p);
 }
 
 export function fsync(loop: unknown, fd: unknown, cb: Done): Request {
+  checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'fsync', cb, {}, fd);
 }
 
 export function fdatasync(loop: unknown, fd: unknown, cb: Done): Request {
+  checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'fdatasync', cb, {}, fd);
 }
 
 export function mkdir(loop: unknown, path: unknown, mode: unknown, cb: Done): Request {
+  checkLoop(loop);
   const m = checkMode(mode, 'mode');
   const p = checkPath(path, 'path');
   return request(loop, 'mkdir', cb, { path: p }, p, m);
 }
 
 export function mkdtemp(loop: unknown, prefix: unknown, cb: Callback<string>): Request {
+  checkLoop(loop);
   const p = checkPath(prefix, 'prefix');
   return request(loop, 'mkdtemp', cb, { path: p + 'XXXXXX' }, p);
 }
 
 export function readdir(loop: unknown, path: unknown, cb: Callback<Dirent[]>): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'readdir', cb, { path: p }, p);
 }
 
 export function rename(loop: unknown, from: unknown, to: unknown, cb: Done): Request {
+  checkLoop(loop);
   const a = checkPath(from, 'from');
   const b = checkPath(to, 'to');
   return request(loop, 'rename', cb, { path: a, dest: b }, a, b);
 }
 
 export function copyfile(loop: unknown, from: unknown, to: unknown, flags: unknown, cb: Done): Request {
+  checkLoop(loop);
   const f = checkInt(flags, 'flags', 0, 7);
   const a = checkPath(from, 'from');
   const b = checkPath(to, 'to');
@@ -191,24 +210,28 @@ export function copyfile(loop: unknown, from: unknown, to: unknown, flags: unkno
 }
 
 export function ftruncate(loop: unknown, fd: unknown, len: unknown, cb: Done): Request {
+  checkLoop(loop);
   const n = checkInt(len, 'len', 0, Number.MAX_SAFE_INTEGER);
   checkFd(fd, 'fd');
   return request(loop, 'ftruncate', cb, {}, fd, n);
 }
 
 export function access(loop: unknown, path: unknown, mode: unknown, cb: Done): Request {
+  checkLoop(loop);
   const m = checkInt(mode, 'mode', 0, 7);
   const p = checkPath(path, 'path');
   return request(loop, 'access', cb, { path: p }, p, m);
 }
 
 export function chmod(loop: unknown, path: unknown, mode: unknown, cb: Done): Request {
+  checkLoop(loop);
   const m = checkMode(mode, 'mode');
   const p = checkPath(path, 'path');
   return request(loop, 'chmod', cb, { path: p }, p, m);
 }
 
 export function utime(loop: unknown, path: unknown, atime: unknown, mtime: unknown, cb: Done): Request {
+  checkLoop(loop);
   const a = checkTime(atime, 'atime');
   const m = checkTime(mtime, 'mtime');
   const p = checkPath(path, 'path');
@@ -216,23 +239,27 @@ export function utime(loop: unknown, path: unknown, atime: unknown, mtime: unkno
 }
 
 export function link(loop: unknown, target: unknown, path: unknown, cb: Done): Request {
+  checkLoop(loop);
   const a = checkPath(target, 'target');
   const b = checkPath(path, 'path');
   return request(loop, 'link', cb, { path: a, dest: b }, a, b);
 }
 
 export function symlink(loop: unknown, target: unknown, path: unknown, cb: Done): Request {
+  checkLoop(loop);
   const a = checkPath(target, 'target');
   const b = checkPath(path, 'path');
   return request(loop, 'symlink', cb, { path: a, dest: b }, a, b);
 }
 
 export function readlink(loop: unknown, path: unknown, cb: Callback<string>): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'readlink', cb, { path: p }, p);
 }
 
 export function realpath(loop: unknown, path: unknown, cb: Callback<string>): Request {
+  checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'realpath', cb, { path: p }, p);
 }

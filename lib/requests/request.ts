@@ -1,11 +1,11 @@
 import { UVError, codeOf } from '../errors.js';
-import { Loop } from '../loop.js';
+import { checkLoop, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { AGAIN, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
-import { HeapFull, readRecord } from '../threadpool/slot-data.js';
+import { Refused, readRecord } from '../threadpool/slot-data.js';
 import { ERROR, SYSCALL, int, type Slot } from '../threadpool/slot.js';
 import type { PoolWork } from '../threadpool/submitter.js';
-import { checkFunction, describe } from '../validate.js';
+import { checkFunction } from '../validate.js';
 import { OPS, OP_CODES, type OpArgs, type OpName, type OpValue } from './ops.js';
 
 type Callback = (err: Error | null, value?: unknown) => void;
@@ -127,7 +127,8 @@ export class Request implements PoolWork, RequestState {
   /**
    * Encodes the arguments into a fresh slot and hands the request to the pool; the callback
    * never runs before this returns. A heap with no room for the slot or its bytes fails the
-   * request with ENOMEM through its callback, as any other error would, never by a throw.
+   * request with ENOMEM through its callback, as any other error would, never by a throw; so
+   * does any other Refused an encoder throws (a host name libuv would refuse: EINVAL).
    */
   /** @internal */
   start(...args: never[]): this {
@@ -137,12 +138,12 @@ export class Request implements PoolWork, RequestState {
       pool.acquire(this);
       this.op.encode(this.slot, this, ...args);
     } catch (err) {
-      if (!(err instanceof HeapFull)) {
+      if (!(err instanceof Refused)) {
         this.loop.activeReqs--;
         pool.abandon(this);
         throw err;
       }
-      this.failure = this.error('ENOMEM');
+      this.failure = this.error(err.code);
       pool.failEarly(this);
       return this;
     }
@@ -157,7 +158,7 @@ export class Request implements PoolWork, RequestState {
  */
 export function request<N extends OpName>(loop: unknown, name: N, cb: unknown, paths: { path?: string; dest?: string },
   ...args: OpArgs<N>): Request {
-  if (!(loop instanceof Loop)) throw new TypeError(`loop must be a Loop, got ${describe(loop)}`);
+  checkLoop(loop);
   checkFunction(cb, 'cb');
   return new Request(loop, name, cb as Callback, paths.path, paths.dest).start(...(args as unknown as never[]));
 }

@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { serialize } from 'node:v8';
 import { checkFunction, describe } from '../validate.js';
+import { checkLoop } from '../loop.js';
 import { request, type Request } from './request.js';
 
 // queueWork (uv_queue_work): an export of a module runs on a pool thread (work-ops.ts).
@@ -14,6 +15,7 @@ export interface WorkTask {
 
 /** Runs export `name` (default: the default export) of module `filename` on a pool thread. */
 export function queueWork(loop: unknown, task: WorkTask, cb: (err: Error | null, result?: unknown) => void): Request {
+  checkLoop(loop);
   if (typeof task !== 'object' || task === null) throw new TypeError(`task must be an object, got ${describe(task)}`);
   const { filename, name, args } = task;
   let url: string;

@@ -8,10 +8,20 @@ import {
 // A request's bytes in its slot (slot.ts): the loop writes DATA, a pool thread writes OUT, an
 // ERROR or a RECORD, and whichever side lets go of the slot frees the heap blocks it points at.
 
+/**
+ * Thrown by an encoder to fail the request before it reaches the pool, as a libuv function
+ * that returns an error before queueing work: the callback gets `code` from the poll phase.
+ */
+export class Refused extends Error {
+  constructor(readonly code: string, message = `refused with ${code}`) {
+    super(message);
+  }
+}
+
 /** Thrown by an encoder when the heap has no room: the request then fails with ENOMEM. */
-export class HeapFull extends Error {
+export class HeapFull extends Refused {
   constructor() {
-    super('the shared heap is full');
+    super('ENOMEM', 'the shared heap is full');
   }
 }
 
