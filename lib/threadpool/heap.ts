@@ -24,13 +24,18 @@ import { MADV_DONTNEED, _SC_PAGESIZE, type Libc } from '../../ffi/libc.js';
 // list that fits is found with two clz32 instead of a walk: constant time for every size (the
 // "two-level segregated fit" design of Masmano et al., written here from that description).
 // Below 256 bytes the lists are exact (one per 8 bytes), and every size first tries the head
-// of its own list before rounding up, so the common sizes (a 1 KiB slot, a path, a small
-// result) take a block of their own size without a split when one was freed. The free block
-// that ends at TOP is never kept: it lowers TOP instead, so the heap's end is always in use.
+// of its own list before rounding up, so a block freed at the size asked for is taken whole.
+// Small sizes (up to 4 KiB: slots, paths, small results) go through quick lists first (below).
+// The free block that ends at TOP is never kept: it lowers TOP instead, so the heap's end is
+// always in use.
+//
 // Free spans of RELEASE_MIN (64 KiB) or more give their whole pages back to the OS with
 // madvise(MADV_DONTNEED) (a SharedArrayBuffer cannot shrink, so "back" means RSS, not
-// byteLength); the pages read as zeros afterwards, so a free block keeps its own words at its
-// two ends (header page, footer page), which are never released.
+// byteLength). The pages read as zeros afterwards, so a free block keeps its own words at its
+// two ends (the pages holding them are never released), and each free block remembers the
+// range [DLO, DHI) that may still be resident: a small block freed beside a released span
+// widens that range by its own bytes only, and the span is released again once the range
+// reaches 64 KiB, not on every free that touches it (a syscall per small free).
 //
 // Every allocation and free takes the futex lock below: any thread allocates and frees, and
 // the critical sections are short (one list push or pop, two neighbour checks). madvise runs
@@ -56,25 +61,38 @@ import { MADV_DONTNEED, _SC_PAGESIZE, type Libc } from '../../ffi/libc.js';
 //                |           |   it, pages were never touched or were released.
 //   7            | USED      | bytes in blocks handed out (headers included), for heapStats()
 //   8            | FL_MAP    | bit f set: some list of first level f is non-empty
+//   9            | QUICK_BYTES | bytes in quick lists (at most QUICK_MAX)
 //   16 + f       | SL_MAP    | bit s set: list (f, s) is non-empty (f < 24)
 //   64 + 32f + s | HEADS     | first free block of list (f, s), 0 if empty
-//   1024..       |           | (byte 4096, ARENA) the first block
+//   1024 + n / 8 | QUICK     | first block of the quick list of blocks of n bytes (n <= QUICK_LIMIT), 0 if empty
+//   2048..       |           | (byte 8192, ARENA) the first block
 //
 // A block, at an 8-aligned byte offset b, its size a multiple of 8 and at least MIN_BLOCK:
 //
 //   Int32 index (b / 4 +) | in use                           | free
 //   ----------------------+----------------------------------+----------------------------------
 //   0  SIZE               | size | USED (1) | PREV_FREE (2)   | size (both flags clear)
-//   1                     | TAG: tagOf(b), or tagOf(b) ^     | DLO: [DLO, DHI) may still be resident;
-//                         |   FOREVER for a wake chunk       |   outside it, pages were released
+//   1                     | TAG: tagOf(b); tagOf(b) ^ FOREVER| DLO: [DLO, DHI) may still be resident;
+//                         |   for a wake chunk, ^ QUICK when |   outside it, pages were released
+//                         |   in a quick list                |
 //   2                     | the caller's bytes, from b + 8   | NEXT: next free block of its list, 0 at the end
-//   3                     |   to b + size                    | PREV: previous one, 0 at the head
+//                         |   to b + size; in a quick list,  |
+//                         |   QUICK_NEXT: the next one       |
+//   3                     |                                  | PREV: previous one, 0 at the head
 //   4                     |                                  | DHI
 //   size / 4 - 1          |                                  | FOOT: size (the next block finds it by PREV_FREE)
 //
 // PREV_FREE says the block just below is free, so free() finds it through its FOOT. Two free
 // blocks are never neighbours, and the block below TOP is never free. List (f, s) holds blocks
 // of size [2^(f+7) + s * 2^(f+2), + 2^(f+2)) for f >= 1, and of size 8s for f = 0.
+//
+// Quick lists (glibc's tcache and fastbins are the same idea): a freed block of up to
+// QUICK_LIMIT bytes (a slot's block, a path, a small result) is pushed, still marked in use, on
+// the list of its exact size, and the next request of that size pops it: one push and one pop
+// instead of a coalesce, a split and four list links (a 100-byte alloc+free pair costs about
+// what the old power-of-two classes did; see the report's medians). They hold QUICK_MAX bytes
+// at most (so TOP stands at most that much higher than with none), and are emptied into the
+// free lists, coalescing, before the buffer would grow.
 const LOCK = 0;
 const TOP = 1;
 export const ROOT = 2;
@@ -84,9 +102,11 @@ const TOP_DLO = 5;
 const TOP_DHI = 6;
 const USED_BYTES = 7;
 const FL_MAP = 8;
+const QUICK_BYTES = 9;
 const SL_MAP = 16;
 const HEADS = 64;
-const ARENA = 4096;
+const QUICK = 1024;
+const ARENA = 8192;
 
 const SIZE = 0;
 const TAG = 1;
@@ -98,6 +118,12 @@ const USED = 1;
 const PREV_FREE = 2;
 const SIZE_MASK = ~7;
 const FOREVER = 2;
+const QUICK_TAG = 4;
+const QUICK_NEXT = 2;
+/** The largest block a quick list holds: 4 KiB of caller's bytes (a slot is 1 KiB, a path up to 4 KiB). */
+const QUICK_LIMIT = 4096 + 8;
+/** The most the quick lists hold, in bytes: what they keep from coalescing and from the OS. */
+const QUICK_MAX = 256 * 1024;
 /** The caller's bytes start here in a block. */
 const BLOCK_HEADER = 8;
 /** A free block's words at its start (SIZE..DHI): never released. */
@@ -264,13 +290,43 @@ export function alloc(size: number): number {
 /** Under the lock: a block of `need` bytes (a multiple of 8, at least MIN_BLOCK); its data offset or 0. */
 function allocLocked(need: number): number {
   reachTop();
+  let i32 = heap.i32;
+  if (need <= QUICK_LIMIT) {
+    const quick = i32[QUICK + (need >> 3)] as number;
+    if (quick !== 0) {
+      i32[QUICK + (need >> 3)] = i32[(quick >> 2) + QUICK_NEXT] as number;
+      i32[(quick >> 2) + TAG] = tagOf(quick);
+      i32[QUICK_BYTES] = (i32[QUICK_BYTES] as number) - need;
+      i32[USED_BYTES] = (i32[USED_BYTES] as number) + need;
+      return quick + BLOCK_HEADER;
+    }
+  }
   let block = findFree(need);
+  if (block === 0 && i32[QUICK_BYTES] !== 0 && (i32[TOP] as number) + need > heap.sab.byteLength) {
+    // Before the buffer grows (or the request fails), what the quick lists hold may coalesce
+    // into a fit. Only then: emptying them whenever no free block fits cost 3-6x per pair on
+    // mixed sizes (the lists refill at once, and every request of a new size emptied them).
+    flushQuick();
+    block = findFree(need);
+  }
   if (block !== 0) takeFree(block, need);
   else block = takeTop(need);
   if (block === 0) return 0;
-  const i32 = heap.i32;
+  i32 = heap.i32;
   i32[USED_BYTES] = (i32[USED_BYTES] as number) + ((i32[block >> 2] as number) & SIZE_MASK);
   return block + BLOCK_HEADER;
+}
+
+/** Frees every block in the quick lists into the free lists, coalescing. */
+function flushQuick(): void {
+  const i32 = heap.i32;
+  for (let n = MIN_BLOCK; n <= QUICK_LIMIT; n += 8) {
+    for (let block = i32[QUICK + (n >> 3)] as number; block !== 0; block = i32[QUICK + (n >> 3)] as number) {
+      i32[QUICK + (n >> 3)] = i32[(block >> 2) + QUICK_NEXT] as number;
+      i32[QUICK_BYTES] = (i32[QUICK_BYTES] as number) - n;
+      coalesce(block);
+    }
+  }
 }
 
 /** Makes this thread's views reach TOP, under the lock, before it touches any block. */
@@ -371,7 +427,12 @@ function writeFree(block: number, size: number, lo: number, hi: number): void {
 function takeTop(need: number): number {
   const block = heap.i32[TOP] as number;
   const end = block + need;
-  if (end > heap.sab.byteLength && !grow(end)) return 0;
+  // The view's length first: reading a growable buffer's byteLength costs 16-24 ns, the
+  // view's 2 (scratch measurement), and a view short of the buffer only means another look.
+  if (end > heap.u8.length) {
+    refreshHeap();
+    if (end > heap.u8.length && !grow(end)) return 0;
+  }
   const i32 = heap.i32;
   i32[TOP] = end;
   // What lies under the new block is no longer above TOP.
@@ -435,19 +496,38 @@ function freeLocked(offset: number): void {
   reachTop();
   const i32 = heap.i32;
   const top = i32[TOP] as number;
-  let block = offset - BLOCK_HEADER;
+  const block = offset - BLOCK_HEADER;
   if ((block | 0) !== block || (block & 7) !== 0 || block < ARENA || block + MIN_BLOCK > top) {
     throw new Error(`uvts: free(${offset}): not a block in use (blocks in use lie in [${ARENA + BLOCK_HEADER}, ${top}))`);
   }
-  let w = block >> 2;
+  const w = block >> 2;
   const word = i32[w] as number;
-  let size = word & SIZE_MASK;
-  let end = block + size;
+  const size = word & SIZE_MASK;
+  const end = block + size;
   if ((word & USED) === 0 || i32[w + TAG] !== tagOf(block) || size < MIN_BLOCK || end > top) {
     throw new Error(`uvts: free(${offset}): not a block in use (freed already, never allocated, or a wake word)`);
   }
   if (end < top && ((i32[end >> 2] as number) & PREV_FREE) !== 0) throw corrupt(end, 'says the block below it, in use, is free');
   i32[USED_BYTES] = (i32[USED_BYTES] as number) - size;
+  if (size <= QUICK_LIMIT && (i32[QUICK_BYTES] as number) + size <= QUICK_MAX) {
+    i32[w + TAG] = tagOf(block) ^ QUICK_TAG;
+    i32[w + QUICK_NEXT] = i32[QUICK + (size >> 3)] as number;
+    i32[QUICK + (size >> 3)] = block;
+    i32[QUICK_BYTES] = (i32[QUICK_BYTES] as number) + size;
+    return;
+  }
+  coalesce(block);
+}
+
+/** Returns `block`, in use or in a quick list and already checked, to the free lists or to TOP. */
+function coalesce(at: number): void {
+  const i32 = heap.i32;
+  const top = i32[TOP] as number;
+  let block = at;
+  let w = block >> 2;
+  const word = i32[w] as number;
+  let size = word & SIZE_MASK;
+  let end = block + size;
   hullLo = block;
   hullHi = end;
   if ((word & PREV_FREE) !== 0) {
@@ -606,6 +686,7 @@ export function verifyHeap(): void {
     let prevFree = false;
     let free = 0;
     let used = 0;
+    let quick = 0;
     while (block < top) {
       const w = block >> 2;
       const word = i32[w] as number;
@@ -614,8 +695,9 @@ export function verifyHeap(): void {
       if ((word & USED) !== 0) {
         if (((word & PREV_FREE) !== 0) !== prevFree) throw corrupt(block, 'has a PREV_FREE bit that disagrees with the block below');
         const tag = i32[w + TAG] as number;
-        if (tag !== tagOf(block) && tag !== (tagOf(block) ^ FOREVER)) throw corrupt(block, 'is in use with a wrong TAG');
-        used += size;
+        if (tag === (tagOf(block) ^ QUICK_TAG)) quick += size;
+        else if (tag === tagOf(block) || tag === (tagOf(block) ^ FOREVER)) used += size;
+        else throw corrupt(block, 'is in use with a wrong TAG');
         prevFree = false;
       } else {
         if (word !== size) throw corrupt(block, 'is free with flags set');
@@ -650,6 +732,18 @@ export function verifyHeap(): void {
       }
     }
     if (listed !== free) throw corrupt(ARENA, `starts ${free} free blocks, the lists hold ${listed}`);
+    let quicked = 0;
+    for (let n = MIN_BLOCK; n <= QUICK_LIMIT; n += 8) {
+      for (let at = i32[QUICK + (n >> 3)] as number; at !== 0; at = i32[(at >> 2) + QUICK_NEXT] as number) {
+        if (((i32[at >> 2] as number) & SIZE_MASK) !== n || i32[(at >> 2) + TAG] !== (tagOf(at) ^ QUICK_TAG)) {
+          throw corrupt(at, `is in the quick list of ${n} bytes with size word ${i32[at >> 2]}`);
+        }
+        quicked += n;
+      }
+    }
+    if (quicked !== quick || quick !== i32[QUICK_BYTES]) {
+      throw corrupt(ARENA, `starts quick blocks of ${quick} bytes, the quick lists hold ${quicked}, QUICK_BYTES says ${i32[QUICK_BYTES]}`);
+    }
   } finally {
     unlock();
   }
