@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { _SC_PAGESIZE } from '../ffi/libc.js';
-import { alloc, allocForever, blockSize, free, heap, heapStats, verifyHeap } from '../lib/threadpool/heap.js';
+import { alloc, allocForever, blockSize, free, heap, heapReaches, heapStats, verifyHeap } from '../lib/threadpool/heap.js';
 import { specLibc } from './support.js';
 
 // The shared heap's allocator (lib/threadpool/heap.ts): freed memory is reused and coalesced,
@@ -160,20 +160,39 @@ test.serial('a full heap answers 0; smaller requests still succeed, and freed bl
   t.is(r['nan'], 0);
 });
 
-test.serial('threads allocating, writing, checking and freeing at once never see each other’s bytes', async (t) => {
+test.serial('threads allocating, writing, checking and freeing at once, and freeing each other’s blocks, never see each other’s bytes', async (t) => {
   const script = new URL('./fixtures/heap-stress.js', import.meta.url);
   const used = heapStats().used;
   const rounds = 100_000;
-  const results = await Promise.all([0, 1, 2].map((id) => new Promise<{ id: number; allocs: number; full: number; corrupt: number }>((resolve, reject) => {
-    const w = new Worker(script, { workerData: { id, rounds } });
+  // Cells of [state, offset, words, tag] through which workers hand blocks to each other.
+  const mailbox = new Int32Array(new SharedArrayBuffer(16 * 4 * 4));
+  type Result = { id: number; allocs: number; full: number; corrupt: number; handed: number; taken: number };
+  const results = await Promise.all([0, 1, 2].map((id) => new Promise<Result>((resolve, reject) => {
+    const w = new Worker(script, { workerData: { id, rounds, mailbox } });
     w.once('message', resolve);
     w.once('error', reject);
   })));
+  let handed = 0;
+  let taken = 0;
   for (const r of results) {
     t.is(r.corrupt, 0, `worker ${r.id} found no word changed under it`);
     t.is(r.full, 0);
     t.true(r.allocs > rounds / 3);
+    handed += r.handed;
+    taken += r.taken;
   }
+  // What is still in the mailbox: this thread checks and frees it.
+  for (let c = 0; c < mailbox.length; c += 4) {
+    if (mailbox[c] !== 2) continue;
+    const at = mailbox[c + 1] as number;
+    const words = mailbox[c + 2] as number;
+    heapReaches(at + words * 4);
+    t.true(heap.i32.subarray(at >> 2, (at >> 2) + words).every((w) => w === mailbox[c + 3]), `handed block at ${at} intact`);
+    free(at);
+    taken++;
+  }
+  t.true(handed > 1000, `${handed} blocks were freed by a thread other than their allocator's`);
+  t.is(taken, handed);
   verifyHeap();
   t.is(heapStats().used, used, 'every block the workers made was freed');
 });

@@ -74,7 +74,8 @@ import { MADV_DONTNEED, _SC_PAGESIZE, type Libc } from '../../ffi/libc.js';
 //   0  SIZE               | size | USED (1) | PREV_FREE (2)   | size (both flags clear)
 //   1                     | TAG: tagOf(b); tagOf(b) ^ FOREVER| DLO: [DLO, DHI) may still be resident;
 //                         |   for a wake chunk, ^ QUICK when |   outside it, pages were released
-//                         |   in a quick list                |
+//                         |   in a quick list, ^ RELEASING   |
+//                         |   while free() releases its pages|
 //   2                     | the caller's bytes, from b + 8   | NEXT: next free block of its list, 0 at the end
 //                         |   to b + size; in a quick list,  |
 //                         |   QUICK_NEXT: the next one       |
@@ -119,6 +120,7 @@ const PREV_FREE = 2;
 const SIZE_MASK = ~7;
 const FOREVER = 2;
 const QUICK_TAG = 4;
+const RELEASING = 6;
 const QUICK_NEXT = 2;
 /** The largest block a quick list holds: 4 KiB of caller's bytes (a slot is 1 KiB, a path up to 4 KiB). */
 const QUICK_LIMIT = 4096 + 8;
@@ -324,7 +326,7 @@ function flushQuick(): void {
     for (let block = i32[QUICK + (n >> 3)] as number; block !== 0; block = i32[QUICK + (n >> 3)] as number) {
       i32[QUICK + (n >> 3)] = i32[(block >> 2) + QUICK_NEXT] as number;
       i32[QUICK_BYTES] = (i32[QUICK_BYTES] as number) - n;
-      coalesce(block);
+      coalesce(block, block, block + n, NOW);
     }
   }
 }
@@ -482,17 +484,39 @@ function grow(end: number): boolean {
  * Frees a block from alloc(). Throws, changing nothing, if `offset` is not a block in use: a
  * double free, an offset alloc() never returned, a wake word. Other threads rely on that: a
  * block freed twice would be handed to two requests at once.
+ *
+ * A free that leaves a span of 64 KiB or more to give back to the OS does the madvise after
+ * the lock is let go: the span stays marked in use meanwhile (TAG ^ RELEASING, out of every
+ * list), so no thread takes it or merges with it, and it is merged and listed under the lock
+ * once its pages are gone. Releasing 200 MiB of touched pages took 32-36 ms (scratch
+ * measurement), which under the lock would stall every thread's alloc and free that long.
  */
 export function free(offset: number): void {
   lock();
+  let pending: number;
   try {
-    freeLocked(offset);
+    pending = freeLocked(offset);
   } finally {
     unlock();
   }
+  while (pending !== 0) {
+    const released = (pager as Pager).libc.madvise(pendingStart, pendingStop - pendingStart, MADV_DONTNEED) === 0;
+    lock();
+    try {
+      reachTop();
+      const w = pending >> 2;
+      const size = (heap.i32[w] as number) & SIZE_MASK;
+      if (heap.i32[w + TAG] !== (tagOf(pending) ^ RELEASING)) throw corrupt(pending, 'lost its RELEASING mark while its pages went');
+      // Its pages are gone (then nothing of it is resident but its own words), or may not be.
+      pending = released ? coalesce(pending, 0, 0, DEFER) : coalesce(pending, pending, pending + size, KEEP);
+    } finally {
+      unlock();
+    }
+  }
 }
 
-function freeLocked(offset: number): void {
+/** Under the lock: frees the block at `offset`; a span to release outside the lock (see free()), or 0. */
+function freeLocked(offset: number): number {
   reachTop();
   const i32 = heap.i32;
   const top = i32[TOP] as number;
@@ -514,13 +538,23 @@ function freeLocked(offset: number): void {
     i32[w + QUICK_NEXT] = i32[QUICK + (size >> 3)] as number;
     i32[QUICK + (size >> 3)] = block;
     i32[QUICK_BYTES] = (i32[QUICK_BYTES] as number) + size;
-    return;
+    return 0;
   }
-  coalesce(block);
+  return coalesce(block, block, end, DEFER);
 }
 
-/** Returns `block`, in use or in a quick list and already checked, to the free lists or to TOP. */
-function coalesce(at: number): void {
+/** coalesce() modes: release a span's pages under the lock, leave that to the caller, or not at all. */
+const NOW = 0;
+const DEFER = 1;
+const KEEP = 2;
+
+/**
+ * Returns `at` (a block in use, in a quick list, or RELEASING; already checked) to the free
+ * lists or to TOP, merged with its free neighbours; [lo, hi) is what of it may be resident.
+ * If the span is due to give pages back and `mode` is DEFER, it is left marked RELEASING
+ * instead, with [pendingStart, pendingStop) the addresses to release, and returned; else 0.
+ */
+function coalesce(at: number, lo: number, hi: number, mode: number): number {
   const i32 = heap.i32;
   const top = i32[TOP] as number;
   let block = at;
@@ -528,8 +562,8 @@ function coalesce(at: number): void {
   const word = i32[w] as number;
   let size = word & SIZE_MASK;
   let end = block + size;
-  hullLo = block;
-  hullHi = end;
+  hullLo = lo;
+  hullHi = hi;
   if ((word & PREV_FREE) !== 0) {
     const below = i32[w - 1] as number;
     const prev = block - below;
@@ -538,16 +572,13 @@ function coalesce(at: number): void {
     }
     unlink(prev, below);
     // Its FOOT is inside the new block now; its own hull may hold more.
-    hullLo = block - 4;
+    widenHull(block - 4, block);
     widenHull(i32[(prev >> 2) + DLO] as number, i32[(prev >> 2) + DHI] as number);
     block = prev;
     size += below;
     w = block >> 2;
   }
-  if (end === top) {
-    intoTop(block);
-    return;
-  }
+  if (end === top) return intoTop(block, mode);
   const next = i32[end >> 2] as number;
   if ((next & USED) === 0) {
     const above = next & SIZE_MASK;
@@ -557,60 +588,106 @@ function coalesce(at: number): void {
     widenHull(i32[(end >> 2) + DLO] as number, i32[(end >> 2) + DHI] as number);
     size += above;
     end += above;
-  } else {
-    i32[end >> 2] = next | PREV_FREE;
   }
-  if (hullHi - hullLo >= RELEASE_MIN && release(hullLo, hullHi, block + FREE_HEAD, end - 4)) hullLo = hullHi = 0;
+  if (mode !== KEEP && hullHi - hullLo >= RELEASE_MIN && openPager() !== null) {
+    if (pageRange(hullLo, hullHi, block + FREE_HEAD, end - 4)) {
+      if (mode === DEFER) return holdForRelease(block, size);
+      if (releasePending()) hullLo = hullHi = 0;
+    } else {
+      // No whole page of it lies outside the span's own words, which are never released.
+      hullLo = hullHi = 0;
+    }
+  }
   writeFree(block, size, hullLo, hullHi);
+  i32[end >> 2] = (i32[end >> 2] as number) | PREV_FREE;
   link(block, size);
+  return 0;
 }
 
-/** The free span from `block` to TOP becomes part of the space above TOP. */
-function intoTop(block: number): void {
+/** The free span from `block` to TOP becomes part of the space above TOP (or is held to be released first). */
+function intoTop(block: number, mode: number): number {
   const i32 = heap.i32;
   widenHull(i32[TOP_DLO] as number, i32[TOP_DHI] as number);
+  if (mode !== KEEP && hullHi - hullLo >= RELEASE_MIN && openPager() !== null) {
+    const { base, page } = pager as Pager;
+    // The span reaches up over what may be resident above TOP, to a page boundary (the
+    // buffer's length is a multiple of every page size, so this stays inside it).
+    const end = Math.max(i32[TOP] as number, Math.ceil((base + hullHi) / page) * page - base);
+    if (pageRange(hullLo, hullHi, block + FREE_HEAD, end)) {
+      if (mode === DEFER) {
+        i32[TOP] = end;
+        i32[TOP_DLO] = 0;
+        i32[TOP_DHI] = 0;
+        return holdForRelease(block, end - block);
+      }
+      if (releasePending()) hullLo = hullHi = 0;
+    }
+  }
   i32[TOP] = block;
-  if (hullHi - hullLo >= RELEASE_MIN && release(hullLo, hullHi, block, heap.sab.byteLength)) hullLo = hullHi = 0;
   i32[TOP_DLO] = hullLo;
   i32[TOP_DHI] = hullHi;
+  return 0;
+}
+
+/** Marks the span at `block` in use and RELEASING, out of every list, for free() to release. */
+function holdForRelease(block: number, size: number): number {
+  const i32 = heap.i32;
+  const w = block >> 2;
+  // The block below is in use (free neighbours were merged), so PREV_FREE is clear; the block
+  // above, if any, must see this one in use.
+  i32[w] = size | USED;
+  i32[w + TAG] = tagOf(block) ^ RELEASING;
+  const end = block + size;
+  if (end < (i32[TOP] as number)) i32[end >> 2] = (i32[end >> 2] as number) & ~PREV_FREE;
+  return block;
+}
+
+interface Pager {
+  libc: Libc;
+  /** The heap's address: byte 0 of the buffer. */
+  base: number;
+  page: number;
 }
 
 /** How this thread calls madvise: null without an FFI driver (then nothing is released). */
-let pager: { libc: Libc; base: number; page: number } | null | undefined;
+let pager: Pager | null | undefined;
 
-function openPager(): { libc: Libc; base: number; page: number } | null {
-  const libc = tryLibc();
-  if (libc instanceof Error) return null;
-  const page = libc.sysconf(_SC_PAGESIZE);
-  // A SharedArrayBuffer never moves, and V8 reserves a growable one whole, so this holds for
-  // every length the heap will have.
-  const base = libc.addressOf(heap.u8);
-  if (page <= 0 || (page & (page - 1)) !== 0 || page > GROW_STEP || base % page !== 0) return null;
-  return { libc, base, page };
+function openPager(): Pager | null {
+  if (pager !== undefined) return pager;
+  pager = null;
+  try {
+    const libc = tryLibc();
+    if (libc instanceof Error) return null;
+    const page = libc.sysconf(_SC_PAGESIZE);
+    // A SharedArrayBuffer never moves, and V8 reserves a growable one whole, so this holds for
+    // every length the heap will have.
+    const base = libc.addressOf(heap.u8);
+    if (page > 0 && (page & (page - 1)) === 0 && page <= GROW_STEP && base % page === 0) pager = { libc, base, page };
+  } catch {
+    // A misconfigured UVTS_FFI (the loop reports it): the heap works without releasing.
+  }
+  return pager;
 }
 
+// The addresses pageRange() chose, for releasePending() or for free() after the lock.
+let pendingStart = 0;
+let pendingStop = 0;
+
 /**
- * Gives the OS the whole pages of the dirty range [lo, hi) that lie inside [floor, ceil) (the
- * span's bytes other than its own words), with madvise(MADV_DONTNEED): they read as zeros
- * afterwards. True if they are gone (or there were none), false if they may still be resident.
+ * Chooses the whole pages of the dirty range [lo, hi) that lie inside [floor, ceil) (the
+ * span's bytes other than its own words): dirty bounds round outwards, the span's inwards, in
+ * addresses. False if there are none. The pager is open.
  */
-function release(lo: number, hi: number, floor: number, ceil: number): boolean {
-  if (pager === undefined) {
-    try {
-      pager = openPager();
-    } catch {
-      // A misconfigured UVTS_FFI (the loop reports it); the heap works without releasing.
-      pager = null;
-    }
-  }
-  if (pager === null) return false;
-  const { libc, base, page } = pager;
-  // Dirty bounds round outwards, the span's bounds inwards, in addresses (the heap's base is
-  // page-aligned, checked above).
-  const start = Math.max(Math.floor((base + lo) / page), Math.ceil((base + floor) / page)) * page;
-  const stop = Math.min(Math.ceil((base + hi) / page), Math.floor((base + ceil) / page)) * page;
-  if (stop <= start) return true;
-  return libc.madvise(start, stop - start, MADV_DONTNEED) === 0;
+function pageRange(lo: number, hi: number, floor: number, ceil: number): boolean {
+  const { base, page } = pager as Pager;
+  pendingStart = Math.max(Math.floor((base + lo) / page), Math.ceil((base + floor) / page)) * page;
+  pendingStop = Math.min(Math.ceil((base + hi) / page), Math.floor((base + ceil) / page)) * page;
+  return pendingStop > pendingStart;
+}
+
+/** madvise(MADV_DONTNEED) on the chosen pages, under the lock: they read as zeros afterwards. */
+function releasePending(): boolean {
+  return (pager as Pager).libc.madvise(pendingStart, pendingStop - pendingStart, MADV_DONTNEED) === 0;
 }
 
 function corrupt(at: number, what: string): Error {
@@ -697,7 +774,7 @@ export function verifyHeap(): void {
         const tag = i32[w + TAG] as number;
         if (tag === (tagOf(block) ^ QUICK_TAG)) quick += size;
         else if (tag === tagOf(block) || tag === (tagOf(block) ^ FOREVER)) used += size;
-        else throw corrupt(block, 'is in use with a wrong TAG');
+        else if (tag !== (tagOf(block) ^ RELEASING)) throw corrupt(block, 'is in use with a wrong TAG');
         prevFree = false;
       } else {
         if (word !== size) throw corrupt(block, 'is free with flags set');
