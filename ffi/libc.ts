@@ -121,6 +121,8 @@ export const FUNCTIONS = {
   ioctlInt: { ret: 'int', params: ['int', 'ulong', 'int'], symbol: 'ioctl' },
   // madvise(addr, length, MADV_DONTNEED): hands freed pages of the shared heap back to the OS.
   madvise: { ret: 'int', params: ['ptr', 'ulong', 'int'] },
+  // sysconf(_SC_PAGESIZE): madvise() takes whole pages, and arm64 kernels may use 16 or 64 KiB.
+  sysconf: { ret: 'long', params: ['int'] },
 } as const satisfies Record<string, Signature>;
 
 type Memory = Uint8Array | Int32Array;
@@ -158,6 +160,10 @@ export const LIBRARY_NAMES = ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-a
 export const {
   EAGAIN, EINTR, ENOENT, EEXIST, EMFILE, ENFILE, ECONNABORTED, ECONNREFUSED, EINPROGRESS, EADDRINUSE, EPERM,
 } = constants.errno;
+
+export const MADV_DONTNEED = 4;
+/** glibc's and musl's value (both list it 30th in <bits/confname.h> / <unistd.h>). */
+export const _SC_PAGESIZE = 30;
 
 export const EPOLLIN = 0x001;
 export const EPOLLPRI = 0x002;
