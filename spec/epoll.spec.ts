@@ -3,7 +3,7 @@
 // wake a loop blocked in epoll_wait through its eventfd.
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
-import type { LoopMetrics } from '../lib/backend/backend.js';
+import { READY, type LoopMetrics } from '../lib/backend/backend.js';
 import { EpollBackend } from '../lib/backend/epoll.js';
 import { EINTR, EPOLLIN, type Libc } from '../ffi/libc.js';
 import { Async, Loop, Poll } from '../lib/index.js';
@@ -83,13 +83,21 @@ test('a signal that interrupts epoll_wait (EINTR) is retried, not reported', asy
   const [a, b] = socketPair();
   backend.modify(a, EPOLLIN, watcher);
   // A worker signals the process while the main thread is blocked; Node's workers block
-  // signals, so the main thread takes it and its epoll_wait returns EINTR.
+  // signals, so the main thread takes it and its epoll_wait returns EINTR. The wait has no
+  // timeout: only the worker's write to the other end of the pair ends it, after its signals,
+  // so however late the worker starts, every signal finds the main thread blocked.
   const worker = new Worker(`
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    process.kill(process.pid, 'SIGUSR2');
-  `, { eval: true });
+    const { workerData } = require('node:worker_threads');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 3; i++) {
+      Atomics.wait(pause, 0, 0, 20);
+      process.kill(process.pid, 'SIGUSR2');
+    }
+    Atomics.wait(pause, 0, 0, 20);
+    require('node:fs').writeSync(workerData, 'x');
+  `, { eval: true, workerData: b });
   const exited = new Promise((resolve) => worker.once('exit', resolve));
-  t.is(backend.wait(200), 0, 'nothing became ready, and no error came out');
+  t.is(backend.wait(-1), READY, 'the write made the fd ready, and no error came out');
   await exited;
   t.true(interrupted >= 1, 'the signal interrupted epoll_wait');
   t.is(waits, interrupted + 1, 'each interruption was followed by another wait');

@@ -357,7 +357,9 @@ test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => 
   t.throws(() => getnameinfo(loop, '127.0.0.1', 70000, 0, () => {}), { instanceOf: RangeError });
   t.throws(() => getaddrinfo(loop, 'a\0b', null, null, () => {}), { instanceOf: TypeError });
   loop.run();
-  t.deepEqual(results, [{ host: '127.0.0.1', service: '22' }, { host: '::ffff:1.2.3.4', service: '65535' }]);
+  // Two lookups run on two pool threads at once: either may finish first.
+  const byHost = (a: unknown, b: unknown): number => String((a as { host: string }).host).localeCompare((b as { host: string }).host);
+  t.deepEqual(results.sort(byHost), [{ host: '127.0.0.1', service: '22' }, { host: '::ffff:1.2.3.4', service: '65535' }]);
   closeLoop(t, loop);
 });
 
