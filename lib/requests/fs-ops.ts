@@ -562,8 +562,12 @@ const DIRENT_TYPES: readonly DirentType[] = ['other', 'file', 'dir', 'link', 'ot
 const RD_SCANDIR = 0;
 const RD_LSTAT = 1;
 
+/**
+ * A name as a latin1 string, one char per byte: comparing two of them with < is comparing
+ * their bytes, as strcmp does, and they are cheaper to make and hold than Buffers.
+ */
 interface RawDirent {
-  name: Buffer;
+  name: string;
   type: number;
 }
 
@@ -582,9 +586,9 @@ function typeOfMode(mode: number): number {
   return TYPE_OTHER;
 }
 
-/** byte order, as strcmp compares names (neither holds a NUL). */
+/** Byte order, as strcmp compares names (neither holds a NUL; no two in a directory are equal). */
 function byName(a: RawDirent, b: RawDirent): number {
-  return Buffer.compare(a.name, b.name);
+  return a.name < b.name ? -1 : 1;
 }
 
 function runReaddir(slot: Slot, { libc, base }: PoolContext): void {
@@ -637,8 +641,7 @@ function runReaddir(slot: Slot, { libc, base }: PoolContext): void {
   let i = at;
   for (const e of entries) {
     u8[i++] = e.type;
-    u8.set(e.name, i);
-    i += e.name.length;
+    i += u8.write(e.name, i, 'latin1');
     u8[i++] = 0;
   }
 }
@@ -646,9 +649,12 @@ function runReaddir(slot: Slot, { libc, base }: PoolContext): void {
 /** Reads the `n` bytes of records getdents64 left at `buffer` into `entries`; returns an lstat errno or 0. */
 function collect(libc: Libc, base: number, fd: number, slot: Slot, buffer: number, n: number, entries: RawDirent[]): number {
   const u8 = heap.u8;
-  for (let off = buffer; off < buffer + n; off += u8.readUInt16LE(off + LINUX_DIRENT64.reclen)) {
+  for (let off = buffer, next = off; off < buffer + n; off = next) {
+    next = off + (u8[off + LINUX_DIRENT64.reclen] as number) + (u8[off + LINUX_DIRENT64.reclen + 1] as number) * 256;
     const nameAt = off + LINUX_DIRENT64.name;
-    const nameEnd = u8.indexOf(0, nameAt);
+    // (The padding after the name's NUL is not cleared by the kernel: look for the first NUL.)
+    let nameEnd = nameAt;
+    while (u8[nameEnd] !== 0) nameEnd++;
     const length = nameEnd - nameAt;
     // uv__fs_scandir_filter: '.' and '..' are not entries.
     if (u8[nameAt] === 0x2e && (length === 1 || (length === 2 && u8[nameAt + 1] === 0x2e))) continue;
@@ -664,19 +670,23 @@ function collect(libc: Libc, base: number, fd: number, slot: Slot, buffer: numbe
       if (r !== 0) return libc.errno();
       type = typeOfMode(statxMode(slot + OUT_AREA));
     }
-    entries.push({ name: Buffer.from(u8.subarray(nameAt, nameEnd)), type });
+    entries.push({ name: u8.toString('latin1', nameAt, nameEnd), type });
   }
   return 0;
 }
 
+/**
+ * The packed entries, decoded as utf8 in one call and split at the NULs: a type byte (1 to 4)
+ * and a NUL are ASCII, which a utf8 decoder never takes into a broken sequence before them,
+ * so each name decodes as it would alone (U+FFFD for bytes that are not utf8, as Node's).
+ */
 function decodeReaddir(slot: Slot): Dirent[] {
   const entries: Dirent[] = [];
-  if (int(slot, OUT) === 0) return entries;
-  const bytes = outBytes(slot);
-  for (let i = 0; i < bytes.length;) {
-    const type = DIRENT_TYPES[bytes[i] as number] ?? 'other';
-    const end = bytes.indexOf(0, i + 1);
-    entries.push({ name: bytes.toString('utf8', i + 1, end), type });
+  if (int(slot, OUT) === 0 || int(slot, OUT_LEN) === 0) return entries;
+  const text = outBytes(slot).toString('utf8');
+  for (let i = 0; i < text.length;) {
+    const end = text.indexOf('\0', i + 1);
+    entries.push({ name: text.slice(i + 1, end), type: DIRENT_TYPES[text.charCodeAt(i)] ?? 'other' });
     i = end + 1;
   }
   return entries;
