@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 
 // The C side of uvts, declared once: every libc function uvts calls, the Linux constants it
@@ -123,6 +124,16 @@ export const FUNCTIONS = {
   madvise: { ret: 'int', params: ['ptr', 'ulong', 'int'] },
   // sysconf(_SC_PAGESIZE): madvise() takes whole pages, and arm64 kernels may use 16 or 64 KiB.
   sysconf: { ret: 'long', params: ['int'] },
+  // getdents64(fd, struct linux_dirent64 *buf, count): the call glibc's readdir64 makes, on a
+  // buffer uvts owns (glibc 2.30+; the raw syscall's layout, LINUX_DIRENT64 below). Returns the
+  // bytes filled, 0 at the end of the directory, -1 with errno on failure.
+  getdents64: { ret: 'long', params: ['int', 'ptr', 'ulong'] },
+  // futimens(fd, const struct timespec times[2]): copyfile gives the copy its source's times.
+  futimens: { ret: 'int', params: ['int', 'ptr'] },
+  // fchown(fd, uid_t, gid_t): uid_t and gid_t are unsigned 32-bit on Linux.
+  fchown: { ret: 'int', params: ['int', 'uint', 'uint'] },
+  // fstatfs(fd, struct statfs *): copyfile asks whether the destination is a CIFS/SMB share.
+  fstatfs: { ret: 'int', params: ['int', 'ptr'] },
 } as const satisfies Record<string, Signature>;
 
 type Memory = Uint8Array | Int32Array;
@@ -159,11 +170,50 @@ export const LIBRARY_NAMES = ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-a
 // errno values, as C sees them (positive), from Node's table for this platform.
 export const {
   EAGAIN, EINTR, ENOENT, EEXIST, EMFILE, ENFILE, ECONNABORTED, ECONNREFUSED, EINPROGRESS, EADDRINUSE, EPERM,
+  EACCES, EINVAL, EIO, ENOMEM, ENOSYS, ENOTSOCK, ENOTSUP, EXDEV,
 } = constants.errno;
 
 export const MADV_DONTNEED = 4;
 /** glibc's and musl's value (both list it 30th in <bits/confname.h> / <unistd.h>). */
 export const _SC_PAGESIZE = 30;
+// open(2) flags, from Node's table for this platform: O_DIRECTORY differs between x86-64
+// (0o200000) and arm64 (0o40000), so none of these is written by hand.
+export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY } = fsConstants;
+/** Linux's PATH_MAX (limits.h), the size of the buffers realpath and readlink fill. */
+export const PATH_MAX = 4096;
+/** *at() calls: the calling process's working directory. */
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EMPTY_PATH = 0x1000;
+/** ioctl FICLONE, _IOW(0x94, 9, int): the same number on x86-64 and arm64. */
+export const FICLONE = 0x40049409;
+/** d_type values of a directory entry (dirent.h). */
+export const DT_UNKNOWN = 0;
+export const DT_DIR = 4;
+export const DT_REG = 8;
+export const DT_LNK = 10;
+
+// struct linux_dirent64, as getdents64 packs records into the caller's buffer, each d_reclen
+// bytes long (8-aligned) and its name NUL-terminated; the same on every Linux architecture.
+//
+//   offset | field
+//   -------+--------------------
+//   0      | u64 d_ino
+//   8      | i64 d_off
+//   16     | u16 d_reclen
+//   18     | u8  d_type
+//   19     | char d_name[]
+export const LINUX_DIRENT64 = { reclen: 16, type: 18, name: 19 } as const;
+
+// struct statfs on LP64 Linux starts with f_type, a long (__fsword_t), on x86-64 and arm64;
+// the struct is 120 bytes. Only f_type's low 32 bits matter: the magic numbers are 32-bit.
+export const STATFS = { size: 120, type: 0 } as const;
+export const CIFS_MAGIC_NUMBER = 0xff534d42;
+export const SMB_SUPER_MAGIC = 0x517b;
+export const SMB2_MAGIC_NUMBER = 0xfe534d42;
+
+// struct timespec on LP64 Linux: i64 tv_sec, i64 tv_nsec; utimensat and futimens take two.
+export const TIMESPEC_BYTES = 16;
 
 export const EPOLLIN = 0x001;
 export const EPOLLPRI = 0x002;

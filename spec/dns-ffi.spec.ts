@@ -16,7 +16,7 @@ import { codeOf, errnoOf } from '../lib/errors.js';
 import { DNS_OPS, type Address } from '../lib/requests/dns-ops.js';
 import { eaiCode, formatIPv4, formatIPv6, toAscii } from '../lib/requests/lookup.js';
 import { alloc, free, heap, heapReaches } from '../lib/threadpool/heap.js';
-import { AGAIN, NO_VALUE } from '../lib/threadpool/op.js';
+import { AGAIN, NO_VALUE, Failed } from '../lib/threadpool/op.js';
 import { Refused, freeBlocks } from '../lib/threadpool/slot-data.js';
 import {
   A0, A1, A2, DATA, DATA_LEN, ERROR, IN, OUT, OUT_AREA, OUT_LEN, RECORD, RESULT, SLOT_BYTES, SYSCALL, int, setInt,
@@ -57,9 +57,9 @@ function turn<T>(encode: (slot: Slot) => void, run: (slot: Slot) => void, decode
 
 const REQ = { state: undefined };
 
-/** A decoder's value: these ops never answer AGAIN or NO_VALUE. */
-function value<T>(v: T | typeof AGAIN | typeof NO_VALUE): T {
-  if (v === AGAIN || v === NO_VALUE) throw new Error('a dns op answered AGAIN or NO_VALUE');
+/** A decoder's value: these ops never answer AGAIN, NO_VALUE or Failed. */
+function value<T>(v: T | typeof AGAIN | typeof NO_VALUE | Failed): T {
+  if (v === AGAIN || v === NO_VALUE || v instanceof Failed) throw new Error('a dns op answered AGAIN, NO_VALUE or Failed');
   return v;
 }
 

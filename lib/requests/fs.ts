@@ -41,8 +41,19 @@ function checkMode(value: unknown, name: string): number {
   return checkInt(value, name, 0, 0o7777);
 }
 
+/**
+ * A Uint8Array whose memory a pool thread may read or write by address until the callback
+ * runs (libuv's uv_buf_t). A view on a resizable ArrayBuffer is refused: shrinking it can
+ * decommit the pages under the pool thread. A growable SharedArrayBuffer never gives memory
+ * back, so it is taken.
+ */
 function checkBuffer(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  const memory = value.buffer;
+  if (!(memory instanceof SharedArrayBuffer) && memory.resizable) {
+    throw new TypeError(`${name} must not be a view on a resizable ArrayBuffer: a resize while a pool thread reads or writes ` +
+      'it could take its memory away; use a fixed-length ArrayBuffer or a SharedArrayBuffer');
+  }
   return value;
 }
 
@@ -73,9 +84,22 @@ function checkPosition(value: unknown): number {
   return checkInt(value, 'position', 0, Number.MAX_SAFE_INTEGER);
 }
 
+/** Seconds either side of 1970 that a Date can hold (8.64e15 ms): C's time_t holds them all. */
+const MAX_SECONDS = 8.64e12;
+
+/**
+ * A time for utime, in seconds: a valid Date, or a finite number of seconds. Node lets an
+ * Invalid Date through as NaN (which libuv turns into "leave it unchanged") and a number
+ * past time_t's range would be undefined behaviour in C: both are refused here.
+ */
 function checkTime(value: unknown, name: string): number {
-  if (value instanceof Date) return value.getTime() / 1000;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) throw new RangeError(`${name} must be a valid Date, got an Invalid Date`);
+    return ms / 1000;
+  }
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a Date or seconds as a finite number, got ${describe(value)}`);
+  if (Math.abs(value) > MAX_SECONDS) throw new RangeError(`${name} must be within ${MAX_SECONDS} seconds of 1970 (a Date's range), got ${value}`);
   return value;
 }
 

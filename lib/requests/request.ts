@@ -1,7 +1,7 @@
 import { UVError, codeOf } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
-import { AGAIN, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
+import { AGAIN, Failed, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
 import { Refused, readRecord } from '../threadpool/slot-data.js';
 import { ERROR, SYSCALL, int, type Slot } from '../threadpool/slot.js';
 import type { PoolWork } from '../threadpool/submitter.js';
@@ -40,6 +40,11 @@ export class Request implements PoolWork, RequestState {
   private active = true;
   /** Cancelled, its callback not yet run: a second cancel() must not touch the slot it gave up. */
   private cancelled = false;
+  /**
+   * A turn has run (readFile's open): the request is running, as libuv's would be, and what
+   * that turn acquired (an fd) is released only by the turns after it, so cancel() refuses.
+   */
+  private started = false;
 
   /** @internal */
   constructor(loop: Loop, name: OpName, cb: Callback, path?: string, dest?: string) {
@@ -60,7 +65,7 @@ export class Request implements PoolWork, RequestState {
    * (EAI_CANCELED for lookups) from the next poll phase. False once it has started or finished.
    */
   cancel(): boolean {
-    if (!this.active || this.cancelled) return false;
+    if (!this.active || this.cancelled || this.started) return false;
     this.cancelled = this.loop.pool().cancel(this);
     return this.cancelled;
   }
@@ -73,7 +78,11 @@ export class Request implements PoolWork, RequestState {
     else if (err === null) err = this.poolError(slot);
     if (err === null) {
       value = this.op.decode(slot, this);
-      if (value === AGAIN) return true;
+      if (value === AGAIN) {
+        this.started = true;
+        return true;
+      }
+      if (value instanceof Failed) err = value.error;
     }
     this.active = false;
     this.loop.activeReqs--;

@@ -19,9 +19,10 @@ import { heap } from '../threadpool/heap.js';
 export const STATX_BYTES = 256;
 /** STATX_BASIC_STATS | STATX_BTIME, the mask libuv asks for. */
 export const STATX_MASK = 0xfff;
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_EMPTY_PATH = 0x1000;
+/** The byte offsets above that the fs ops read one by one (readFile, readdir, copyfile). */
+export const STATX = {
+  uid: 20, gid: 24, mode: 28, ino: 32, size: 40, atime: 64, mtime: 112, devMajor: 136, devMinor: 140,
+} as const;
 
 const TWO_32 = 2 ** 32;
 
@@ -35,6 +36,16 @@ function u64(w: number): number {
 function ms(w: number): number {
   const sec = (heap.u32[w] as number) + (heap.i32[w + 1] as number) * TWO_32;
   return sec * 1e3 + (heap.u32[w + 2] as number) / 1e6;
+}
+
+/** The u64 at byte `at` of the heap (8-aligned), as a double: exact below 2^53. */
+export function heapU64(at: number): number {
+  return u64(at >> 2);
+}
+
+/** stx_mode of the struct statx at byte offset `at` of the heap. */
+export function statxMode(at: number): number {
+  return (heap.u32[(at + STATX.mode) >> 2] as number) & 0xffff;
 }
 
 /** glibc's makedev(), as a double: the major and minor of a dev_t packed as Linux packs them. */

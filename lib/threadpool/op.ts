@@ -27,6 +27,15 @@ export const AGAIN: unique symbol = Symbol('again');
 /** The decoder's answer for an op whose callback takes only an error. */
 export const NO_VALUE: unique symbol = Symbol('no value');
 
+/**
+ * The decoder's answer when the request fails after all, on the loop side: readFile of a file
+ * over Node's 2 GiB limit, or a Buffer the loop could not allocate. The callback gets `error`.
+ * A wrapper, not a bare Error, because an Error can be a value (queueWork may return one).
+ */
+export class Failed {
+  constructor(readonly error: Error) {}
+}
+
 export interface Op<Args extends readonly unknown[] = never[], Value = unknown> {
   readonly type: RequestType;
   /** libuv's slow work (lookups, user work): it holds at most ceil(size / 2) pool threads. */
@@ -50,10 +59,11 @@ export interface Op<Args extends readonly unknown[] = never[], Value = unknown> 
   /** Pool side: runs the blocking call(s); on failure sets ERROR (and SYSCALL) with fail(). */
   run(slot: Slot, pool: PoolContext): void | Promise<void>;
   /**
-   * Loop side, on success: the callback's value (NO_VALUE for none), or AGAIN once it has
-   * encoded the next turn into the slot.
+   * Loop side, on success: the callback's value (NO_VALUE for none), AGAIN once it has encoded
+   * the next turn into the slot, or Failed. A request that has had one turn has started: it
+   * can no longer be cancelled (what its first turn acquired, an fd, is released by a later one).
    */
-  decode(slot: Slot, req: RequestState): Value | typeof AGAIN | typeof NO_VALUE;
+  decode(slot: Slot, req: RequestState): Value | typeof AGAIN | typeof NO_VALUE | Failed;
 }
 
 /** An entry, checked against Op without widening its argument and value types. */
