@@ -359,7 +359,8 @@ test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => 
   loop.run();
   // Two lookups run on two pool threads at once: either may finish first.
   const byHost = (a: unknown, b: unknown): number => String((a as { host: string }).host).localeCompare((b as { host: string }).host);
-  t.deepEqual(results.sort(byHost), [{ host: '127.0.0.1', service: '22' }, { host: '::ffff:1.2.3.4', service: '65535' }]);
+  const expected = [{ host: '127.0.0.1', service: '22' }, { host: '::ffff:1.2.3.4', service: '65535' }];
+  t.deepEqual(results.sort(byHost), expected.sort(byHost));
   closeLoop(t, loop);
 });
 
