@@ -122,13 +122,14 @@ function mayDefer(brief: boolean): boolean {
 /** The wake word of the loop this thread last completed a request for, -1 before the first. */
 let lastWake = -1;
 const spinner = new Spinner();
+const X_NOSPIN = process.env['X_NOSPIN_POOL'] === '1';
 
 /**
  * Before parking: spin for new work (spin.ts) if the loop this thread last served is running,
  * so likely to submit again soon, and no other pool thread is already searching.
  */
 function spinForWork(): number {
-  if (!CAN_SPIN || lastWake === -1 || Atomics.load(heap.i32, control + SEARCHING) !== 1) return -1;
+  if (X_NOSPIN || !CAN_SPIN || lastWake === -1 || Atomics.load(heap.i32, control + SEARCHING) !== 1) return -1;
   const state = Atomics.load(heap.i32, lastWake + WAKE_STATE);
   if (state !== AWAKE && state !== SIGNALLED) return -1;
   return spinner.spin(takeable) ? take() : -1;

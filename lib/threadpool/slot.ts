@@ -116,14 +116,15 @@ export function state(slot: Slot): number {
 const STATE_NAMES = ['(none)', 'QUEUED', 'RUNNING', 'DONE', 'CANCELLED'];
 
 /**
- * Moves the slot from `from` to `to` if it is in `from`. Returns false when it is in one of
- * `racing`, the states a rival's move may have left it in; any other state throws, as libuv
- * asserts: it means two sides disagree about who owns the slot.
+ * Moves the slot from `from` to `to` if it is in `from`. Returns false when it is in `racing`
+ * or `racingToo`, the states a rival's move may have left it in (-1: none); any other state
+ * throws, as libuv asserts: it means two sides disagree about who owns the slot. (Fixed
+ * parameters, not a rest list: pool threads call it twice per request.)
  */
-export function move(slot: Slot, from: number, to: number, ...racing: number[]): boolean {
+export function move(slot: Slot, from: number, to: number, racing = -1, racingToo = -1): boolean {
   const seen = Atomics.compareExchange(heap.i32, (slot >> 2) + STATE, from, to);
   if (seen === from) return true;
-  if (racing.includes(seen)) return false;
-  const expected = [from, ...racing].map((s) => STATE_NAMES[s]).join(' or ');
+  if (seen === racing || seen === racingToo) return false;
+  const expected = [from, racing, racingToo].filter((s) => s !== -1).map((s) => STATE_NAMES[s]).join(' or ');
   throw new Error(`uvts: slot ${slot} is ${STATE_NAMES[seen] ?? seen}, expected ${expected}`);
 }

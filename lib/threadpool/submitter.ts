@@ -29,6 +29,7 @@ export interface PoolWork extends QueueNode {
   finish(slot: Slot): boolean;
 }
 
+const X_NOSPIN = process.env['X_NOSPIN_LOOP'] === '1';
 /** Completions a loop can have outstanding in the pool: the size of its completion ring. */
 const IN_FLIGHT = 1024;
 
@@ -157,7 +158,7 @@ export class Submitter {
    * wake for a completion that is microseconds away. True if the loop was signalled meanwhile.
    */
   spinForCompletions(): boolean {
-    if (!CAN_SPIN || this.inFlight === 0 || runningThreads() === 0) return false;
+    if (X_NOSPIN || !CAN_SPIN || this.inFlight === 0 || runningThreads() === 0) return false;
     return this.spinner.spin(this.signalled);
   }
 
