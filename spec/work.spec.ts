@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { setEnvironmentData } from 'node:worker_threads';
+import { Worker, setEnvironmentData } from 'node:worker_threads';
 import { Loop, UVError, queueWork, threadpool } from '../lib/index.js';
 import { fastArgsSize, fastSize, readFast, readFastArgs, readV8, writeFast, writeFastArgs, writeV8 } from '../lib/requests/work-codec.js';
 import { sharedHeld } from '../lib/requests/work-share.js';
@@ -329,6 +329,20 @@ test.serial('many in flight, FAST, v8 and shared mixed: each gets its own result
   t.is(ok, n);
   until(() => sharedHeld() === 0, 'the supervisor to hold nothing');
   closeLoop(t, loop);
+});
+
+test.serial('worker threads with loops of their own send and get back SharedArrayBuffers at once, each only its own', async (t) => {
+  // The pool is up (earlier tests): each thread introduces itself to the supervisor.
+  const script = new URL('./fixtures/work-loops.js', import.meta.url);
+  const results = await Promise.all([0, 1, 2].map((id) => new Promise<{ id: number; signalled: number; shared: number; errors: string[] }>(
+    (resolve, reject) => {
+      const w = new Worker(script, { workerData: { id, count: 100, fns: fns.href } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    })));
+  for (const r of results) t.deepEqual(r, { id: r.id, signalled: 100, shared: 100, errors: [] });
+  until(() => sharedHeld() === 0, 'the supervisor to hold nothing');
+  t.is(sharedHeld(), 0);
 });
 
 /** Runs a child node process with uvts imported as `uvts`; returns its stdout and stderr. */

@@ -5,7 +5,7 @@ import {
   A0, A1, A2, DATA, DATA_LEN, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_THREAD, RESULT, int, setInt, type Slot,
 } from '../threadpool/slot.js';
 import { fastSize, readFast, readFastArgs, readV8, writeFast, writeFastArgs, writeV8 } from './work-codec.js';
-import { UNSENT, fetchShared, postResultShared, resultShared, sendShared, sharedKey } from './work-share.js';
+import { UNSENT, fetchShared, resultShared, sendResultShared, sendShared, sharedKey } from './work-share.js';
 
 // queueWork (uv_queue_work): an export of a module runs on a pool thread. The module is
 // imported once per pool thread and kept; a promise the export returns is awaited. Arguments
@@ -139,10 +139,10 @@ function writeResult(slot: Slot, value: unknown): void {
     setInt(slot, OUTPUT, V8);
     return;
   }
-  // Posted before the completion, which the loop reads them at.
+  // There before the completion, which the loop reads them at.
   const port = int(slot, PORT);
   heapReaches(port + PORT_BYTES);
-  postResultShared(heap.i32[(port >> 2) + PORT_THREAD] as number, int(slot, SERIAL), shared);
+  sendResultShared(heap.i32[(port >> 2) + PORT_THREAD] as number, int(slot, SERIAL), shared);
   setInt(slot, OUTPUT, SHARED);
 }
 

@@ -2,53 +2,62 @@ import {
   BroadcastChannel, getEnvironmentData, parentPort, receiveMessageOnPort, setEnvironmentData, threadId, workerData,
   type MessagePort, type Worker,
 } from 'node:worker_threads';
-import { isHeapRoot } from '../threadpool/heap.js';
+import { allocForever, heap, heapReaches, isHeapRoot } from '../threadpool/heap.js';
 import { MAX_SIZE, poolRunning, supervisorThread } from '../threadpool/pool.js';
 
 // The SharedArrayBuffers of a queueWork request, carried between threads by message (the heap
-// can carry bytes, not buffers): the arguments' to the one pool thread that runs the request,
-// the result's back to the loop's thread. work-codec.ts names them by index in the bytes.
+// carries bytes, not buffers): the arguments' to the one pool thread that runs the request, the
+// result's back to the loop's thread. work-codec.ts names them by index in the bytes. The
+// supervisor (workers/supervisor.ts), whose event loop is always free, relays both ways, and
+// no thread keeps a buffer after its request: the old registry, which every pool thread heard
+// and kept, held 40 SharedArrayBuffers of 25 MiB alive in idle threads.
 //
-// No thread keeps one after its request: the old registry, which every pool thread heard and
-// kept, held 40 SharedArrayBuffers of 25 MiB alive in idle threads. So:
+// Two facts about Node's BroadcastChannel shape this (measured on Node 20.20):
+// - it delivers only to instances that exist when a message is posted: a listener must be up
+//   before anyone posts to it;
+// - an instance receives every other instance's posts and holds them until its thread's event
+//   loop turns, even once closed (a closed instance leaves the channel only then). A pool thread
+//   serving work, or a loop thread inside run(), does not turn it: an instance there on a
+//   channel that others post to holds their buffers (ten 64 MiB posts: +640 MiB, until a turn).
+//   So every channel below has one poster and one listener.
 //
-// - Arguments go to the supervisor (workers/supervisor.ts), whose event loop is always free:
-//   the root thread posts to the supervisor's Worker (messages wait there while it starts);
-//   any other thread on the ARGS BroadcastChannel, which only the supervisor listens to, once
-//   the supervisor has said it listens (BROKER; a BroadcastChannel drops what is posted before
-//   a listener exists). Keyed "<threadId>:<serial>".
-// - The pool thread that takes the request posts { want: key } to the supervisor and waits on
-//   its word in WORDS; the supervisor posts the buffers to that thread's Worker, drops its
-//   entry, and notifies the word; the pool thread reads them with receiveMessageOnPort.
-// - A request cancelled (or whose thread died) before its buffers were taken has its entry
-//   dropped by its loop, on the same route, so after it (work.ts).
-// - A result's buffers go on a BroadcastChannel named for the loop's thread, which that thread
-//   listens to from its first queueWork; the loop reads them at the completion, synchronously.
-//
-// A BroadcastChannel instance receives every other instance's posts until it is closed, and a
-// thread whose event loop does not turn (a pool thread parked, a loop thread inside run())
-// would hold them: so a thread that only sends opens one, posts and closes it.
-//
-// A thread other than the root that sends before the supervisor listens waits for it if it is
-// already starting (it comes up without anyone's help); if the root has not started it yet,
-// the request goes out UNSENT and the pool thread that takes it sends it back to its loop,
-// which posts the buffers then (the supervisor is up by then) and resubmits (work-ops.ts).
+// Arguments, loop -> supervisor -> pool thread:
+// - the root thread posts to the supervisor's Worker, where messages wait while it starts;
+// - any other thread T posts on "args:T", once the supervisor listens there: T's first sender
+//   posts { hello: T, word } on HELLO (the instance it opens for that hears only other threads'
+//   hellos, and is closed) and waits on that heap word, which the supervisor sets once it listens on "args:T". If the
+//   supervisor is not up yet, T waits for it when the root has already started it (it comes up
+//   on its own); else the request goes out UNSENT, and the pool thread that takes it sends it
+//   back to its loop, which sends the buffers then and resubmits (work-ops.ts);
+// - the pool thread that takes the request posts { want: key } to the supervisor and waits on
+//   its WANT word; the supervisor posts the buffers to that thread's Worker, forgets them and
+//   sets the word; the pool thread reads them with receiveMessageOnPort;
+// - a request cancelled, or whose thread died, before its buffers were taken has its entry
+//   dropped by its loop, the same way it was sent, so after it (work.ts).
+// Results, pool thread -> supervisor -> loop thread T:
+// - the pool thread posts { thread: T, serial, shared } to the supervisor and waits on its
+//   WANT word; the supervisor posts it on "results:T" and sets the word; only then does the pool
+//   thread complete the request, so the loop finds the buffers when it reads the result. T
+//   listens on "results:T" from its first queueWork.
+// The supervisor keeps an instance on "args:T" and on "results:T" for each thread T that has
+// used them (two small objects a thread; none holds a buffer).
 //
 //   WORDS (a SharedArrayBuffer in environment data, made by the heap's root)
-//   Int32 index | name  | meaning
-//   ------------+-------+-----------------------------------------------------------------
-//   0           | BROKER| 1 once the supervisor listens on ARGS
-//   1           | HELD  | the supervisor's entries and waiting wants (for specs: 0 when idle)
-//   2 + i       | WANT  | pool thread i's futex: 0 waiting, 1 its buffers have been posted to it
+//   Int32 index | name   | meaning
+//   ------------+--------+-----------------------------------------------------------------
+//   0           | BROKER | 1 once the supervisor listens (HELLO, its parentPort)
+//   1           | HELD   | argument lists whose buffers or want the supervisor holds (specs)
+//   2 + i       | WANT   | pool thread i's futex: 0 waiting for the supervisor, 1 answered
 
 const WORDS_KEY = 'uvts:work-share';
 const BROKER = 0;
 const HELD = 1;
 const WANT = 2;
-const ARGS = 'uvts:work-args';
+const HELLO = 'uvts:work-hello';
+const ARGS = 'uvts:work-args:';
 const RESULTS = 'uvts:work-results:';
-/** How long a thread waits for a supervisor that is starting (it takes 50-300 ms here). */
-const START_WAIT_MS = 30_000;
+/** How long a thread waits for a supervisor that is starting (50-300 ms here) or answering a hello. */
+const WAIT_MS = 30_000;
 
 const words: Int32Array = openWords();
 
@@ -61,20 +70,27 @@ function openWords(): Int32Array {
   return new Int32Array(sab);
 }
 
-/** Arguments' buffers, to the supervisor; or { drop: key }. */
+/** A request's argument buffers, loop -> supervisor -> pool thread. */
 interface ArgsMessage {
   key: string;
   shared: SharedArrayBuffer[];
 }
+/** Forget the argument buffers sent as `drop`, loop -> supervisor. */
 interface DropMessage {
   drop: string;
 }
-/** A pool thread's request for its arguments' buffers, to the supervisor. */
+/** Thread `hello` will post on "args:<hello>" once the supervisor sets heap word `word`. */
+interface HelloMessage {
+  hello: number;
+  word: number;
+}
+/** A pool thread asks for its request's argument buffers. */
 interface WantMessage {
   want: string;
 }
-/** A result's buffers, to the loop's thread. */
+/** A result's buffers, pool thread -> supervisor (with `thread`) -> the loop's thread. */
 interface ResultMessage {
+  thread: number;
   serial: number;
   shared: SharedArrayBuffer[];
 }
@@ -82,6 +98,16 @@ interface ResultMessage {
 /** What node:worker_threads' BroadcastChannel has but @types/node does not declare. */
 interface Unref {
   unref(): void;
+}
+
+function unref(channel: BroadcastChannel): BroadcastChannel {
+  (channel as unknown as Unref).unref();
+  return channel;
+}
+
+/** Reads a channel's queued messages and drops them. */
+function drain(channel: BroadcastChannel): void {
+  while (receiveMessageOnPort(channel as unknown as MessagePort) !== undefined);
 }
 
 /** How a request's argument buffers went: its drop must go the same way, to arrive after them. */
@@ -96,31 +122,52 @@ export function sharedKey(serial: number, thread: number = threadId): string {
 
 // The loop's side.
 
+/** This thread's channel to the supervisor, once it listens there (not on the root). */
+let args: BroadcastChannel | undefined;
+
 /** Sends a request's argument buffers to the supervisor; returns how (UNSENT: not yet). */
 export function sendShared(key: string, shared: SharedArrayBuffer[]): number {
-  return post({ key, shared });
+  const message: ArgsMessage = { key, shared };
+  const supervisor = supervisorThread();
+  if (supervisor !== undefined) {
+    supervisor.postMessage(message);
+    return BY_WORKER;
+  }
+  if (args === undefined && !introduce()) return UNSENT;
+  (args as BroadcastChannel).postMessage(message);
+  return BY_CHANNEL;
 }
 
 /** Drops the supervisor's entry for buffers sent `route` that no pool thread took. */
 export function dropShared(key: string, route: number): void {
-  if (route !== UNSENT) post({ drop: key }, route);
+  const message: DropMessage = { drop: key };
+  if (route === BY_WORKER) supervisorThread()?.postMessage(message);
+  else if (route === BY_CHANNEL) args?.postMessage(message);
 }
 
-function post(message: ArgsMessage | DropMessage, route = -1): number {
-  const supervisor = supervisorThread();
-  if (supervisor !== undefined && route !== BY_CHANNEL) {
-    supervisor.postMessage(message);
-    return BY_WORKER;
+/**
+ * Has the supervisor listen on this thread's "args:T"; false if it is not up (and not coming
+ * up on its own: the root has not started it). Waits for it otherwise, once per thread.
+ */
+function introduce(): boolean {
+  if (Atomics.load(words, BROKER) === 0) {
+    if (!poolRunning()) return false;
+    Atomics.wait(words, BROKER, 0, WAIT_MS);
+    if (Atomics.load(words, BROKER) === 0) return false;
   }
-  if (route === -1 && Atomics.load(words, BROKER) === 0) {
-    if (!poolRunning()) return UNSENT;
-    Atomics.wait(words, BROKER, 0, START_WAIT_MS);
-    if (Atomics.load(words, BROKER) === 0) return UNSENT;
-  }
-  const channel = new BroadcastChannel(ARGS);
-  channel.postMessage(message);
-  channel.close();
-  return BY_CHANNEL;
+  const word = allocForever(1);
+  if (word === 0) return false;
+  heapReaches(word + 4);
+  Atomics.store(heap.i32, word >> 2, 0);
+  // This instance hears other threads' hellos (no buffers in them) until it is gone.
+  const hello = new BroadcastChannel(HELLO);
+  hello.postMessage({ hello: threadId, word } satisfies HelloMessage);
+  Atomics.wait(heap.i32, word >> 2, 0, WAIT_MS);
+  drain(hello);
+  hello.close();
+  if (Atomics.load(heap.i32, word >> 2) === 0) return false;
+  args = unref(new BroadcastChannel(ARGS + threadId));
+  return true;
 }
 
 let results: BroadcastChannel | undefined;
@@ -133,7 +180,7 @@ export function listenForResults(): void {
   results = new BroadcastChannel(RESULTS + threadId);
   // Without a listener, Node drops a BroadcastChannel's messages when its event loop turns.
   results.onmessage = (event: MessageEvent) => keep(event.data);
-  (results as unknown as Unref).unref();
+  unref(results);
 }
 
 function keep(message: unknown): void {
@@ -141,7 +188,7 @@ function keep(message: unknown): void {
   arrived.set(serial, shared);
 }
 
-/** The buffers a pool thread posted with the result of the request numbered `serial` on this thread. */
+/** The buffers a pool thread sent with the result of the request numbered `serial` on this thread. */
 export function resultShared(serial: number): SharedArrayBuffer[] {
   let shared = arrived.get(serial);
   if (shared === undefined && results !== undefined) {
@@ -149,7 +196,7 @@ export function resultShared(serial: number): SharedArrayBuffer[] {
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) keep(m.message);
     shared = arrived.get(serial);
   }
-  // The pool thread posts them before it completes the request, and a post is delivered at once.
+  // The supervisor posts them before the pool thread completes the request, and a post is queued at once.
   if (shared === undefined) throw new Error(`uvts: the shared buffers of work request ${serial}'s result never arrived`);
   arrived.delete(serial);
   return shared;
@@ -162,15 +209,20 @@ export function sharedHeld(): number {
 
 // The pool thread's side.
 
-/** Asks the supervisor for the argument buffers sent as `key`, and waits for them. */
-export function fetchShared(key: string): SharedArrayBuffer[] {
-  const port = parentPort as MessagePort;
+/** Posts `message` to the supervisor and waits until it answers by setting this thread's WANT word. */
+function askSupervisor(message: WantMessage | ResultMessage): void {
   const word = WANT + (workerData as { index: number }).index;
   Atomics.store(words, word, 0);
-  port.postMessage({ want: key } satisfies WantMessage);
+  (parentPort as MessagePort).postMessage(message);
   Atomics.wait(words, word, 0);
-  // The supervisor posts before it notifies, so the reply is already in the port. This port
+}
+
+/** Asks the supervisor for the argument buffers sent as `key`, and waits for them. */
+export function fetchShared(key: string): SharedArrayBuffer[] {
+  askSupervisor({ want: key });
+  // The supervisor posts before it sets the word, so the reply is already in the port, which
   // carries nothing else to a pool thread.
+  const port = parentPort as MessagePort;
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const reply = m.message as Partial<ArgsMessage>;
     if (reply.key === key && reply.shared !== undefined) return reply.shared;
@@ -178,11 +230,9 @@ export function fetchShared(key: string): SharedArrayBuffer[] {
   throw new Error("uvts: a work request's shared buffers were posted to this pool thread and taken by someone else (a 'message' listener on parentPort?)");
 }
 
-/** Posts a result's buffers to the thread of the loop that submitted the request numbered `serial`. */
-export function postResultShared(thread: number, serial: number, shared: SharedArrayBuffer[]): void {
-  const channel = new BroadcastChannel(RESULTS + thread);
-  channel.postMessage({ serial, shared } satisfies ResultMessage);
-  channel.close();
+/** Sends a result's buffers to the thread of the loop that submitted request `serial`; returns once they are there. */
+export function sendResultShared(thread: number, serial: number, shared: SharedArrayBuffer[]): void {
+  askSupervisor({ thread, serial, shared });
 }
 
 // The supervisor's side.
@@ -190,29 +240,44 @@ export function postResultShared(thread: number, serial: number, shared: SharedA
 const entries = new Map<string, SharedArrayBuffer[]>();
 /** Wants that came before their buffers: key -> the asking thread. */
 const waiting = new Map<string, { worker: Worker; index: number }>();
-/** The live pool thread at each index: a reply to a dead one must not touch its successor's word. */
+/** The live pool thread at each index: an answer to a dead one must not touch its successor's word. */
 const threads: (Worker | undefined)[] = [];
+/** "args:T" listeners and "results:T" senders, by thread. */
+const argsFrom = new Map<number, BroadcastChannel>();
+const resultsTo = new Map<number, BroadcastChannel>();
 let brokering = false;
 
-/** The supervisor calls this for each pool thread it starts: serves its wants. */
+/** The supervisor calls this for each pool thread it starts: serves its wants and results. */
 export function serveShared(worker: Worker, index: number): void {
   if (!brokering) broker();
   threads[index] = worker;
   worker.on('message', (message: unknown) => {
-    const want = (message as Partial<WantMessage> | null)?.want;
-    if (typeof want === 'string') wanted(worker, index, want);
+    if (typeof message !== 'object' || message === null) return;
+    if ('want' in message) wanted(worker, index, (message as WantMessage).want);
+    else if ('serial' in message) relayResult(worker, index, message as ResultMessage);
   });
 }
 
 function broker(): void {
   brokering = true;
-  const channel = new BroadcastChannel(ARGS);
-  channel.onmessage = (event: MessageEvent) => arrive(event.data as ArgsMessage | DropMessage);
-  (channel as unknown as Unref).unref();
+  const greeter = new BroadcastChannel(HELLO);
+  greeter.onmessage = (event: MessageEvent) => greet(event.data as HelloMessage);
+  unref(greeter);
   parentPort?.on('message', arrive);
   parentPort?.unref();
   Atomics.store(words, BROKER, 1);
   Atomics.notify(words, BROKER);
+}
+
+function greet({ hello: thread, word }: HelloMessage): void {
+  if (!argsFrom.has(thread)) {
+    const channel = new BroadcastChannel(ARGS + thread);
+    channel.onmessage = (event: MessageEvent) => arrive(event.data as ArgsMessage | DropMessage);
+    argsFrom.set(thread, unref(channel));
+  }
+  heapReaches(word + 4);
+  Atomics.store(heap.i32, word >> 2, 1);
+  Atomics.notify(heap.i32, word >> 2);
 }
 
 function arrive(message: ArgsMessage | DropMessage): void {
@@ -224,26 +289,38 @@ function arrive(message: ArgsMessage | DropMessage): void {
       entries.set(message.key, message.shared);
     } else {
       waiting.delete(message.key);
-      give(asker.worker, asker.index, message.key, message.shared);
+      deliver(asker.worker, asker.index, message);
     }
   }
   Atomics.store(words, HELD, entries.size + waiting.size);
 }
 
-function wanted(worker: Worker, index: number, key: string): void {
+function wanted(from: Worker, index: number, key: string): void {
   const shared = entries.get(key);
   if (shared === undefined) {
-    waiting.set(key, { worker, index });
+    waiting.set(key, { worker: from, index });
   } else {
     entries.delete(key);
-    give(worker, index, key, shared);
+    deliver(from, index, { key, shared });
   }
   Atomics.store(words, HELD, entries.size + waiting.size);
 }
 
-function give(worker: Worker, index: number, key: string, shared: SharedArrayBuffer[]): void {
-  worker.postMessage({ key, shared } satisfies ArgsMessage);
-  if (threads[index] !== worker) return;
+function relayResult(from: Worker, index: number, message: ResultMessage): void {
+  let channel = resultsTo.get(message.thread);
+  if (channel === undefined) resultsTo.set(message.thread, (channel = unref(new BroadcastChannel(RESULTS + message.thread))));
+  channel.postMessage(message);
+  answer(from, index);
+}
+
+/** Posts the argument buffers to the pool thread that asked, then answers it. */
+function deliver(to: Worker, index: number, message: ArgsMessage): void {
+  to.postMessage(message);
+  answer(to, index);
+}
+
+function answer(to: Worker, index: number): void {
+  if (threads[index] !== to) return;
   Atomics.store(words, WANT + index, 1);
   Atomics.notify(words, WANT + index);
 }
