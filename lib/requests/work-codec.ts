@@ -20,8 +20,8 @@ import { heap } from '../threadpool/heap.js';
 //   2 FALSE       | nothing                                   | 4
 //   3 TRUE        | nothing                                   | 4
 //   4 INT32       | Int32 value                               | 8
-//   5 FLOAT64     | Float64 value at the next 8-byte boundary | 12 or 16 (not -0's sign lost: -0,
-//                 |                                           | NaN and fractions are FLOAT64)
+//   5 FLOAT64     | Float64 value at the next 8-byte boundary | 12 or 16 (any number not an Int32,
+//                 |                                           | and -0, whose sign INT32 would lose)
 //   6 ASCII       | Int32 length, then one byte a character   | 8 + length, rounded up to 4
 //   7 UTF16       | Int32 length, then two bytes a UTF-16 unit| 8 + 2 * length, rounded up to 4
 //                 | (lone surrogates kept, as utf8 would not) |

@@ -23,7 +23,7 @@ import { UNSENT, fetchShared, resultShared, sendResultShared, sendShared, shared
 //   A2        | SERIAL | the request's number on its loop's thread: keys the messages that carry
 //             |        | its SharedArrayBuffers
 //   RESULT    | OUTPUT | how OUT holds the result (pool side): FAST 0; V8 1; SHARED 2 (V8, and its
-//             |        | SharedArrayBuffers were posted to the loop's thread); RESEND 3 (nothing
+//             |        | SharedArrayBuffers were sent to the loop's thread); RESEND 3 (nothing
 //             |        | ran: send the arguments' buffers now and submit again)
 //
 //   An export's block: Int32 url length, Int32 name length (UTF-16 units), then both in UTF-16.

@@ -25,10 +25,11 @@ import { MAX_SIZE, poolRunning, supervisorThread } from '../threadpool/pool.js';
 // - the root thread posts to the supervisor's Worker, where messages wait while it starts;
 // - any other thread T posts on "args:T", once the supervisor listens there: T's first sender
 //   posts { hello: T, word } on HELLO (the instance it opens for that hears only other threads'
-//   hellos, and is closed) and waits on that heap word, which the supervisor sets once it listens on "args:T". If the
-//   supervisor is not up yet, T waits for it when the root has already started it (it comes up
-//   on its own); else the request goes out UNSENT, and the pool thread that takes it sends it
-//   back to its loop, which sends the buffers then and resubmits (work-ops.ts);
+//   hellos, and is closed) and waits on that heap word, which the supervisor sets once it
+//   listens on "args:T". If the supervisor is not up yet, T waits for it when the root has
+//   already started it (it comes up on its own); else the request goes out UNSENT, and the pool
+//   thread that takes it sends it back to its loop, which sends the buffers then and resubmits
+//   (work-ops.ts);
 // - the pool thread that takes the request posts { want: key } to the supervisor and waits on
 //   its WANT word; the supervisor posts the buffers to that thread's Worker, forgets them and
 //   sets the word; the pool thread reads them with receiveMessageOnPort;
@@ -41,6 +42,15 @@ import { MAX_SIZE, poolRunning, supervisorThread } from '../threadpool/pool.js';
 //   listens on "results:T" from its first queueWork.
 // The supervisor keeps an instance on "args:T" and on "results:T" for each thread T that has
 // used them (two small objects a thread; none holds a buffer).
+//
+// Costs, measured at 1 in flight (scratch script, medians of 5, this 2-core VM): a request with
+// a SharedArrayBuffer argument 157-194 µs a round trip against 57-66 µs for a plain one
+// (piscina: 90-112 µs either way): the relay adds a wake of the supervisor and one of the pool
+// thread. Memory: no thread holds a reference once its request is over, but a dropped buffer's
+// memory is freed only when every isolate that saw it has collected its wrapper, and an idle
+// supervisor or pool thread may not collect for a long time (40 buffers of 25 MiB passed and
+// dropped: RSS stays at 1.1 GiB, as with piscina's idle workers; all of it is reused once the
+// supervisor and the pool threads have collected).
 //
 //   WORDS (a SharedArrayBuffer in environment data, made by the heap's root)
 //   Int32 index | name   | meaning
