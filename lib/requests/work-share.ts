@@ -162,8 +162,7 @@ export function dropShared(key: string, route: number): void {
 function introduce(): boolean {
   if (Atomics.load(words, BROKER) === 0) {
     if (!poolRunning()) return false;
-    Atomics.wait(words, BROKER, 0, WAIT_MS);
-    if (Atomics.load(words, BROKER) === 0) return false;
+    if (!waitFor(words, BROKER)) return false;
   }
   const word = allocForever(1);
   if (word === 0) return false;
@@ -172,12 +171,19 @@ function introduce(): boolean {
   // This instance hears other threads' hellos (no buffers in them) until it is gone.
   const hello = new BroadcastChannel(HELLO);
   hello.postMessage({ hello: threadId, word } satisfies HelloMessage);
-  Atomics.wait(heap.i32, word >> 2, 0, WAIT_MS);
+  const answered = waitFor(heap.i32, word >> 2);
   drain(hello);
   hello.close();
-  if (Atomics.load(heap.i32, word >> 2) === 0) return false;
+  if (!answered) return false;
   args = unref(new BroadcastChannel(ARGS + threadId));
   return true;
+}
+
+/** Waits up to WAIT_MS for word `index` of `i32` to leave 0; false if it has not. */
+function waitFor(i32: Int32Array, index: number): boolean {
+  const end = Date.now() + WAIT_MS;
+  for (let left = WAIT_MS; Atomics.load(i32, index) === 0 && left > 0; left = end - Date.now()) Atomics.wait(i32, index, 0, left);
+  return Atomics.load(i32, index) !== 0;
 }
 
 let results: BroadcastChannel | undefined;
@@ -224,7 +230,9 @@ function askSupervisor(message: WantMessage | ResultMessage): void {
   const word = WANT + (workerData as { index: number }).index;
   Atomics.store(words, word, 0);
   (parentPort as MessagePort).postMessage(message);
-  Atomics.wait(words, word, 0);
+  // A wake is not an answer: the notify of the previous answer can come late, after this wait
+  // began (the supervisor stored 1, was preempted, and this thread has since moved on).
+  while (Atomics.load(words, word) === 0) Atomics.wait(words, word, 0);
 }
 
 /** Asks the supervisor for the argument buffers sent as `key`, and waits for them. */
@@ -293,26 +301,34 @@ function greet({ hello: thread, word }: HelloMessage): void {
 function arrive(message: ArgsMessage | DropMessage): void {
   if ('drop' in message) {
     entries.delete(message.drop);
-  } else {
-    const asker = waiting.get(message.key);
-    if (asker === undefined) {
-      entries.set(message.key, message.shared);
-    } else {
-      waiting.delete(message.key);
-      deliver(asker.worker, asker.index, message);
-    }
+    held();
+    return;
   }
-  Atomics.store(words, HELD, entries.size + waiting.size);
+  const asker = waiting.get(message.key);
+  if (asker === undefined) {
+    entries.set(message.key, message.shared);
+    held();
+    return;
+  }
+  waiting.delete(message.key);
+  held();
+  deliver(asker.worker, asker.index, message);
 }
 
 function wanted(from: Worker, index: number, key: string): void {
   const shared = entries.get(key);
   if (shared === undefined) {
     waiting.set(key, { worker: from, index });
-  } else {
-    entries.delete(key);
-    deliver(from, index, { key, shared });
+    held();
+    return;
   }
+  entries.delete(key);
+  held();
+  deliver(from, index, { key, shared });
+}
+
+/** Publishes HELD; before an answer, so that whoever the answer lets go sees it already. */
+function held(): void {
   Atomics.store(words, HELD, entries.size + waiting.size);
 }
 
