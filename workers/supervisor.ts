@@ -1,6 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { wakeLoopAt } from '../lib/backend/wakeup.js';
 import { errnoOf } from '../lib/errors.js';
+import { serveShared } from '../lib/requests/work-share.js';
 import { OP_LIST, OP_NAMES } from '../lib/requests/ops.js';
 import { heap, heapReaches } from '../lib/threadpool/heap.js';
 import { CURRENT, SLOW_RUNNING, control, spawnThread, type ThreadOptions } from '../lib/threadpool/pool.js';
@@ -19,6 +20,8 @@ const url = new URL('./pool-thread.js', import.meta.url);
 
 function start(index: number): void {
   const worker = spawnThread(url, thread, { index });
+  // queueWork's SharedArrayBuffers reach this thread through the supervisor (work-share.ts).
+  serveShared(worker, index);
   let reason = '';
   let serving = false;
   worker.once('message', () => { serving = true; });

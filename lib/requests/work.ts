@@ -1,8 +1,11 @@
-import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
-import { serialize } from 'node:v8';
+import { pathToFileURL } from 'node:url';
 import { checkFunction, describe } from '../validate.js';
 import { checkLoop } from '../loop.js';
+import { A1, int } from '../threadpool/slot.js';
+import { fastArgsSize, writeV8 } from './work-codec.js';
+import { TAKEN, exportId, type SharedArgs } from './work-ops.js';
+import { dropShared, listenForResults } from './work-share.js';
 import { request, type Request } from './request.js';
 
 // queueWork (uv_queue_work): an export of a module runs on a pool thread (work-ops.ts).
@@ -13,25 +16,71 @@ export interface WorkTask {
   args?: unknown[];
 }
 
+type Callback = (err: Error | null, result?: unknown) => void;
+
+const NO_ARGS: readonly unknown[] = [];
+
+/** The url of each filename string seen (a path, a url string, a URL's href): a path is made a file: url once. */
+const urls = new Map<string, string>();
+let lastFilename = '';
+let lastUrl = '';
+
+/** The module url `filename` names, checked the first time it is seen. */
+function urlOf(filename: unknown): string {
+  const key = filename instanceof URL ? filename.href : filename;
+  if (key === lastFilename) return lastUrl;
+  if (typeof key !== 'string') throw new TypeError(`task.filename must be an absolute path or a file: URL, got ${describe(filename)}`);
+  let url = urls.get(key);
+  if (url === undefined) {
+    if (filename instanceof URL || /^(file|data):/.test(key)) url = key;
+    else if (isAbsolute(key)) url = pathToFileURL(key).href;
+    else throw new TypeError(`task.filename must be an absolute path or a file: URL, got ${describe(filename)}`);
+    urls.set(key, url);
+  }
+  lastFilename = key;
+  lastUrl = url;
+  return url;
+}
+
 /** Runs export `name` (default: the default export) of module `filename` on a pool thread. */
-export function queueWork(loop: unknown, task: WorkTask, cb: (err: Error | null, result?: unknown) => void): Request {
+export function queueWork(loop: unknown, task: WorkTask, cb: Callback): Request {
   checkLoop(loop);
   if (typeof task !== 'object' || task === null) throw new TypeError(`task must be an object, got ${describe(task)}`);
   const { filename, name, args } = task;
-  let url: string;
-  if (filename instanceof URL) url = filename.href;
-  else if (typeof filename === 'string' && isAbsolute(filename)) url = pathToFileURL(filename).href;
-  else if (typeof filename === 'string' && /^(file|data):/.test(filename)) url = filename;
-  else throw new TypeError(`task.filename must be an absolute path or a file: URL, got ${describe(filename)}`);
-  if (name !== undefined && typeof name !== 'string') throw new TypeError(`task.name must be a string, got ${describe(name)}`);
   if (args !== undefined && !Array.isArray(args)) throw new TypeError(`task.args must be an array, got ${describe(args)}`);
+  if (name !== undefined && typeof name !== 'string') throw new TypeError(`task.name must be a string, got ${describe(name)}`);
   checkFunction(cb, 'cb');
-  let bytes: Buffer;
+  const url = urlOf(filename);
+  const exported = name ?? 'default';
+  listenForResults();
+  const list = args ?? NO_ARGS;
+  const size = fastArgsSize(list);
+  if (size >= 0) return request(loop, 'work', cb, {}, url, exported, list, size, null, null);
+  let encoded: ReturnType<typeof writeV8>;
   try {
-    bytes = serialize({ url, name: name ?? 'default', args: args ?? [] });
+    encoded = writeV8(list);
   } catch (err) {
     // What cannot cross threads (functions, symbols) is refused before anything starts.
     throw new TypeError(`task.args must survive v8 serialization: ${(err as Error).message}`, { cause: err });
   }
-  return request(loop, 'work', cb, {}, bytes);
+  if (encoded.shared.length === 0) return request(loop, 'work', cb, {}, url, exported, list, -1, encoded.bytes, null);
+  // Its SharedArrayBuffers wait at the supervisor until a pool thread takes them: if none does
+  // (cancelled, or its thread died first), the entry is dropped when the callback comes.
+  let req: Request | undefined;
+  const settle: Callback = (err, result) => {
+    if (err !== null && req !== undefined) dropUntaken(req);
+    if (err === null) cb(null, result);
+    else cb(err);
+  };
+  req = request(loop, 'work', settle, {}, url, exported, list, -1, encoded.bytes, encoded.shared);
+  return req;
+}
+
+/** Drops the supervisor's entry for the request's argument buffers if no pool thread took them. */
+function dropUntaken(req: Request): void {
+  const shared = req.state as SharedArgs | undefined;
+  if (shared === undefined) return;
+  // A cancelled request has given its slot up (0), or kept it unsubmitted: either way untaken.
+  if (req.slot !== 0 && int(req.slot, A1) === TAKEN) return;
+  dropShared(shared.key, shared.route);
 }

@@ -176,8 +176,20 @@ export function startIfRequested(): void {
   if (!isHeapRoot) return;
   if (Atomics.compareExchange(heap.i32, control + STARTED, REQUESTED, RUNNING) !== REQUESTED) return;
   const size = Atomics.load(heap.i32, control + SIZE);
-  const supervisor = spawnThread(new URL('../../workers/supervisor.js', import.meta.url), threadOptions(), { size });
+  supervisor = spawnThread(new URL('../../workers/supervisor.js', import.meta.url), threadOptions(), { size });
   supervisor.unref();
+}
+
+/** The supervisor's Worker, on the root once it has started it (lib/requests/work-share.ts posts to it). */
+let supervisor: Worker | undefined;
+
+export function supervisorThread(): Worker | undefined {
+  return supervisor;
+}
+
+/** Whether the root has started the supervisor (which then comes up without anyone's help). */
+export function poolRunning(): boolean {
+  return Atomics.load(heap.i32, control + STARTED) === RUNNING;
 }
 
 /** The Node options a pool thread runs with (the supervisor passes its own to its threads). */

@@ -59,6 +59,16 @@ export function putBytes(slot: Slot, bytes: Uint8Array): void {
   setInt(slot, DATA_LEN, bytes.length);
 }
 
+/**
+ * Room for `size` bytes of DATA, for an encoder that writes them itself: the IN area when they
+ * fit, else a heap block (HeapFull if none). Sets DATA_LEN and returns the offset.
+ */
+export function reserveData(slot: Slot, size: number): number {
+  const at = size > IN_BYTES ? allocData(slot, size) : slot + IN;
+  setInt(slot, DATA_LEN, size);
+  return at;
+}
+
 function allocData(slot: Slot, size: number): number {
   const at = alloc(size);
   if (at === 0) throw new HeapFull();
