@@ -9,10 +9,11 @@ import { OP_LIST } from '../lib/requests/ops.js';
 import { free, heap, heapReaches } from '../lib/threadpool/heap.js';
 import type { PoolContext } from '../lib/threadpool/op.js';
 import {
-  CURRENT, FAST, IDLE, PARK, PARKED, PARK_PARKED, PARK_RUNNING, SEARCHING, SLOW, SLOW_LIMIT, SLOW_RUNNING, control, wakeOne,
+  BLOCKING, BLOCKING_WORK, BRIEF_THREADS, BRIEF_WORK, CURRENT, FAST, IDLE, PARK, PARKED, PARK_PARKED, PARK_RUNNING, QUEUED_BLOCKING,
+  SLOW, SLOW_LIMIT, SLOW_RUNNING, SLOW_WORK, SPINNING, activeThreads, control, wakePool,
 } from '../lib/threadpool/pool.js';
 import { isEmpty, pop, push, ringEnd } from '../lib/threadpool/ring.js';
-import { CAN_SPIN, Spinner } from '../lib/threadpool/spin.js';
+import { CPUS, Spinner } from '../lib/threadpool/spin.js';
 import { fail, freeBlocks, putRecord, type ErrorRecord } from '../lib/threadpool/slot-data.js';
 import {
   CANCELLED, DONE, OP, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, QUEUED, RUNNING, SLOT_BYTES, int, move, type Slot,
@@ -68,32 +69,41 @@ function takeable(): boolean {
 
 /**
  * Parks until a waker claims this thread; returns a request found on the way, or -1. The
- * thread leaves SEARCHING only after it has marked itself parked, and looks at the rings once
- * more after that: a submit it misses finds it out of SEARCHING and parked, and claims it.
+ * thread counts itself in PARKED before it looks at the rings a last time: a submit it misses
+ * finds it counted, and claims it (pool.ts, wakePool).
  */
 function parkUntilClaimed(): number {
   const i32 = heap.i32;
   Atomics.store(i32, park, PARK_PARKED);
   Atomics.or(i32, idleWord, idleBit);
   Atomics.add(i32, control + PARKED, 1);
-  Atomics.sub(i32, control + SEARCHING, 1);
   const slot = take();
   if (slot === -1) {
     while (Atomics.load(i32, park) === PARK_PARKED) Atomics.wait(i32, park, PARK_PARKED);
-    // Claimed: the waker cleared the idle bit and counted this thread as searching.
+    // Claimed: the waker cleared the idle bit and counted this thread out of PARKED.
   } else if (Atomics.compareExchange(i32, park, PARK_PARKED, PARK_RUNNING) === PARK_PARKED) {
     // Unclaimed: undo the announcement ourselves.
     Atomics.and(i32, idleWord, ~idleBit);
-    Atomics.add(i32, control + SEARCHING, 1);
+    Atomics.sub(i32, control + PARKED, 1);
   }
   Atomics.store(i32, park, PARK_RUNNING);
-  Atomics.sub(i32, control + PARKED, 1);
   return slot;
 }
 
-/** Stops searching; the last searcher to find work while more waits claims a parked thread for it. */
-function found(): void {
-  if (Atomics.sub(heap.i32, control + SEARCHING, 1) === 1 && takeable()) wakeOne();
+/**
+ * Having taken work (`brief`: an op that uses a core): if more waits that a parked thread could
+ * take now, claims one for it. With one brief thread allowed, a thread that took brief work
+ * leaves what brief work waits to itself: the check is skipped, and with it loads of words the
+ * other threads write.
+ */
+function found(brief: boolean): void {
+  const i32 = heap.i32;
+  if (Atomics.load(i32, control + PARKED) === 0) return;
+  let kinds = 0;
+  if (Atomics.load(i32, control + QUEUED_BLOCKING) > 0) kinds |= BLOCKING_WORK;
+  else if (!(brief && BRIEF_THREADS === 1) && !isEmpty(i32[control + FAST] as number)) kinds |= BRIEF_WORK;
+  if (!isEmpty(i32[control + SLOW] as number)) kinds |= SLOW_WORK;
+  if (kinds !== 0) wakePool(kinds);
 }
 
 // Waking a loop that sleeps costs a futex wake or an eventfd write, and on few cores a
@@ -126,13 +136,21 @@ const X_NOSPIN = process.env['X_NOSPIN_POOL'] === '1';
 
 /**
  * Before parking: spin for new work (spin.ts) if the loop this thread last served is running,
- * so likely to submit again soon, and no other pool thread is already searching.
+ * so likely to submit again soon, no other pool thread is spinning already, and a core is free
+ * for that loop beside the pool threads that use one (this one among them).
  */
 function spinForWork(): number {
-  if (X_NOSPIN || !CAN_SPIN || lastWake === -1 || Atomics.load(heap.i32, control + SEARCHING) !== 1) return -1;
-  const state = Atomics.load(heap.i32, lastWake + WAKE_STATE);
+  const i32 = heap.i32;
+  if (X_NOSPIN || lastWake === -1 || activeThreads() >= CPUS) return -1;
+  const state = Atomics.load(i32, lastWake + WAKE_STATE);
   if (state !== AWAKE && state !== SIGNALLED) return -1;
-  return spinner.spin(takeable) ? take() : -1;
+  if (Atomics.add(i32, control + SPINNING, 1) !== 0) {
+    Atomics.sub(i32, control + SPINNING, 1);
+    return -1;
+  }
+  const found = spinner.spin(takeable);
+  Atomics.sub(i32, control + SPINNING, 1);
+  return found ? take() : -1;
 }
 
 /** Pushes a finished slot onto its loop's completion ring, and wakes the loop or owes it a wake. */
@@ -199,9 +217,7 @@ function cloneable(value: unknown): boolean {
 }
 
 async function serve(): Promise<never> {
-  const i32 = heap.i32;
-  Atomics.store(i32, park, PARK_RUNNING);
-  Atomics.add(i32, control + SEARCHING, 1);
+  Atomics.store(heap.i32, park, PARK_RUNNING);
   for (;;) {
     let taken = take();
     if (taken === -1) {
@@ -210,15 +226,21 @@ async function serve(): Promise<never> {
       if (taken === -1) taken = parkUntilClaimed();
       if (taken === -1) continue;
     }
-    found();
     const slot = taken as Slot;
     heapReaches(slot + SLOT_BYTES);
     const op = OP_LIST[int(slot, OP)];
     if (op === undefined) throw new Error(`uvts: slot ${slot} names no operation (${int(slot, OP)})`);
+    // An op that is not brief may wait without using a core: it stops counting among the threads
+    // that use one (pool.ts, BRIEF_THREADS) before found() decides whether to wake another.
+    if (!op.brief) {
+      Atomics.add(heap.i32, control + BLOCKING, 1);
+      if (!op.slow) Atomics.sub(heap.i32, control + QUEUED_BLOCKING, 1);
+    }
+    found(op.brief);
     if (!move(slot, QUEUED, RUNNING, CANCELLED)) {
       discard(slot);
       if (op.slow) Atomics.sub(heap.i32, control + SLOW_RUNNING, 1);
-      Atomics.add(heap.i32, control + SEARCHING, 1);
+      if (!op.brief) Atomics.sub(heap.i32, control + BLOCKING, 1);
       continue;
     }
     if (owed !== -1 && !mayDefer(op.brief)) payWake();
@@ -230,8 +252,8 @@ async function serve(): Promise<never> {
       record(slot, err);
     }
     if (op.slow) Atomics.sub(heap.i32, control + SLOW_RUNNING, 1);
+    if (!op.brief) Atomics.sub(heap.i32, control + BLOCKING, 1);
     complete(slot);
-    Atomics.add(heap.i32, control + SEARCHING, 1);
   }
 }
 

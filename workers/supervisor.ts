@@ -4,7 +4,7 @@ import { errnoOf } from '../lib/errors.js';
 import { serveShared } from '../lib/requests/work-share.js';
 import { OP_LIST, OP_NAMES } from '../lib/requests/ops.js';
 import { heap, heapReaches } from '../lib/threadpool/heap.js';
-import { CURRENT, SLOW_RUNNING, control, spawnThread, type ThreadOptions } from '../lib/threadpool/pool.js';
+import { BLOCKING, CURRENT, SLOW_RUNNING, control, spawnThread, type ThreadOptions } from '../lib/threadpool/pool.js';
 import { push, ringEnd } from '../lib/threadpool/ring.js';
 import { fail, putRecord } from '../lib/threadpool/slot-data.js';
 import { DONE, OP, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, RUNNING, SLOT_BYTES, int, move, type Slot } from '../lib/threadpool/slot.js';
@@ -49,6 +49,7 @@ function failCurrent(index: number, what: string): void {
   if (!move(slot, RUNNING, DONE, DONE)) return;
   const op = OP_LIST[int(slot, OP)];
   if (op?.slow === true) Atomics.sub(heap.i32, control + SLOW_RUNNING, 1);
+  if (op?.brief === false) Atomics.sub(heap.i32, control + BLOCKING, 1);
   const name = OP_NAMES[int(slot, OP)] ?? 'unknown';
   const message = `the pool thread running this ${name} request ${what}; the request failed and the thread was replaced`;
   if (!putRecord(slot, { message, name: 'Error', stack: `Error: ${message}`, props: { code: 'ERR_UVTS_POOL_THREAD_DIED' } })) {

@@ -4,6 +4,7 @@ import type { QueueNode } from '../queue.js';
 import { AGAIN, Failed, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
 import { Refused, readRecord } from '../threadpool/slot-data.js';
 import { ERROR, SYSCALL, int, type Slot } from '../threadpool/slot.js';
+import { BLOCKING_WORK, BRIEF_WORK, SLOW_WORK } from '../threadpool/pool.js';
 import type { PoolWork } from '../threadpool/submitter.js';
 import { checkFunction } from '../validate.js';
 import { OPS, OP_CODES, type OpArgs, type OpName, type OpValue } from './ops.js';
@@ -25,8 +26,7 @@ export class Request implements PoolWork, RequestState {
   /** @internal */ slot = 0 as Slot;
   /** @internal */ id = -1;
   /** @internal */ overflowed = false;
-  /** @internal */ readonly slow: boolean;
-  /** @internal */ readonly brief: boolean;
+  /** @internal */ readonly kind: number;
   /** @internal */ readonly code: number;
   /** @internal */ readonly loop: Loop;
   /** @internal */ state: unknown = undefined;
@@ -51,8 +51,7 @@ export class Request implements PoolWork, RequestState {
     const op = OPS[name] as Op<never[], unknown>;
     this.loop = loop;
     this.type = op.type;
-    this.slow = op.slow;
-    this.brief = op.brief;
+    this.kind = op.slow ? SLOW_WORK : op.brief ? BRIEF_WORK : BLOCKING_WORK;
     this.code = OP_CODES[name];
     this.op = op;
     this.cb = cb;

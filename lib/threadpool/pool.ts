@@ -4,6 +4,7 @@ import { UVError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ROOT, alloc, heap, isHeapRoot } from './heap.js';
 import { createRing, push } from './ring.js';
+import { CPUS } from './spin.js';
 
 // The thread pool: one per process, shared by the loops of every thread, started by the first
 // request. Its control block lives in the shared heap, so any thread can submit and any pool
@@ -16,15 +17,18 @@ import { createRing, push } from './ring.js';
 //   1                       | SIZE         | the pool's size once requested
 //   2                       | SLOW_LIMIT   | ceil(SIZE / 2): threads slow work may hold at once
 //   3                       | SLOW_RUNNING | threads running slow work now
-//   4                       | SEARCHING    | pool threads awake and looking for work, counting those a
-//                           |              | waker has claimed and not yet seen run: while one is, a
-//                           |              | submit wakes nobody (it will be found)
+//   4                       | SPINNING     | pool threads spinning for work before they park (at most one)
 //   5                       | CONFIGURED   | the size configure() chose before the start, else 0
 //   6                       | FAST         | byte offset of the ring of fs requests
 //   7                       | SLOW         | byte offset of the ring of slow requests
 //   8                       | ROOT_WAKE    | the wake word of the root thread's loop that last went to
 //                           |              | sleep: how another thread asks a busy root to start the pool
-//   9                       | PARKED       | pool threads asleep now
+//   9                       | PARKED       | pool threads parked and not yet claimed by a waker: a
+//                           |              | thread counts itself in before its last look at the rings,
+//                           |              | and a waker counts a thread out when it claims it
+//   10                      | BLOCKING     | pool threads running an op that is not brief (op.ts): it
+//                           |              | may wait on another party, so it may use no CPU meanwhile
+//   11                      | QUEUED_BLOCKING | ops in the fast ring that are not brief
 //   16 .. 47                | IDLE         | one bit per pool thread that may be parked (a hint: the
 //                           |              | thread's PARK word decides)
 //   48 + i                  | CURRENT      | the slot pool thread i is running, 0 when none: if the
@@ -34,12 +38,14 @@ export const STARTED = 0;
 export const SIZE = 1;
 export const SLOW_LIMIT = 2;
 export const SLOW_RUNNING = 3;
-export const SEARCHING = 4;
+export const SPINNING = 4;
 const CONFIGURED = 5;
 export const FAST = 6;
 export const SLOW = 7;
 const ROOT_WAKE = 8;
 export const PARKED = 9;
+export const BLOCKING = 10;
+export const QUEUED_BLOCKING = 11;
 export const IDLE = 16;
 export const CURRENT = 48;
 export const PARK = 1072;
@@ -255,35 +261,63 @@ function heapLimits(argv: readonly string[]): ResourceLimits {
   return limits;
 }
 
+/** What a submit or a finding thread hands wakePool(): the kinds of work now waiting. */
+export const BRIEF_WORK = 1;
+export const BLOCKING_WORK = 2;
+export const SLOW_WORK = 4;
+
+/**
+ * Pool threads that may run brief work at once: one fewer than the cores, so the loop that
+ * submits keeps one, and at least one. Brief work (a stat, an unlink) only waits on the
+ * kernel's own CPU work, so more threads at it than cores only add context switches and
+ * wakes: fs-stat at 64 in flight on 2 cores, libuv's pool (Node's fs.stat) made 493k stats/s
+ * with one thread and 240k with four. Work that is not brief may wait on a pipe, a FIFO or the
+ * network without using a core, so it wakes threads as libuv does, up to the pool's size.
+ */
+export const BRIEF_THREADS = Math.max(1, CPUS - 1);
+
 /**
  * Offers a slot to the pool; false if its ring is full (the caller keeps it for later). The
  * caller makes sure a pool thread will look, with wakePool(), at once or for a batch.
  */
-export function submit(slot: number, slow: boolean): boolean {
-  return push(heap.i32[control + (slow ? SLOW : FAST)] as number, slot);
+export function submit(slot: number, kind: number): boolean {
+  const i32 = heap.i32;
+  if (!push(i32[control + (kind === SLOW_WORK ? SLOW : FAST)] as number, slot)) return false;
+  if (kind === BLOCKING_WORK) Atomics.add(i32, control + QUEUED_BLOCKING, 1);
+  return true;
+}
+
+/** Pool threads not parked: running a request, searching, or starting. */
+export function runningThreads(): number {
+  return Atomics.load(heap.i32, control + SIZE) - Atomics.load(heap.i32, control + PARKED);
+}
+
+/** Pool threads that are using a core: not parked, and not in an op that may wait on someone else. */
+export function activeThreads(): number {
+  return runningThreads() - Atomics.load(heap.i32, control + BLOCKING);
 }
 
 /**
- * Makes sure a pool thread will see work just submitted. A thread that is awake and searching
- * will find it (a pool thread counts itself out of SEARCHING before its last look at the rings,
- * so a push it misses sees it gone); only when none is does a parked thread get woken, and the
- * waker claims it, counting it as searching at once, so the next submit does not wake another
- * for the same work. A thread that takes work while more waits wakes the next
- * (workers/pool-thread.ts). Measured in POOL.md: without the claim, 0.86 notifies per
- * completion at pool size 4; with it, 0.015.
+ * Makes sure a pool thread will take work of `kinds` just submitted (libuv's post(), which
+ * signals a thread when one is idle). Brief work wakes a parked thread only while fewer than
+ * BRIEF_THREADS threads use a core: those that do take it when they finish the brief op they
+ * run. Work that is not brief wakes one whenever one is parked; slow work only while its share
+ * of the pool is not full (a thread of that share looks for more when it finishes). A thread
+ * counts itself parked before its last look at the rings, so a push it misses finds it counted
+ * and claims it. The waker claims the thread it wakes, counting it out of PARKED at once, so the
+ * next submit does not wake another for the same work: measured in POOL.md, without the claim
+ * 0.86 notifies per completion at pool size 4, with it 0.015. A thread that takes work while
+ * more waits applies the same rules to what waits (workers/pool-thread.ts).
  */
-export function wakePool(fast: boolean, slow: boolean): void {
+export function wakePool(kinds: number): void {
   const i32 = heap.i32;
-  if (Atomics.load(i32, control + SEARCHING) !== 0) return;
-  // Slow work while its share of the pool is full waits for a thread of that share to finish,
-  // and that thread looks for more before it parks: nobody else could take it.
-  if (!fast && !(slow && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number))) return;
-  wakeOne();
-}
-
-/** Pool threads that are not parked: running a request, searching, or starting. */
-export function runningThreads(): number {
-  return Atomics.load(heap.i32, control + SIZE) - Atomics.load(heap.i32, control + PARKED);
+  const parked = Atomics.load(i32, control + PARKED);
+  if (parked === 0) return;
+  if ((kinds & BLOCKING_WORK) !== 0 ||
+      ((kinds & BRIEF_WORK) !== 0 && activeThreads() < BRIEF_THREADS) ||
+      ((kinds & SLOW_WORK) !== 0 && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number))) {
+    wakeOne();
+  }
 }
 
 /** Claims one parked pool thread and wakes it; false if none is parked. */
@@ -297,9 +331,9 @@ export function wakeOne(): boolean {
       bits &= bits - 1;
       const thread = (word << 5) + bit;
       if (Atomics.compareExchange(i32, control + PARK + thread, PARK_PARKED, PARK_NOTIFIED) !== PARK_PARKED) continue;
-      // Claimed: it counts as searching from now, and its idle bit is ours to clear.
+      // Claimed: its idle bit and its place in PARKED are ours to take back.
       Atomics.and(i32, control + IDLE + word, ~(1 << bit));
-      Atomics.add(i32, control + SEARCHING, 1);
+      Atomics.sub(i32, control + PARKED, 1);
       Atomics.notify(i32, control + PARK + thread, 1);
       return true;
     }

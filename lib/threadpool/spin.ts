@@ -1,37 +1,47 @@
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 // Spinning before sleeping, only where it pays. A futex sleep and wake costs the sleeper
-// 7-15 µs of CPU and the handoff 8.5-12.4 µs (POOL.md), so a thread that is about to wait for
-// another thread which is running right now (a loop for the pool's completions, a pool thread
-// for the loop's next submit) does better to poll for a little while first: with both threads
-// spinning 2000 loads, a round trip fell to 1.2 µs when each had a core. But when they share
-// one core, the spinner takes the CPU from the thread it waits for: 19-33 µs a round trip, and
-// a fixed spin cost 110 µs on 2 busy cores. So a spinner adapts: its budget doubles after a spin
-// that found what it waited for and halves after one that did not, so it settles where spins
-// succeed about half the time or better, and shrinks to a short look where they do not. The
-// callers spin only when the other side is running.
+// 7-15 µs of CPU and the handoff 8.5-12.4 µs (POOL.md), so a thread about to wait for another
+// thread that is running right now (a loop for the pool's completions, a pool thread for the
+// loop's next submit) does better to poll for a little while first: with both threads
+// spinning, a round trip fell to 1.2 µs when each had a core. But when they share one core,
+// the spinner takes the CPU from the thread it waits for (19-33 µs a round trip; a fixed spin
+// cost 110 µs on 2 busy cores). So a spinner learns how long its waits last: a spin that found
+// what it waited for raises the limit to twice what it needed, a spin that did not halves it,
+// and every PROBE_EVERY-th spin tries the longest limit, so a wait that has become short again
+// is noticed (without probes, a limit halved to its floor could never see a success again).
 
-/** Loads a spin may make at most: about the cost of one futex sleep and wake. */
-const MAX_SPINS = 4000;
-/** The budget after failures: a short look, so a spin that starts paying again is noticed. */
-const MIN_SPINS = 50;
+/** The longest spin: about what one futex sleep and wake costs the sleeper and the waker. */
+const MAX_US = 50;
+/** The shortest: a glance. */
+const MIN_US = 1;
+const PROBE_EVERY = 32;
+/** Polls between two reads of the clock. */
+const POLLS_PER_CLOCK = 16;
 
-/** Whether spinning can ever pay here: with one core, the thread waited for cannot run meanwhile. */
-export const CAN_SPIN = availableParallelism() > 1;
+/** Cores: spinning can pay only while the thread waited for has one of its own. */
+export const CPUS = availableParallelism();
 
 export class Spinner {
-  private budget = MIN_SPINS;
+  private limitUs = MAX_US;
+  private spins = 0;
 
-  /** Polls `ready` up to the current budget; true as soon as it returns true. */
+  /** Polls `ready` for up to the current limit; true as soon as it returns true. */
   spin(ready: () => boolean): boolean {
-    const budget = this.budget;
-    for (let i = 0; i < budget; i++) {
-      if (ready()) {
-        this.budget = Math.min(MAX_SPINS, budget * 2);
+    const probe = ++this.spins % PROBE_EVERY === 0;
+    const limitUs = probe ? MAX_US : this.limitUs;
+    const start = performance.now();
+    const deadline = start + limitUs / 1000;
+    do {
+      for (let i = 0; i < POLLS_PER_CLOCK; i++) {
+        if (!ready()) continue;
+        const tookUs = (performance.now() - start) * 1000;
+        this.limitUs = Math.min(MAX_US, Math.max(this.limitUs, 2 * tookUs + MIN_US));
         return true;
       }
-    }
-    this.budget = Math.max(MIN_SPINS, budget >> 1);
+    } while (performance.now() < deadline);
+    this.limitUs = Math.max(MIN_US, this.limitUs / 2);
     return false;
   }
 }

@@ -2,8 +2,8 @@ import { threadId } from 'node:worker_threads';
 import { AWAKE, SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
 import { Queue, queueRemove, type QueueNode } from '../queue.js';
 import { alloc, free, heap, refreshHeap } from './heap.js';
-import { runningThreads, startPool, submit, wakePool } from './pool.js';
-import { CAN_SPIN, Spinner } from './spin.js';
+import { activeThreads, runningThreads, startPool, submit, wakePool } from './pool.js';
+import { CPUS, Spinner } from './spin.js';
 import { createRing, pop } from './ring.js';
 import { HeapFull, freeBlocks, freeResults } from './slot-data.js';
 import {
@@ -18,7 +18,8 @@ export interface PoolWork extends QueueNode {
   /** Its index in the submitter's table while it has a slot. */
   id: number;
   readonly code: number;
-  readonly slow: boolean;
+  /** BRIEF_WORK, BLOCKING_WORK or SLOW_WORK (pool.ts): which ring it goes on, and whom it may wake. */
+  readonly kind: number;
   /** True while the request waits in the overflow queue rather than in a ring. */
   overflowed: boolean;
   /**
@@ -59,8 +60,8 @@ export class Submitter {
    * Submits made during drain() not yet announced to the pool: the requests that completion
    * callbacks start are announced once, together, when the drain ends.
    */
-  private unannouncedFast = false;
-  private unannouncedSlow = false;
+  /** The kinds of work submitted during drain() and not yet announced, as a bit set. */
+  private unannounced = 0;
   private draining = false;
   private readonly spinner = new Spinner();
   /** Whether another thread has signalled the loop (made once: no closure per spin). */
@@ -158,7 +159,10 @@ export class Submitter {
    * wake for a completion that is microseconds away. True if the loop was signalled meanwhile.
    */
   spinForCompletions(): boolean {
-    if (X_NOSPIN || !CAN_SPIN || this.inFlight === 0 || runningThreads() === 0) return false;
+    if (X_NOSPIN || this.inFlight === 0) return false;
+    // A pool thread must be running the work, and a core be free for this thread beside those
+    // that use one.
+    if (runningThreads() === 0 || activeThreads() >= CPUS) return false;
     return this.spinner.spin(this.signalled);
   }
 
@@ -170,9 +174,9 @@ export class Submitter {
       return this.runDone(this.collect());
     } finally {
       this.draining = false;
-      if (this.unannouncedFast || this.unannouncedSlow) {
-        wakePool(this.unannouncedFast, this.unannouncedSlow);
-        this.unannouncedFast = this.unannouncedSlow = false;
+      if (this.unannounced !== 0) {
+        wakePool(this.unannounced);
+        this.unannounced = 0;
       }
     }
   }
@@ -250,11 +254,10 @@ export class Submitter {
   }
 
   private offer(work: PoolWork): boolean {
-    if (this.inFlight >= IN_FLIGHT || !submit(work.slot, work.slow)) return false;
+    if (this.inFlight >= IN_FLIGHT || !submit(work.slot, work.kind)) return false;
     this.inFlight++;
-    if (!this.draining) wakePool(!work.slow, work.slow);
-    else if (work.slow) this.unannouncedSlow = true;
-    else this.unannouncedFast = true;
+    if (this.draining) this.unannounced |= work.kind;
+    else wakePool(work.kind);
     return true;
   }
 }
