@@ -111,8 +111,8 @@ function found(brief: boolean): void {
 // straight on to a brief op, it may owe a sleeping loop its wake for a while, so the loop wakes
 // once for a burst of completions rather than once each. POOL.md measured, at fs-stat with 64
 // in flight: pool size 1 from 0.63x to 1.00x of Node, pool size 4 from 1.31x to 1.45x.
-const OWED_MAX = Number(process.env['X_OWED_MAX'] ?? 16);
-const OWED_MS = Number(process.env['X_OWED_MS'] ?? 0.03);
+const OWED_MAX = 16;
+const OWED_MS = 0.03;
 /** The Int32 index of the wake word owed a wake, -1 if none. */
 let owed = -1;
 let owedCount = 0;
@@ -132,7 +132,6 @@ function mayDefer(brief: boolean): boolean {
 /** The wake word of the loop this thread last completed a request for, -1 before the first. */
 let lastWake = -1;
 const spinner = new Spinner();
-const X_NOSPIN = process.env['X_NOSPIN_POOL'] === '1';
 
 /**
  * Before parking: spin for new work (spin.ts) if the loop this thread last served is running,
@@ -141,7 +140,7 @@ const X_NOSPIN = process.env['X_NOSPIN_POOL'] === '1';
  */
 function spinForWork(): number {
   const i32 = heap.i32;
-  if (X_NOSPIN || lastWake === -1 || activeThreads() >= CPUS) return -1;
+  if (lastWake === -1 || activeThreads() >= CPUS) return -1;
   const state = Atomics.load(i32, lastWake + WAKE_STATE);
   if (state !== AWAKE && state !== SIGNALLED) return -1;
   if (Atomics.add(i32, control + SPINNING, 1) !== 0) {

@@ -30,7 +30,6 @@ export interface PoolWork extends QueueNode {
   finish(slot: Slot): boolean;
 }
 
-const X_NOSPIN = process.env['X_NOSPIN_LOOP'] === '1';
 /** Completions a loop can have outstanding in the pool: the size of its completion ring. */
 const IN_FLIGHT = 1024;
 
@@ -159,7 +158,7 @@ export class Submitter {
    * wake for a completion that is microseconds away. True if the loop was signalled meanwhile.
    */
   spinForCompletions(): boolean {
-    if (X_NOSPIN || this.inFlight === 0) return false;
+    if (this.inFlight === 0) return false;
     // A pool thread must be running the work, and a core be free for this thread beside those
     // that use one.
     if (runningThreads() === 0 || activeThreads() >= CPUS) return false;
