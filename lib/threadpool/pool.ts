@@ -1,39 +1,40 @@
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { wakeLoopAt } from '../backend/wakeup.js';
 import { UVError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ROOT, alloc, heap, isHeapRoot } from './heap.js';
 import { createRing, push } from './ring.js';
 import { CPUS } from './spin.js';
+import { spawnThread, threadOptions } from './spawn.js';
 
 // The thread pool: one per process, shared by the loops of every thread, started by the first
 // request. Its control block lives in the shared heap, so any thread can submit and any pool
 // thread can take the work:
 //
-//   Int32 word (ROOT / 4 +) | name         | meaning
-//   ------------------------+--------------+-----------------------------------------------------
-//   0                       | STARTED      | IDLE 0; REQUESTED 1 (a thread asked the root to start
-//                           |              | it); RUNNING 2 (the root has started the supervisor)
-//   1                       | SIZE         | the pool's size once requested
-//   2                       | SLOW_LIMIT   | ceil(SIZE / 2): threads slow work may hold at once
-//   3                       | SLOW_RUNNING | threads running slow work now
-//   4                       | SPINNING     | pool threads spinning for work before they park (at most one)
-//   5                       | CONFIGURED   | the size configure() chose before the start, else 0
-//   6                       | FAST         | byte offset of the ring of fs requests
-//   7                       | SLOW         | byte offset of the ring of slow requests
-//   8                       | ROOT_WAKE    | the wake word of the root thread's loop that last went to
-//                           |              | sleep: how another thread asks a busy root to start the pool
-//   9                       | PARKED       | pool threads parked and not yet claimed by a waker: a
-//                           |              | thread counts itself in before its last look at the rings,
-//                           |              | and a waker counts a thread out when it claims it
-//   10                      | BLOCKING     | pool threads running an op that is not brief (op.ts): it
-//                           |              | may wait on another party, so it may use no CPU meanwhile
+//   Int32 word (ROOT / 4 +) | name            | meaning
+//   ------------------------+-----------------+----------------------------------------------------
+//   0                       | STARTED         | NOT_STARTED 0; REQUESTED 1 (a thread asked the root to
+//                           |                 | start it); RUNNING 2 (the root has started the supervisor)
+//   1                       | SIZE            | the pool's size once requested
+//   2                       | SLOW_LIMIT      | ceil(SIZE / 2): threads slow work may hold at once
+//   3                       | SLOW_RUNNING    | threads running slow work now
+//   4                       | SPINNING        | pool threads spinning for work before they park (one at most)
+//   5                       | CONFIGURED      | the size configure() chose before the start, else 0
+//   6                       | FAST            | byte offset of the ring of fs requests
+//   7                       | SLOW            | byte offset of the ring of slow requests
+//   8                       | ROOT_WAKE       | the wake word of the root thread's loop that last went to
+//                           |                 | sleep: how another thread asks a busy root to start the pool
+//   9                       | PARKED          | pool threads parked and not yet claimed by a waker: a thread
+//                           |                 | counts itself in before its last look at the rings, and a
+//                           |                 | waker counts a thread out when it claims it
+//   10                      | BLOCKING        | pool threads running an op that is not brief (op.ts): it may
+//                           |                 | wait on another party, so it may use no core meanwhile
 //   11                      | QUEUED_BLOCKING | ops in the fast ring that are not brief
-//   16 .. 47                | IDLE         | one bit per pool thread that may be parked (a hint: the
-//                           |              | thread's PARK word decides)
-//   48 + i                  | CURRENT      | the slot pool thread i is running, 0 when none: if the
-//                           |              | thread dies, its supervisor fails that request
-//   1072 + i                | PARK         | pool thread i's futex: RUNNING 0, PARKED 1, NOTIFIED 2
+//   16 .. 47                | IDLE            | one bit per pool thread that may be parked (a hint: the
+//                           |                 | thread's PARK word decides)
+//   48 + i                  | CURRENT         | the slot pool thread i is running, 0 when none: if the
+//                           |                 | thread dies, its supervisor fails that request
+//   1072 + i                | PARK            | pool thread i's futex: RUNNING 0, PARKED 1, NOTIFIED 2
 export const STARTED = 0;
 export const SIZE = 1;
 export const SLOW_LIMIT = 2;
@@ -198,69 +199,6 @@ export function poolRunning(): boolean {
   return Atomics.load(heap.i32, control + STARTED) === RUNNING;
 }
 
-/** The Node options a pool thread runs with (the supervisor passes its own to its threads). */
-export interface ThreadOptions {
-  execArgv: string[];
-  resourceLimits: ResourceLimits;
-}
-
-/**
- * The process's own Node options, less those that name the parent's entry point (`-e`,
- * `--input-type`): a Worker inherits `node --input-type=module -e '…'` and then refuses to
- * load a file. Heap limits also become the Worker's resourceLimits (see spawnThread).
- */
-export function threadOptions(): ThreadOptions {
-  const execArgv: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
-    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) execArgv.push(arg);
-  }
-  return { execArgv, resourceLimits: heapLimits(execArgv) };
-}
-
-/**
- * A Worker for `url` with `options`, less any option the Worker refuses. Per-process and V8
- * flags (`--max-old-space-size`, `--expose-gc`, `--stack-size`, ...) make the constructor throw
- * ERR_WORKER_INVALID_EXEC_ARGV naming them, before any thread starts; each named one is
- * dropped and the Worker made again, whatever this Node version's list is. The Worker's
- * `workerData` carries the options that were taken, so it can start its own threads with them.
- */
-export function spawnThread(url: URL, options: ThreadOptions, data: Record<string, unknown>): Worker {
-  let execArgv = options.execArgv;
-  for (;;) {
-    try {
-      const thread = { execArgv, resourceLimits: options.resourceLimits };
-      return new Worker(url, { ...thread, workerData: { ...data, thread } });
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || execArgv.length === 0) throw err;
-      const named = /flags: (.*)$/.exec((err as Error).message)?.[1] ?? '';
-      const refused = new Set(named.split(', ').map((s) => s.trim()));
-      const kept = execArgv.filter((arg) => !refused.has(arg));
-      // Nothing named matched an option: start with none rather than fail for ever.
-      execArgv = kept.length === execArgv.length ? [] : kept;
-    }
-  }
-}
-
-/** --max-old-space-size, --max-semi-space-size and --stack-size as a Worker's resourceLimits. */
-function heapLimits(argv: readonly string[]): ResourceLimits {
-  const limits: ResourceLimits = {};
-  for (const arg of argv) {
-    const m = /^--(max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|stack[-_]size)=(\d+)$/.exec(arg);
-    if (m === null) continue;
-    const n = Number(m[2]);
-    const name = (m[1] as string).replace(/_/g, '-');
-    if (name === 'max-old-space-size') limits.maxOldGenerationSizeMb = n;
-    // V8's young generation is three semi-spaces' worth (two semi-spaces and the new large-object space).
-    else if (name === 'max-semi-space-size') limits.maxYoungGenerationSizeMb = n * 3;
-    // --stack-size is in KiB; a Worker's thread gets its stack in MiB.
-    else limits.stackSizeMb = Math.max(1, Math.ceil(n / 1024));
-  }
-  return limits;
-}
-
 /** What a submit or a finding thread hands wakePool(): the kinds of work now waiting. */
 export const BRIEF_WORK = 1;
 export const BLOCKING_WORK = 2;
@@ -304,15 +242,16 @@ export function activeThreads(): number {
  * run. Work that is not brief wakes one whenever one is parked; slow work only while its share
  * of the pool is not full (a thread of that share looks for more when it finishes). A thread
  * counts itself parked before its last look at the rings, so a push it misses finds it counted
- * and claims it. The waker claims the thread it wakes, counting it out of PARKED at once, so the
+ * and claims it; a thread spinning for work (workers/pool-thread.ts) looks again before it
+ * parks, so while one spins nobody is woken. The waker claims the thread it wakes, counting it out of PARKED at once, so the
  * next submit does not wake another for the same work: measured in POOL.md, without the claim
  * 0.86 notifies per completion at pool size 4, with it 0.015. A thread that takes work while
  * more waits applies the same rules to what waits (workers/pool-thread.ts).
  */
 export function wakePool(kinds: number): void {
   const i32 = heap.i32;
-  const parked = Atomics.load(i32, control + PARKED);
-  if (parked === 0) return;
+  // No thread to wake, or one spinning for work, which takes it (it parks only after a last look).
+  if (Atomics.load(i32, control + PARKED) === 0 || Atomics.load(i32, control + SPINNING) !== 0) return;
   if ((kinds & BLOCKING_WORK) !== 0 ||
       ((kinds & BRIEF_WORK) !== 0 && activeThreads() < BRIEF_THREADS) ||
       ((kinds & SLOW_WORK) !== 0 && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number))) {
