@@ -7,7 +7,7 @@ import { AWAKE, SIGNALLED, STATE as WAKE_STATE, wakeLoopAt } from '../lib/backen
 import { errnoOf } from '../lib/errors.js';
 import { OP_LIST } from '../lib/requests/ops.js';
 import { free, heap, heapReaches } from '../lib/threadpool/heap.js';
-import type { PoolContext } from '../lib/threadpool/op.js';
+import type { Op, PoolContext } from '../lib/threadpool/op.js';
 import {
   BLOCKING, BLOCKING_WORK, BRIEF_THREADS, BRIEF_WORK, CURRENT, FAST, IDLE, PARK, PARKED, PARK_PARKED, PARK_RUNNING, QUEUED_BLOCKING,
   SLOW, SLOW_LIMIT, SLOW_RUNNING, SLOW_WORK, SPINNING, activeThreads, control, wakePool,
@@ -167,7 +167,9 @@ function complete(slot: Slot): void {
   if (!push(ring, slot)) throw new Error(`uvts: the completion ring of the loop at port ${port} is full`);
   lastWake = wake;
   const state = Atomics.load(i32, wake + WAKE_STATE);
-  if (state === AWAKE || state === SIGNALLED) {
+  // Signalled already, or running: a cheap exchange at most.
+  if (state === SIGNALLED) return;
+  if (state === AWAKE) {
     wakeLoopAt(i32, wake);
     return;
   }
@@ -215,6 +217,17 @@ function cloneable(value: unknown): boolean {
   }
 }
 
+/** Each op's kind (BRIEF_WORK, BLOCKING_WORK, SLOW_WORK) and runner, by OP word: read per request without a property lookup on entries of many shapes. */
+const KIND = Int8Array.from(OP_LIST, (op) => (op.slow ? SLOW_WORK : op.brief ? BRIEF_WORK : BLOCKING_WORK));
+const RUN = OP_LIST.map((op) => op.run);
+
+/** Takes back what taking an op of `kind` counted (SLOW_RUNNING, BLOCKING), once it has run or was found cancelled. */
+function release(kind: number): void {
+  if (kind === BRIEF_WORK) return;
+  if (kind === SLOW_WORK) Atomics.sub(heap.i32, control + SLOW_RUNNING, 1);
+  Atomics.sub(heap.i32, control + BLOCKING, 1);
+}
+
 async function serve(): Promise<never> {
   Atomics.store(heap.i32, park, PARK_RUNNING);
   for (;;) {
@@ -227,31 +240,30 @@ async function serve(): Promise<never> {
     }
     const slot = taken as Slot;
     heapReaches(slot + SLOT_BYTES);
-    const op = OP_LIST[int(slot, OP)];
-    if (op === undefined) throw new Error(`uvts: slot ${slot} names no operation (${int(slot, OP)})`);
+    const code = int(slot, OP);
+    const kind = KIND[code];
+    if (kind === undefined) throw new Error(`uvts: slot ${slot} names no operation (${code})`);
     // An op that is not brief may wait without using a core: it stops counting among the threads
     // that use one (pool.ts, BRIEF_THREADS) before found() decides whether to wake another.
-    if (!op.brief) {
+    if (kind !== BRIEF_WORK) {
       Atomics.add(heap.i32, control + BLOCKING, 1);
-      if (!op.slow) Atomics.sub(heap.i32, control + QUEUED_BLOCKING, 1);
+      if (kind === BLOCKING_WORK) Atomics.sub(heap.i32, control + QUEUED_BLOCKING, 1);
     }
-    found(op.brief);
+    found(kind === BRIEF_WORK);
     if (!move(slot, QUEUED, RUNNING, CANCELLED)) {
       discard(slot);
-      if (op.slow) Atomics.sub(heap.i32, control + SLOW_RUNNING, 1);
-      if (!op.brief) Atomics.sub(heap.i32, control + BLOCKING, 1);
+      release(kind);
       continue;
     }
-    if (owed !== -1 && !mayDefer(op.brief)) payWake();
+    if (owed !== -1 && !mayDefer(kind === BRIEF_WORK)) payWake();
     Atomics.store(heap.i32, current, slot);
     try {
-      const pending = op.run(slot, pool);
+      const pending = (RUN[code] as Op['run'])(slot, pool);
       if (pending !== undefined) await pending;
     } catch (err) {
       record(slot, err);
     }
-    if (op.slow) Atomics.sub(heap.i32, control + SLOW_RUNNING, 1);
-    if (!op.brief) Atomics.sub(heap.i32, control + BLOCKING, 1);
+    release(kind);
     complete(slot);
   }
 }
