@@ -128,3 +128,15 @@ export function move(slot: Slot, from: number, to: number, racing = -1, racingTo
   const expected = [from, racing, racingToo].filter((s) => s !== -1).map((s) => STATE_NAMES[s]).join(' or ');
   throw new Error(`uvts: slot ${slot} is ${STATE_NAMES[seen] ?? seen}, expected ${expected}`);
 }
+
+/**
+ * Moves a slot that only the calling thread may move out of `from` (a pool thread's RUNNING
+ * slot: cancel() only takes QUEUED ones, the supervisor only a dead thread's) to `to`. The state
+ * is still checked; the write needs no exchange, which x86 pays for with a locked instruction.
+ * Whoever learns of the new state learns it through a ring, whose seq-cst stores order it.
+ */
+export function settle(slot: Slot, from: number, to: number): void {
+  const seen = Atomics.load(heap.i32, (slot >> 2) + STATE);
+  if (seen !== from) throw new Error(`uvts: slot ${slot} is ${STATE_NAMES[seen] ?? seen}, expected ${STATE_NAMES[from]}`);
+  heap.i32[(slot >> 2) + STATE] = to;
+}
