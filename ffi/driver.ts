@@ -1,6 +1,6 @@
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import type { DriverName, Libc } from './libc.js';
-import { bindFfiRs } from './ffi-rs.js';
+import { bindFfiRs, preloadFfiRs } from './ffi-rs.js';
 import { bindKoffi } from './koffi.js';
 
 // Which driver binds the table: UVTS_FFI=koffi (the default) or UVTS_FFI=ffi-rs. Each thread
@@ -38,6 +38,7 @@ const binds: Int32Array = (() => {
   // The first thread to load uvts (the heap's root too): Workers made after it inherit this.
   const words = new Int32Array(new SharedArrayBuffer(8));
   setEnvironmentData(KEY, words.buffer);
+  if (process.env['UVTS_FFI'] === 'ffi-rs') preloadFfiRs();
   process.once('exit', () => {
     Atomics.store(words, EXITING, 1);
     const end = Date.now() + EXIT_WAIT_MS;

@@ -22,6 +22,21 @@ type Arg = number | Memory;
 // chooses; this one is uvts's own, so it cannot clash with another user of ffi-rs.
 const LIBRARY = 'uvts:libc';
 
+/**
+ * Loads ffi-rs's addon on this thread, binding nothing. A process whose addon was first loaded
+ * by a worker thread dies with SIGSEGV at exit (5 exits of 5, Node 20.20, ffi-rs 1.3: a worker
+ * that only required it was enough), and one whose main thread loaded it first exits cleanly; so
+ * the thread that made the shared heap, the ancestor of every thread using uvts, loads it first.
+ * A missing package is not an error here: binding reports it, naming the driver.
+ */
+export function preloadFfiRs(): void {
+  try {
+    createRequire(import.meta.url)('ffi-rs');
+  } catch {
+    // Reported when the driver is bound.
+  }
+}
+
 /** Binds the table with ffi-rs. Throws if ffi-rs or libc cannot load. */
 export function bindFfiRs(): Libc {
   const ffi = createRequire(import.meta.url)('ffi-rs') as FfiRs;

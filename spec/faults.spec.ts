@@ -26,6 +26,12 @@ test('the worker that first used the pool ends: the main loop\'s 100 stats and 1
   t.deepEqual(out, { workerExit: 0, stats: 100, works: 10, errors: [] });
 });
 
+test('a process whose worker thread was the first to use the FFI driver exits cleanly', (t) => {
+  const { out, stderr, status } = run([fixture('fault-worker-first')]);
+  t.deepEqual(out, { workerExit: 0 });
+  t.is(status, 0, stderr);
+});
+
 for (const flags of [['--max-old-space-size=4096'], ['--expose-gc'], ['--stack-size=2000'], ['--title=uvts-spec', '--no-warnings']]) {
   test(`pool threads start under node ${flags.join(' ')}`, (t) => {
     const { out, stderr, status } = run([...flags, fixture('fault-flags')]);
