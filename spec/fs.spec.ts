@@ -109,7 +109,7 @@ function pinPool(t: ExecutionContext, loop: Loop, dir: string): { release(): voi
   };
 }
 
-/** Every pool thread started (and so listening for SharedArrayBuffer announcements). */
+/** Every pool thread started and serving, so the waits that follow need no loop to run. */
 function warmPool(t: ExecutionContext, loop: Loop): void {
   const pin = pinPool(t, loop, scratchDir());
   pin.release();
@@ -960,7 +960,7 @@ test.serial('5 loops with 1000 stats each: past the 4096 of the submission ring'
 
 test.serial('fs.read into a SharedArrayBuffer is filled in place by the pool thread, before any callback', (t) => {
   const loop = new Loop();
-  warmPool(t, loop); // every pool thread has started, so each heard of the buffers below
+  warmPool(t, loop); // the pool is up: the wait below runs no loop
   const dir = scratchDir();
   const file = join(dir, 'file');
   const content = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');

@@ -56,10 +56,9 @@ export class Submitter {
   /** Completions taken from the ring (and cancelled or failed requests) whose callback has not run. */
   private readonly done = new Queue();
   /**
-   * Submits made during drain() not yet announced to the pool: the requests that completion
-   * callbacks start are announced once, together, when the drain ends.
+   * The kinds of work (a bit set) submitted during drain() and not yet announced to the pool:
+   * the requests that completion callbacks start are announced once, together, when it ends.
    */
-  /** The kinds of work submitted during drain() and not yet announced, as a bit set. */
   private unannounced = 0;
   private draining = false;
   private readonly spinner = new Spinner();
