@@ -6,60 +6,19 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { Loop, UVError, fs, threadpool, type Request } from '../lib/index.js';
-import { heap } from '../lib/threadpool/heap.js';
-import { CURRENT, control } from '../lib/threadpool/pool.js';
+import { Loop, fs, threadpool, type Request } from '../lib/index.js';
+import { busyPoolThreads, nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
 import { closeLoop, openFds } from './support.js';
 
 const { constants } = nodeFs;
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-const root = nodeFs.mkdtempSync(join(tmpdir(), 'uvts-fs-libc-spec-'));
-let dirs = 0;
+const scratch = scratchRoot('uvts-fs-libc-spec-');
+const scratchDir = (): string => scratch.dir();
 
-test.after.always(() => {
-  nodeFs.rmSync(root, { recursive: true, force: true });
-});
-
-function scratchDir(): string {
-  const dir = join(root, `t${++dirs}`);
-  nodeFs.mkdirSync(dir);
-  return dir;
-}
-
-const scratch = new Int32Array(new SharedArrayBuffer(4));
-
-/** Waits, without running any loop, until `cond()` holds (the cap guards against hanging). */
-function waitUntil(cond: () => boolean, capMs = 10_000): boolean {
-  const end = performance.now() + capMs;
-  while (!cond()) {
-    if (performance.now() >= end) return cond();
-    Atomics.wait(scratch, 0, 0, 2);
-  }
-  return true;
-}
-
-function nodeError(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('the node:fs reference call did not fail');
-}
-
-function sameAsNode(t: ExecutionContext, err: unknown, node: NodeJS.ErrnoException, what: string): void {
-  t.true(err instanceof UVError, `${what}: a UVError`);
-  const e = err as UVError & { dest?: string };
-  t.deepEqual(
-    { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, dest: e.dest, message: e.message },
-    { code: node.code, errno: node.errno, syscall: node.syscall, path: node.path, dest: (node as { dest?: string }).dest, message: node.message },
-    what);
-}
+test.after.always(() => scratch.remove());
 
 /** Runs a scenario of fixtures/fs-child.ts in a child process; returns its JSON line. */
 function child(t: ExecutionContext, scenario: string, options: { env?: Record<string, string>; execArgv?: string[] } = {}): Record<string, unknown> {
@@ -79,40 +38,6 @@ function child(t: ExecutionContext, scenario: string, options: { env?: Record<st
     t.fail(`the child printed no JSON: ${r.stdout} ${r.stderr}`);
     return {};
   }
-}
-
-function busyPoolThreads(): number {
-  let n = 0;
-  for (let i = 0; i < threadpool.size; i++) if (Atomics.load(heap.i32, control + CURRENT + i) !== 0) n++;
-  return n;
-}
-
-/** Pins every pool thread in an open() of a FIFO until release() (as spec/fs.spec.ts does). */
-function pinPool(t: ExecutionContext, loop: Loop, dir: string): { release(): void; done(): void } {
-  const fifo = join(dir, 'pin.fifo');
-  execFileSync('mkfifo', [fifo]);
-  const opened: number[] = [];
-  for (let i = 0; i < threadpool.size; i++) {
-    fs.open(loop, fifo, 'r', 0, (err, fd) => {
-      t.is(err, null, 'a pinning open');
-      if (fd !== undefined) opened.push(fd);
-    });
-  }
-  let writer = -1;
-  const release = (): void => {
-    if (writer === -1) writer = nodeFs.openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-  };
-  if (!waitUntil(() => busyPoolThreads() === threadpool.size)) {
-    release();
-    throw new Error(`only ${busyPoolThreads()} of ${threadpool.size} pool threads took a pinning open`);
-  }
-  return {
-    release,
-    done(): void {
-      for (const fd of opened) nodeFs.closeSync(fd);
-      if (writer !== -1) nodeFs.closeSync(writer);
-    },
-  };
 }
 
 /** Node's Dirent as API.md's { name, type }. */

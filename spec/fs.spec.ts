@@ -6,108 +6,18 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Loop, Request, Stats, UVError, fs, threadpool } from '../lib/index.js';
+import { nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
 import { heap } from '../lib/threadpool/heap.js';
-import { CURRENT, control } from '../lib/threadpool/pool.js';
 import { closeLoop } from './support.js';
 
 const { constants } = nodeFs;
 
-const root = nodeFs.mkdtempSync(join(tmpdir(), 'uvts-fs-spec-'));
-let dirs = 0;
+const scratch = scratchRoot('uvts-fs-spec-');
+const scratchDir = (): string => scratch.dir();
 
-test.after.always(() => {
-  nodeFs.rmSync(root, { recursive: true, force: true });
-});
-
-/** A fresh directory of the test's own under the spec's temp dir. */
-function scratchDir(): string {
-  const dir = join(root, `t${++dirs}`);
-  nodeFs.mkdirSync(dir);
-  return dir;
-}
-
-const scratch = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Waits, without running any loop, until `cond()` holds: Atomics.wait in short slices, up to a
- * generous cap. The cap is a guard against hanging, not an assertion on time.
- */
-function waitUntil(cond: () => boolean, capMs = 10_000): boolean {
-  const end = performance.now() + capMs;
-  while (!cond()) {
-    if (performance.now() >= end) return cond();
-    Atomics.wait(scratch, 0, 0, 2);
-  }
-  return true;
-}
-
-/** The error a node:fs sync call throws: the reference for the shape of ours. */
-function nodeError(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('the node:fs reference call did not fail');
-}
-
-/** `err` is a UVError that reads exactly as Node's error for the same failure. */
-function sameAsNode(t: ExecutionContext, err: UVError | null | undefined, node: NodeJS.ErrnoException, what: string): void {
-  t.true(err instanceof UVError, `${what}: a UVError`);
-  if (!(err instanceof UVError)) return;
-  t.true(err instanceof Error, `${what}: an Error`);
-  t.deepEqual(
-    { code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: (err as { dest?: string }).dest, message: err.message },
-    { code: node.code, errno: node.errno, syscall: node.syscall, path: node.path, dest: (node as { dest?: string }).dest, message: node.message },
-    what);
-}
-
-/** How many pool threads are running a request now (the CURRENT words of the pool's control block). */
-function busyPoolThreads(): number {
-  let n = 0;
-  for (let i = 0; i < threadpool.size; i++) if (Atomics.load(heap.i32, control + CURRENT + i) !== 0) n++;
-  return n;
-}
-
-/**
- * Pins every pool thread: one fs.open of a FIFO for reading per thread, each blocked in open()
- * until a writer appears. Returns once every pool thread is running one of them (so every pool
- * thread has started), or the cap passed. release() opens the FIFO O_RDWR, which lets them all
- * through; done() closes what they opened, once their callbacks have run.
- */
-function pinPool(t: ExecutionContext, loop: Loop, dir: string): { release(): void; done(): void; opened: number[] } {
-  const fifo = join(dir, 'pin.fifo');
-  execFileSync('mkfifo', [fifo]);
-  const opened: number[] = [];
-  for (let i = 0; i < threadpool.size; i++) {
-    fs.open(loop, fifo, 'r', 0, (err, fd) => {
-      t.is(err, null, 'a pinning open');
-      if (fd !== undefined) opened.push(fd);
-    });
-  }
-  let writer = -1;
-  const release = (): void => {
-    if (writer === -1) writer = nodeFs.openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-  };
-  if (!waitUntil(() => busyPoolThreads() === threadpool.size)) {
-    release();
-    throw new Error(`only ${busyPoolThreads()} of ${threadpool.size} pool threads took a pinning open`);
-  }
-  return {
-    release,
-    opened,
-    done(): void {
-      for (const fd of opened) nodeFs.closeSync(fd);
-      opened.length = 0;
-      if (writer !== -1) nodeFs.closeSync(writer);
-      writer = -1;
-    },
-  };
-}
+test.after.always(() => scratch.remove());
 
 /** Every pool thread started and serving, so the waits that follow need no loop to run. */
 function warmPool(t: ExecutionContext, loop: Loop): void {
