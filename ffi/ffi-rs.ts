@@ -11,6 +11,7 @@
 // keeps one call description, built here and reused, and only its argument list changes.
 import { createRequire } from 'node:module';
 import type * as FfiRsModule from 'ffi-rs';
+import { enterNative, leaveNative } from './exit-guard.js';
 import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, type ReturnKind } from './libc.js';
 
 type FfiRs = typeof FfiRsModule;
@@ -62,9 +63,14 @@ export function bindFfiRs(): Libc {
     bound[name] = (...args: Arg[]): number => {
       // ffi-rs refuses a call whose argument count differs from the declared one.
       call.paramsValue = args;
-      const { value, errnoCode } = ffi.load(call);
-      lastErrno = errnoCode;
-      return value as number;
+      if (!enterNative()) throw new Error(`the process is exiting; ${name} was not called`);
+      try {
+        const { value, errnoCode } = ffi.load(call);
+        lastErrno = errnoCode;
+        return value as number;
+      } finally {
+        leaveNative();
+      }
     };
   }
   // memcpy(view, view, 0) returns its first argument: the address ffi-rs passed for the view.
@@ -75,7 +81,12 @@ export function bindFfiRs(): Libc {
   const addressOf = (view: ArrayBufferView): number => {
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     identity.paramsValue = [bytes, bytes, 0];
-    return ffi.load(identity).value as number;
+    if (!enterNative()) throw new Error('the process is exiting; memcpy was not called');
+    try {
+      return ffi.load(identity).value as number;
+    } finally {
+      leaveNative();
+    }
   };
   return Object.assign(bound as Functions, { driver: 'ffi-rs' as const, errno: () => lastErrno, addressOf });
 }
