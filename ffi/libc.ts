@@ -110,11 +110,6 @@ export const FUNCTIONS = {
   fdatasync: { ret: 'int', params: ['int'] },
   // utimensat(dirfd, path, const struct timespec times[2], flags)
   utimensat: { ret: 'int', params: ['int', 'ptr', 'ptr', 'int'] },
-  // opendir returns a DIR * (NULL on failure), readdir64 a struct dirent64 * (NULL at the end,
-  // or on failure with errno set), both addresses read through memcpy.
-  opendir: { ret: 'long', params: ['ptr'] },
-  readdir64: { ret: 'long', params: ['ptr'] },
-  closedir: { ret: 'int', params: ['ptr'] },
   // copy_file_range(fd_in, off_in or NULL, fd_out, off_out or NULL, len, flags): glibc 2.27+.
   copy_file_range: { ret: 'long', params: ['int', 'ptr', 'int', 'ptr', 'ulong', 'uint'] },
   sendfile: { ret: 'long', params: ['int', 'int', 'ptr', 'ulong'], symbol: 'sendfile64' },
