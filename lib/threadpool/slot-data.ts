@@ -2,7 +2,7 @@ import { deserialize, serialize } from 'node:v8';
 import { alloc, free, heap, heapReaches } from './heap.js';
 import {
   DATA, DATA_LEN, ERROR, IN, IN_BYTES, OUT, OUT_AREA, OUT_BYTES, OUT_LEN, RECORD, RECORD_LEN, SYSCALL, int, setInt,
-  type Slot,
+  type IntField, type Slot,
 } from './slot.js';
 
 // A request's bytes in its slot (slot.ts): the loop writes DATA, a pool thread writes OUT, an
@@ -77,12 +77,17 @@ function allocData(slot: Slot, size: number): number {
   return at;
 }
 
-/** The slot's DATA bytes as a view (valid until the heap grows). */
-export function dataBytes(slot: Slot): Buffer {
-  const at = int(slot, DATA);
-  const end = at + int(slot, DATA_LEN);
+/** The bytes at the offset and length a slot's `offset` and `length` words hold, as a view (valid until the heap grows). */
+function bytesOf(slot: Slot, offset: IntField, length: IntField): Buffer {
+  const at = int(slot, offset);
+  const end = at + int(slot, length);
   heapReaches(end);
   return heap.u8.subarray(at, end);
+}
+
+/** The slot's DATA bytes as a view (valid until the heap grows). */
+export function dataBytes(slot: Slot): Buffer {
+  return bytesOf(slot, DATA, DATA_LEN);
 }
 
 /**
@@ -103,10 +108,7 @@ export function reserveOut(slot: Slot, size: number): number {
 
 /** The slot's OUT bytes as a view (valid until the heap grows: copy what must outlive the slot). */
 export function outBytes(slot: Slot): Buffer {
-  const at = int(slot, OUT);
-  const end = at + int(slot, OUT_LEN);
-  heapReaches(end);
-  return heap.u8.subarray(at, end);
+  return bytesOf(slot, OUT, OUT_LEN);
 }
 
 /** Pool side: the op failed with C's `errno` in its syscall number `syscall` (an index into its list). */
