@@ -13,7 +13,7 @@ import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
 import type { LoopWatcher } from './handles/watcher.js';
 import { Queue, queueRemove, type QueueNode } from './queue.js';
-import { isHeapRoot } from './threadpool/heap.js';
+import { isHeapRoot } from './shared-heap.js';
 import { beforeRootSleeps } from './threadpool/pool.js';
 import { Submitter } from './threadpool/submitter.js';
 import { TimerHeap } from './timer-heap.js';

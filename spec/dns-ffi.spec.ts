@@ -15,7 +15,7 @@ import {
 import { codeOf, errnoOf } from '../lib/errors.js';
 import { DNS_OPS, type Address } from '../lib/requests/dns-ops.js';
 import { eaiCode, formatIPv4, formatIPv6, toAscii } from '../lib/requests/lookup.js';
-import { alloc, free, heap, heapReaches } from '../lib/threadpool/heap.js';
+import { alloc, free, heap, heapReaches } from '../lib/shared-heap.js';
 import { AGAIN, NO_VALUE, Failed } from '../lib/threadpool/op.js';
 import { Refused, freeBlocks } from '../lib/threadpool/slot-data.js';
 import {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UVError, fs, threadpool, type Loop } from '../lib/index.js';
-import { heap } from '../lib/threadpool/heap.js';
+import { heap } from '../lib/shared-heap.js';
 import { CURRENT, control } from '../lib/threadpool/pool.js';
 
 /**

@@ -9,7 +9,7 @@ import * as nodeFs from 'node:fs';
 import { basename, join } from 'node:path';
 import { Loop, Request, Stats, UVError, fs, threadpool } from '../lib/index.js';
 import { nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
-import { heap } from '../lib/threadpool/heap.js';
+import { heap } from '../lib/shared-heap.js';
 import { closeLoop } from './support.js';
 
 const { constants } = nodeFs;

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { _SC_PAGESIZE } from '../ffi/libc.js';
-import { alloc, allocForever, blockSize, free, heap, heapReaches, heapStats, verifyHeap } from '../lib/threadpool/heap.js';
+import { alloc, allocForever, blockSize, free, heap, heapReaches, heapStats, verifyHeap } from '../lib/shared-heap.js';
 import { specLibc } from './support.js';
 
-// The shared heap's allocator (lib/threadpool/heap.ts): freed memory is reused and coalesced,
+// The shared heap's allocator (lib/shared-heap.ts): freed memory is reused and coalesced,
 // large free spans go back to the OS, a full heap answers 0 (and an async call ENOMEM through
 // its callback), a double free throws, and threads allocating at once never see each other's
 // bytes. The tests that depend on what else the heap holds run serially, in this order.

@@ -4,7 +4,7 @@ import { Worker, setEnvironmentData } from 'node:worker_threads';
 import { Loop, UVError, queueWork, threadpool } from '../lib/index.js';
 import { fastArgsSize, fastSize, readFast, readFastArgs, readV8, writeFast, writeFastArgs, writeV8 } from '../lib/requests/work-codec.js';
 import { sharedHeld } from '../lib/requests/work-share.js';
-import { alloc, free, heapReaches } from '../lib/threadpool/heap.js';
+import { alloc, free, heapReaches } from '../lib/shared-heap.js';
 import { GATE_KEY, RUNNING, TICKETS } from './fixtures/pool-work.js';
 import { closeLoop } from './support.js';
 

@@ -6,7 +6,7 @@ import type { Libc } from '../ffi/libc.js';
 import { AWAKE, SIGNALLED, STATE as WAKE_STATE, wakeLoopAt } from '../lib/backend/wakeup.js';
 import { errnoOf } from '../lib/errors.js';
 import { OP_LIST } from '../lib/requests/ops.js';
-import { free, heap, heapReaches } from '../lib/threadpool/heap.js';
+import { free, heap, heapReaches } from '../lib/shared-heap.js';
 import type { Op, PoolContext } from '../lib/threadpool/op.js';
 import {
   BLOCKING, BLOCKING_WORK, BRIEF_THREADS, BRIEF_WORK, CURRENT, FAST, IDLE, PARK, PARKED, PARK_PARKED, PARK_RUNNING, QUEUED_BLOCKING,

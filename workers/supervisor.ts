@@ -3,7 +3,7 @@ import { wakeLoopAt } from '../lib/backend/wakeup.js';
 import { errnoOf } from '../lib/errors.js';
 import { serveShared } from '../lib/requests/work-share.js';
 import { OP_LIST, OP_NAMES } from '../lib/requests/ops.js';
-import { heap, heapReaches } from '../lib/threadpool/heap.js';
+import { heap, heapReaches } from '../lib/shared-heap.js';
 import { BLOCKING, CURRENT, SLOW_RUNNING, control } from '../lib/threadpool/pool.js';
 import { spawnThread, type ThreadOptions } from '../lib/threadpool/spawn.js';
 import { push, ringEnd } from '../lib/threadpool/ring.js';

@@ -1,8 +1,8 @@
 import { tryLibc } from '../../ffi/driver.js';
-import { allocForever, heap } from '../threadpool/heap.js';
+import { allocForever, heap } from '../shared-heap.js';
 
 // The wake word: how any thread wakes a loop that may be asleep in its backend. It lives in
-// the shared heap (threadpool/heap.ts), so a worker thread that holds it (through an
+// the shared heap (shared-heap.ts), so a worker thread that holds it (through an
 // AsyncSender) or finds it by its offset (a pool thread completing a request) can signal the
 // loop. Its memory is never reused, so a late waker never writes into someone else's word.
 //

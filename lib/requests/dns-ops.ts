@@ -3,7 +3,7 @@ import {
   SOCK_STREAM, type Libc,
 } from '../../ffi/libc.js';
 import { errnoOf } from '../errors.js';
-import { alloc, free, heap, heapReaches } from '../threadpool/heap.js';
+import { alloc, free, heap, heapReaches } from '../shared-heap.js';
 import { op } from '../threadpool/op.js';
 import { Refused, fail, putStrings, reserveOut } from '../threadpool/slot-data.js';
 import {

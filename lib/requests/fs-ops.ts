@@ -4,7 +4,7 @@ import {
   EINTR, EINVAL, EIO, ENOMEM, ENOSYS, ENOTSOCK, ENOTSUP, EPERM, EXDEV, FICLONE, LINUX_DIRENT64, O_CREAT, O_DIRECTORY, O_EXCL,
   O_RDONLY, O_TRUNC, O_WRONLY, O_CLOEXEC, PATH_MAX, SMB2_MAGIC_NUMBER, SMB_SUPER_MAGIC, STATFS, TIMESPEC_BYTES, type Libc,
 } from '../../ffi/libc.js';
-import { alloc, free, heap } from '../threadpool/heap.js';
+import { alloc, free, heap } from '../shared-heap.js';
 import { AGAIN, Failed, NO_VALUE, op, type PoolContext } from '../threadpool/op.js';
 import { fail, outBytes, putStrings, reserveOut } from '../threadpool/slot-data.js';
 import {

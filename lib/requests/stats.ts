@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { heap } from '../threadpool/heap.js';
+import { heap } from '../shared-heap.js';
 
 // struct statx (Linux's <linux/stat.h>), as a pool thread's statx() writes it into a slot and
 // as uv__statx_to_stat (libuv's src/unix/linux.c) reads it. Little-endian on x86-64 and arm64.

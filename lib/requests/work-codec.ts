@@ -1,6 +1,6 @@
 import { types } from 'node:util';
 import { Deserializer, Serializer } from 'node:v8';
-import { heap } from '../threadpool/heap.js';
+import { heap } from '../shared-heap.js';
 
 // How queueWork's arguments and results travel through the shared heap (work-ops.ts decides
 // where). Two encodings:

@@ -1,5 +1,5 @@
 import { AGAIN, op } from '../threadpool/op.js';
-import { alloc, heap, heapReaches } from '../threadpool/heap.js';
+import { alloc, heap, heapReaches } from '../shared-heap.js';
 import { HeapFull, reserveData, reserveOut } from '../threadpool/slot-data.js';
 import {
   A0, A1, A2, DATA, DATA_LEN, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_THREAD, RESULT, int, setInt, type Slot,

@@ -2,7 +2,7 @@ import {
   BroadcastChannel, getEnvironmentData, parentPort, receiveMessageOnPort, setEnvironmentData, threadId, workerData,
   type MessagePort, type Worker,
 } from 'node:worker_threads';
-import { allocForever, heap, heapReaches, isHeapRoot } from '../threadpool/heap.js';
+import { allocForever, heap, heapReaches, isHeapRoot } from '../shared-heap.js';
 import { MAX_SIZE, poolRunning, supervisorThread } from '../threadpool/pool.js';
 
 // The SharedArrayBuffers of a queueWork request, carried between threads by message (the heap

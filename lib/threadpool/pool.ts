@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { wakeLoopAt } from '../backend/wakeup.js';
 import { UVError } from '../errors.js';
 import { describe } from '../validate.js';
-import { ROOT, alloc, heap, isHeapRoot } from './heap.js';
+import { ROOT, alloc, heap, isHeapRoot } from '../shared-heap.js';
 import { createRing, push } from './ring.js';
 import { CPUS } from './spin.js';
 import { spawnThread, threadOptions } from './spawn.js';

@@ -1,4 +1,4 @@
-import { alloc, heap } from './heap.js';
+import { alloc, heap } from '../shared-heap.js';
 
 // A bounded multi-producer, multi-consumer queue of Int32 values in the shared heap, after
 // Dmitry Vyukov's design: each cell carries a sequence number that says whose turn it is, so a

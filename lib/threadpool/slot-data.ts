@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
-import { alloc, free, heap, heapReaches } from './heap.js';
+import { alloc, free, heap, heapReaches } from '../shared-heap.js';
 import {
   DATA, DATA_LEN, ERROR, IN, IN_BYTES, OUT, OUT_AREA, OUT_BYTES, OUT_LEN, RECORD, RECORD_LEN, SYSCALL, int, setInt,
   type IntField, type Slot,

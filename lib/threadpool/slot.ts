@@ -1,4 +1,4 @@
-import { heap } from './heap.js';
+import { heap } from '../shared-heap.js';
 
 // A request slot: one request's arguments, state and result, in the shared heap. The loop that
 // submits a request owns its slot until the completion comes back; rings carry slot offsets,

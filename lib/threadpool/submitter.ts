@@ -1,7 +1,7 @@
 import { threadId } from 'node:worker_threads';
 import { AWAKE, SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
 import { Queue, queueRemove, type QueueNode } from '../queue.js';
-import { alloc, free, heap, refreshHeap } from './heap.js';
+import { alloc, free, heap, refreshHeap } from '../shared-heap.js';
 import { activeThreads, runningThreads, startPool, submit, wakePool } from './pool.js';
 import { CPUS, Spinner } from './spin.js';
 import { createRing, pop } from './ring.js';

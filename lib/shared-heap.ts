@@ -1,6 +1,6 @@
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
-import { tryLibc } from '../../ffi/driver.js';
-import { MADV_DONTNEED, _SC_PAGESIZE, type Libc } from '../../ffi/libc.js';
+import { tryLibc } from '../ffi/driver.js';
+import { MADV_DONTNEED, _SC_PAGESIZE, type Libc } from '../ffi/libc.js';
 
 // The process's shared heap: one growable SharedArrayBuffer that every thread of the process
 // sees, so a request, its data and its result live in shared memory without a new
