@@ -3,9 +3,9 @@
 // wake a loop blocked in epoll_wait through its eventfd.
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
-import { READY, type LoopMetrics } from '../lib/backend/backend.js';
+import { IO_READABLE, READY, type LoopMetrics } from '../lib/backend/backend.js';
 import { EpollBackend } from '../lib/backend/epoll.js';
-import { EINTR, EPOLLIN, type Libc } from '../ffi/libc.js';
+import { EINTR, type Libc } from '../ffi/libc.js';
 import { Async, Loop, Poll } from '../lib/index.js';
 import { closeFds, closeLoop, openFds, socketPair, specLibc, writeFd } from './support.js';
 
@@ -43,16 +43,16 @@ test('interest reaches the kernel at the next wait, only when the mask changed',
   const backend = new EpollBackend(libc, metrics());
   const [a, b] = socketPair();
   calls.clear();
-  backend.modify(a, EPOLLIN, watcher);
+  backend.modify(a, IO_READABLE, watcher);
   backend.modify(a, 0, watcher);
   t.is(calls.get('epoll_ctl') ?? 0, 0, 'nothing is sent before the wait');
   backend.wait(0);
   t.is(calls.get('epoll_ctl') ?? 0, 0, 'started and stopped before the wait: the kernel never hears of it');
-  backend.modify(a, EPOLLIN, watcher);
+  backend.modify(a, IO_READABLE, watcher);
   backend.wait(0);
   t.is(calls.get('epoll_ctl'), 1, 'one ADD');
   backend.modify(a, 0, watcher);
-  backend.modify(a, EPOLLIN, watcher);
+  backend.modify(a, IO_READABLE, watcher);
   backend.wait(0);
   t.is(calls.get('epoll_ctl'), 1, 'stopped and restarted with the same mask: no MOD');
   backend.forget(a);
@@ -81,7 +81,7 @@ test('a signal that interrupts epoll_wait (EINTR) is retried, not reported', asy
   process.on('SIGUSR2', onSignal);
   const backend = new EpollBackend(libc, metrics());
   const [a, b] = socketPair();
-  backend.modify(a, EPOLLIN, watcher);
+  backend.modify(a, IO_READABLE, watcher);
   // A worker signals the process while the main thread is blocked; Node's workers block
   // signals, so the main thread takes it and its epoll_wait returns EINTR. The wait has no
   // timeout: only the worker's write to the other end of the pair ends it, after its signals,

@@ -14,7 +14,23 @@ export interface LoopMetrics {
   idleTimeNs: number;
 }
 
-/** The receiver of readiness for one fd (uv__io_t's callback); `events` are EPOLL* bits. */
+// Readiness of an fd, as every backend reports it to its watcher and as watchers ask for it:
+// libuv's POLLIN, POLLOUT, UV__POLLRDHUP and UV__POLLPRI, plus the error and hang-up conditions
+// a kernel reports unasked. Each backend maps them to its kernel's bits (EPOLLIN, EVFILT_READ,
+// AFD_POLL_RECEIVE). The first four are Poll's public bits, so a Poll handle passes its mask
+// through unchanged.
+export const IO_READABLE = 1;
+export const IO_WRITABLE = 2;
+export const IO_DISCONNECT = 4;
+export const IO_PRIORITIZED = 8;
+/** Reported, never asked for: an error condition on the fd (POLLERR). */
+export const IO_ERROR = 16;
+/** Reported, never asked for: the peer hung up both directions (POLLHUP). */
+export const IO_HANGUP = 32;
+/** What a watcher may ask for. */
+export const IO_INTEREST = IO_READABLE | IO_WRITABLE | IO_DISCONNECT | IO_PRIORITIZED;
+
+/** The receiver of readiness for one fd (uv__io_t's callback); `events` are IO_* bits. */
 export interface IoWatcher {
   onIo(events: number): void;
 }
@@ -35,7 +51,7 @@ export interface Backend {
   wait(timeout: number): number;
   /** Runs the watchers of the fds the last wait() found ready. */
   dispatch(): void;
-  /** Sets the events watched on `fd` (0 stops watching it); reaches the kernel at the next wait(). */
+  /** Sets the IO_* events watched on `fd` (0 stops watching it); reaches the kernel at the next wait(). */
   modify(fd: number, events: number, watcher: IoWatcher): void;
   /** The watcher of `fd`, if one watches it now. */
   watcherOf(fd: number): IoWatcher | undefined;

@@ -5,7 +5,9 @@ import {
 } from '../../ffi/libc.js';
 import { errnoError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
-import { READY, WOKEN } from './backend.js';
+import {
+  IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_INTEREST, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, READY, WOKEN,
+} from './backend.js';
 import { AWAKE, POLLING, STATE, closeWakeWord, createWakeWord } from './wakeup.js';
 import { sleepOnWakeWord } from './futex.js';
 
@@ -14,8 +16,27 @@ import { sleepOnWakeWord } from './futex.js';
 const MAX_EVENTS = 1024;
 const MAX_ROUNDS = 48;
 
-/** What a watcher may ask for; errors and hang-ups are always reported by the kernel. */
-const INTEREST = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI;
+/** IO_* interest as epoll's bits; errors and hang-ups the kernel reports unasked. */
+function toEpoll(events: number): number {
+  let mask = 0;
+  if ((events & IO_READABLE) !== 0) mask |= EPOLLIN;
+  if ((events & IO_WRITABLE) !== 0) mask |= EPOLLOUT;
+  if ((events & IO_DISCONNECT) !== 0) mask |= EPOLLRDHUP;
+  if ((events & IO_PRIORITIZED) !== 0) mask |= EPOLLPRI;
+  return mask;
+}
+
+/** What epoll_wait reported, as IO_* bits. */
+function fromEpoll(mask: number): number {
+  let events = 0;
+  if ((mask & EPOLLIN) !== 0) events |= IO_READABLE;
+  if ((mask & EPOLLOUT) !== 0) events |= IO_WRITABLE;
+  if ((mask & EPOLLRDHUP) !== 0) events |= IO_DISCONNECT;
+  if ((mask & EPOLLPRI) !== 0) events |= IO_PRIORITIZED;
+  if ((mask & EPOLLERR) !== 0) events |= IO_ERROR;
+  if ((mask & EPOLLHUP) !== 0) events |= IO_HANGUP;
+  return events;
+}
 
 /**
  * Linux's epoll (libuv's src/unix/linux.c, without io_uring). Interest changes are queued and
@@ -100,7 +121,7 @@ export class EpollBackend implements Backend {
     // report it (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
     for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
       this.metrics.events++;
-      w.onIo(EPOLLERR);
+      w.onIo(IO_ERROR);
     }
     for (let round = 1; ; round++) {
       const full = this.count === MAX_EVENTS;
@@ -114,7 +135,7 @@ export class EpollBackend implements Backend {
 
   modify(fd: number, events: number, watcher: IoWatcher): void {
     this.grow(fd);
-    const wanted = events & INTEREST;
+    const wanted = toEpoll(events & IO_INTEREST);
     this.watchers[fd] = wanted === 0 ? undefined : watcher;
     this.wanted[fd] = wanted;
     if (this.queued[fd] === 0) {
@@ -263,10 +284,10 @@ export class EpollBackend implements Backend {
       if (watcher === undefined) continue;
       // Only what the watcher asks for now (an earlier callback may have changed it), plus the
       // error and hang-up conditions the kernel always reports.
-      const events = (words[(i * size + evAt) >> 2] as number) & ((this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
-      if (events === 0) continue;
+      const mask = (words[(i * size + evAt) >> 2] as number) & ((this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
+      if (mask === 0) continue;
       this.metrics.events++;
-      watcher.onIo(events);
+      watcher.onIo(fromEpoll(mask));
     }
   }
 

@@ -1,14 +1,17 @@
-import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, FIONBIO } from '../../ffi/libc.js';
-import type { IoWatcher } from '../backend/backend.js';
+import { FIONBIO } from '../../ffi/libc.js';
+import {
+  IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, type IoWatcher,
+} from '../backend/backend.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { checkFd, checkFunction } from '../validate.js';
 import { Handle } from './handle.js';
 
-const READABLE = 1;
-const WRITABLE = 2;
-const DISCONNECT = 4;
-const PRIORITIZED = 8;
+// The public bits are the backends' own (backend.ts), so a mask passes through unchanged.
+const READABLE = IO_READABLE;
+const WRITABLE = IO_WRITABLE;
+const DISCONNECT = IO_DISCONNECT;
+const PRIORITIZED = IO_PRIORITIZED;
 const ALL = READABLE | WRITABLE | DISCONNECT | PRIORITIZED;
 
 type PollCallback = (err: UVError | null, events: number) => void;
@@ -25,7 +28,7 @@ export class Poll extends Handle implements IoWatcher {
 
   private readonly fd: number;
   private callback: PollCallback | undefined = undefined;
-  /** The EPOLL* events asked for, for mixing into error and hang-up reports. */
+  /** The events asked for, for mixing into error and hang-up reports. */
   private interest = 0;
 
   /**
@@ -70,13 +73,8 @@ export class Poll extends Handle implements IoWatcher {
     }
     this.stopWatching();
     if (events === 0) return this;
-    let mask = 0;
-    if ((events & READABLE) !== 0) mask |= EPOLLIN;
-    if ((events & PRIORITIZED) !== 0) mask |= EPOLLPRI;
-    if ((events & WRITABLE) !== 0) mask |= EPOLLOUT;
-    if ((events & DISCONNECT) !== 0) mask |= EPOLLRDHUP;
-    io.modify(this.fd, mask, this);
-    this.interest = mask;
+    io.modify(this.fd, events, this);
+    this.interest = events;
     this.callback = cb;
     this.markActive();
     return this;
@@ -93,25 +91,15 @@ export class Poll extends Handle implements IoWatcher {
   onIo(events: number): void {
     const cb = this.callback as PollCallback;
     // sysfs reports POLLERR|POLLPRI for a priority event; only a bare error is one.
-    if ((events & EPOLLERR) !== 0 && (events & EPOLLPRI) === 0) {
+    if ((events & IO_ERROR) !== 0 && (events & PRIORITIZED) === 0) {
       this.stopWatching();
       cb(new UVError('EBADF', 'uv_poll_start', undefined, `the kernel reported an error condition on fd ${this.fd}`), 0);
       return;
     }
-    let mask = 0;
-    if ((events & EPOLLIN) !== 0) mask |= READABLE;
-    if ((events & EPOLLPRI) !== 0) mask |= PRIORITIZED;
-    if ((events & EPOLLOUT) !== 0) mask |= WRITABLE;
-    if ((events & EPOLLRDHUP) !== 0) mask |= DISCONNECT;
+    let mask = events & ALL;
     // On an error or hang-up, report what the user waits for so the read or write it then
     // makes finds the condition (libuv mixes the same events in).
-    if ((events & (EPOLLERR | EPOLLHUP)) !== 0) {
-      const interest = this.interest;
-      if ((interest & EPOLLIN) !== 0) mask |= READABLE;
-      if ((interest & EPOLLPRI) !== 0) mask |= PRIORITIZED;
-      if ((interest & EPOLLOUT) !== 0) mask |= WRITABLE;
-      if ((interest & EPOLLRDHUP) !== 0) mask |= DISCONNECT;
-    }
+    if ((events & (IO_ERROR | IO_HANGUP)) !== 0) mask |= this.interest;
     cb(null, mask);
   }
 

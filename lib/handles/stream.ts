@@ -1,7 +1,7 @@
 import {
-  EAGAIN, ECONNABORTED, EINPROGRESS, EINTR, EMFILE, ENFILE, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, SHUT_WR, type Libc,
+  EAGAIN, ECONNABORTED, EINPROGRESS, EINTR, EMFILE, ENFILE, SHUT_WR, type Libc,
 } from '../../ffi/libc.js';
-import type { IoWatcher } from '../backend/backend.js';
+import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop, PendingWork } from '../loop.js';
 import type { QueueNode } from '../queue.js';
@@ -89,7 +89,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** @internal */ fd = -1;
   /** @internal */ protected readonly libc: Libc;
   private sflags = 0;
-  /** EPOLL* events this stream wants from the backend now. */
+  /** IO_* events this stream wants from the backend now. */
   private events = 0;
   private readCb: ReadCallback | undefined = undefined;
   private connectionCb: ErrorCallback | undefined = undefined;
@@ -127,7 +127,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     this.listenSocket(backlog);
     this.connectionCb = onConnection;
     this.sflags |= LISTENING;
-    this.watch(EPOLLIN, true);
+    this.watch(IO_READABLE, true);
     this.markActive();
     return this;
   }
@@ -144,7 +144,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     // the fd is the client's alone to close.
     const fd = this.acceptedFd;
     this.acceptedFd = -1;
-    this.watch(EPOLLIN, true);
+    this.watch(IO_READABLE, true);
     client.open(fd, READABLE | WRITABLE);
   }
 
@@ -157,7 +157,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     }
     this.readCb = onRead;
     this.sflags |= READING;
-    this.watch(EPOLLIN, true);
+    this.watch(IO_READABLE, true);
     this.markActive();
     return this;
   }
@@ -166,7 +166,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   readStop(): this {
     if ((this.sflags & READING) === 0) return this;
     this.sflags &= ~READING;
-    this.watch(EPOLLIN, false);
+    this.watch(IO_READABLE, false);
     if ((this.sflags & LISTENING) === 0) this.markInactive();
     return this;
   }
@@ -186,7 +186,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     this.loop.activeReqs++;
     if (this.connecting) return; // written once the connection is made
     if (idle) this.writeOut();
-    else this.watch(EPOLLOUT, true);
+    else this.watch(IO_WRITABLE, true);
   }
 
   /** uv_shutdown: once every queued write is out, shutdown(SHUT_WR); the peer reads EOF. */
@@ -236,7 +236,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     this.connecting = true;
     this.connectCb = cb;
     this.loop.activeReqs++;
-    this.watch(EPOLLOUT, true);
+    this.watch(IO_WRITABLE, true);
     if (this.delayedError !== null) this.feed();
   }
 
@@ -257,13 +257,13 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
       return;
     }
     // POLLHUP is not EOF on its own: data may still wait to be read.
-    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) !== 0 && (this.sflags & READING) !== 0) this.readAll();
+    if ((events & (IO_READABLE | IO_ERROR | IO_HANGUP)) !== 0 && (this.sflags & READING) !== 0) this.readAll();
     if (this.fd === -1) return; // the read callback closed the stream
-    if ((events & EPOLLHUP) !== 0 && (this.sflags & (READING | READ_PARTIAL)) === (READING | READ_PARTIAL)) {
+    if ((events & IO_HANGUP) !== 0 && (this.sflags & (READING | READ_PARTIAL)) === (READING | READ_PARTIAL)) {
       this.endOfStream();
     }
     if (this.fd === -1) return;
-    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) !== 0) {
+    if ((events & (IO_WRITABLE | IO_ERROR | IO_HANGUP)) !== 0) {
       this.writeOut();
       this.runWriteCallbacks();
       // A write callback that closed the stream leaves the shutdown to destroy() (ECANCELED).
@@ -283,7 +283,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     // connect is over, as SO_ERROR reads 0 while it is still in progress. finishConnect feeds
     // again for what waits.
     if (this.connecting && this.delayedError === null) return;
-    this.onIo(EPOLLOUT);
+    this.onIo(IO_WRITABLE);
   }
 
   /** uv__stream_close: stop watching, close the socket; requests are cancelled in finishClose. */
@@ -338,7 +338,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
       if (errno !== 0) error = errnoError(errno, 'connect');
     }
     this.connecting = false;
-    if (error !== null || this.writeQueue.head === null) this.watch(EPOLLOUT, false);
+    if (error !== null || this.writeQueue.head === null) this.watch(IO_WRITABLE, false);
     if (error !== null) {
       // Their callbacks follow the connect callback, from the pending phase; a shutdown asked
       // for meanwhile fails there too (ENOTCONN), rather than hold the loop until close().
@@ -383,7 +383,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
         if (errno === EAGAIN) return;
         // A read error ends the stream both ways; the user should close it.
         this.sflags &= ~(READABLE | WRITABLE | READING);
-        this.watch(EPOLLIN, false);
+        this.watch(IO_READABLE, false);
         this.markInactive();
         (this.readCb as ReadCallback)(errnoError(errno, 'read'), null);
         return;
@@ -411,7 +411,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** uv__stream_eof: reading stops for good, and the callback hears `null`. */
   private endOfStream(): void {
     this.sflags &= ~(READING | READABLE);
-    this.watch(EPOLLIN, false);
+    this.watch(IO_READABLE, false);
     if ((this.sflags & LISTENING) === 0) this.markInactive();
     (this.readCb as ReadCallback)(null, null);
   }
@@ -434,7 +434,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
         req.error = errnoError(errno, 'write');
         this.complete(req);
         this.feed();
-        this.watch(EPOLLOUT, false);
+        this.watch(IO_WRITABLE, false);
         return;
       }
       req.written += n;
@@ -445,7 +445,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
       this.feed();
     }
     // Not all out: wait until the kernel takes more.
-    this.watch(EPOLLOUT, true);
+    this.watch(IO_WRITABLE, true);
   }
 
   /**
@@ -474,7 +474,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
 
   /** uv__drain: the write queue is empty; stop waiting for writability, and shut down if asked. */
   private drain(): void {
-    if (!this.isClosing()) this.watch(EPOLLOUT, false);
+    if (!this.isClosing()) this.watch(IO_WRITABLE, false);
     if (!this.shutting) return;
     this.shutting = false;
     let error: UVError | null = null;
@@ -512,7 +512,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     } finally {
       // Not taken: pause until accept() is called, so the kernel's queue pushes back. Done
       // even if the callback threw, or the next event would overwrite (and leak) this fd.
-      if (this.acceptedFd !== -1) this.watch(EPOLLIN, false);
+      if (this.acceptedFd !== -1) this.watch(IO_READABLE, false);
     }
   }
 
