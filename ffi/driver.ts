@@ -1,6 +1,6 @@
-import type { DriverName, Libc } from './libc.js';
-import { bindFfiRs, preloadFfiRs } from './ffi-rs.js';
-import { bindKoffi } from './koffi.js';
+import type { Bound, DriverName, Libc, Table } from './libc.js';
+import { bindFfiRs, bindFfiRsTable, preloadFfiRs } from './ffi-rs.js';
+import { bindKoffi, bindKoffiTable } from './koffi.js';
 import { enterNative, isGuardRoot, leaveNative } from './exit-guard.js';
 
 // Which driver binds the table: UVTS_FFI=koffi (the default) or UVTS_FFI=ffi-rs. Each thread
@@ -17,7 +17,7 @@ let loaded: Libc | Error | undefined;
 if (isGuardRoot && process.env['UVTS_FFI'] === 'ffi-rs') preloadFfiRs();
 
 /** Binds `driver` inside the exit guard (exit-guard.ts), unless the process has begun to exit. */
-function bindGuarded(name: DriverName, bind: () => Libc): Libc {
+function bindGuarded<B>(name: DriverName, bind: () => B): B {
   if (!enterNative()) throw new Error(`the process is exiting; ${name} was not loaded`);
   try {
     return bind();
@@ -48,4 +48,13 @@ export function tryLibc(): Libc | Error {
     }
   }
   return loaded;
+}
+
+/**
+ * Binds another library's `table` through the driver libc uses, from the first of `paths`
+ * that loads (`key` names it in ffi-rs's process-wide table). Errors are its callers' to word.
+ */
+export function bindTable<T extends Table>(table: T, paths: readonly string[], key: string): Bound<T> {
+  const name = driverName();
+  return bindGuarded(name, () => (name === 'koffi' ? bindKoffiTable(table, paths) : bindFfiRsTable(table, paths, key)));
 }

@@ -12,7 +12,9 @@
 import { createRequire } from 'node:module';
 import type * as FfiRsModule from 'ffi-rs';
 import { enterNative, leaveNative } from './exit-guard.js';
-import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, type ReturnKind } from './libc.js';
+import {
+  FUNCTIONS, LIBRARY_NAMES, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind, type Table,
+} from './libc.js';
 
 type FfiRs = typeof FfiRsModule;
 type Call = FfiRsModule.FFIParams<FfiRsModule.FieldType, true>;
@@ -38,25 +40,56 @@ export function preloadFfiRs(): void {
   }
 }
 
-/** Binds the table with ffi-rs. Throws if ffi-rs or libc cannot load. */
+/** Binds libc's table with ffi-rs. Throws if ffi-rs or libc cannot load. */
 export function bindFfiRs(): Libc {
   const ffi = createRequire(import.meta.url)('ffi-rs') as FfiRs;
-  openFirst(ffi);
+  const bound = bindFfiRsTable(FUNCTIONS, LIBRARY_NAMES, LIBRARY);
   const { DataType } = ffi;
-  // The length is only read when an array is returned; a parameter is passed as a pointer.
-  const memory = ffi.arrayConstructor({ type: DataType.U8Array, length: 0 });
+  // memcpy(view, view, 0) returns its first argument: the address ffi-rs passed for the view.
+  const identity: Call = {
+    library: LIBRARY, funcName: 'memcpy', retType: DataType.I64, paramsType: [memoryType(ffi), memoryType(ffi), DataType.U64],
+    paramsValue: [], errno: true, freeResultMemory: false,
+  };
+  const addressOf = (view: ArrayBufferView): number => {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    identity.paramsValue = [bytes, bytes, 0];
+    if (!enterNative()) throw new Error('the process is exiting; memcpy was not called');
+    try {
+      return ffi.load(identity).value as number;
+    } finally {
+      leaveNative();
+    }
+  };
+  return Object.assign(bound, { driver: 'ffi-rs' as const, errno: () => lastErrno, addressOf });
+}
+
+// errno as the last call through ffi-rs on this thread left it, whichever table it was in.
+let lastErrno = 0;
+
+/**
+ * Binds `table` from the first of `paths` that opens, under ffi-rs's process-wide library key
+ * `key`. Entries this platform lacks (Signature.only) become stand-ins that throw.
+ */
+export function bindFfiRsTable<T extends Table>(table: T, paths: readonly string[], key: string): Bound<T> {
+  const ffi = createRequire(import.meta.url)('ffi-rs') as FfiRs;
+  openFirst(ffi, paths, key);
+  const { DataType } = ffi;
+  const memory = memoryType(ffi);
   const param: Record<ParamKind, FfiRsModule.FieldType> = {
     int: DataType.I32, uint: DataType.U32, ulong: DataType.U64, in: memory, out: memory, inout: memory,
     ptr: DataType.I64, long: DataType.I64,
   };
   const ret: Record<ReturnKind, FfiRsModule.DataType> = { int: DataType.I32, long: DataType.I64, void: DataType.Void };
 
-  let lastErrno = 0;
   const bound: Record<string, unknown> = {};
-  for (const [name, sig] of Object.entries(FUNCTIONS)) {
+  for (const [name, sig] of Object.entries(table)) {
+    if (!available(sig)) {
+      bound[name] = missing(name);
+      continue;
+    }
     const types = sig.params.map((p) => param[p]);
     const call: Call = {
-      library: LIBRARY, funcName: ('symbol' in sig ? sig.symbol : undefined) ?? name, retType: ret[sig.ret], paramsType: types,
+      library: key, funcName: sig.symbol ?? name, retType: ret[sig.ret], paramsType: types,
       paramsValue: [], errno: true, freeResultMemory: false,
     };
     resolve(ffi, call);
@@ -73,30 +106,20 @@ export function bindFfiRs(): Libc {
       }
     };
   }
-  // memcpy(view, view, 0) returns its first argument: the address ffi-rs passed for the view.
-  const identity: Call = {
-    library: LIBRARY, funcName: 'memcpy', retType: DataType.I64, paramsType: [memory, memory, DataType.U64],
-    paramsValue: [], errno: true, freeResultMemory: false,
-  };
-  const addressOf = (view: ArrayBufferView): number => {
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    identity.paramsValue = [bytes, bytes, 0];
-    if (!enterNative()) throw new Error('the process is exiting; memcpy was not called');
-    try {
-      return ffi.load(identity).value as number;
-    } finally {
-      leaveNative();
-    }
-  };
-  return Object.assign(bound as Functions, { driver: 'ffi-rs' as const, errno: () => lastErrno, addressOf });
+  return bound as Bound<T>;
 }
 
-function openFirst(ffi: FfiRs): void {
+/** A pointer parameter; the length is only read when an array is returned. */
+function memoryType(ffi: FfiRs): FfiRsModule.FieldType {
+  return ffi.arrayConstructor({ type: ffi.DataType.U8Array, length: 0 });
+}
+
+function openFirst(ffi: FfiRs, paths: readonly string[], key: string): void {
   let first: unknown;
-  for (const path of LIBRARY_NAMES) {
+  for (const path of paths) {
     try {
-      // A no-op when the library is already open under this name (in another thread).
-      ffi.open({ library: LIBRARY, path });
+      // A no-op when the library is already open under this key (in another thread).
+      ffi.open({ library: key, path });
       return;
     } catch (err) {
       first ??= err;

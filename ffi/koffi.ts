@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
-import { FUNCTIONS, LIBRARY_NAMES, type Functions, type Libc, type ParamKind, type ReturnKind } from './libc.js';
+import {
+  FUNCTIONS, LIBRARY_NAMES, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind, type Table,
+} from './libc.js';
 
 type Koffi = typeof import('koffi');
 
@@ -12,24 +14,35 @@ const PARAM: Record<ParamKind, string> = {
 };
 const RETURN: Record<ReturnKind, string> = { int: 'int', long: 'intptr_t', void: 'void' };
 
-/** Binds the table with koffi (the default driver). Throws if koffi or libc cannot load. */
+/** Binds libc's table with koffi (the default driver). Throws if koffi or libc cannot load. */
 export function bindKoffi(): Libc {
   const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  const lib = openFirst(koffi);
-  const bound: Record<string, unknown> = {};
-  for (const [name, sig] of Object.entries(FUNCTIONS)) {
-    bound[name] = lib.func(('symbol' in sig ? sig.symbol : undefined) ?? name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]));
-  }
   const addressOf = (view: ArrayBufferView): number => {
     void view.buffer; // materializes a small on-heap typed array, so its address stays put
     return Number(koffi.address(view));
   };
-  return Object.assign(bound as Functions, { driver: 'koffi' as const, errno: () => koffi.errno(), addressOf });
+  return Object.assign(bindKoffiTable(FUNCTIONS, LIBRARY_NAMES), { driver: 'koffi' as const, errno: () => koffi.errno(), addressOf });
 }
 
-function openFirst(koffi: Koffi): ReturnType<Koffi['load']> {
+/**
+ * Binds `table` from the first of `paths` that loads. Entries this platform lacks
+ * (Signature.only) become stand-ins that throw. errno stays koffi's, per thread.
+ */
+export function bindKoffiTable<T extends Table>(table: T, paths: readonly string[]): Bound<T> {
+  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const lib = openFirst(koffi, paths);
+  const bound: Record<string, unknown> = {};
+  for (const [name, sig] of Object.entries(table)) {
+    bound[name] = available(sig)
+      ? lib.func(sig.symbol ?? name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]))
+      : missing(name);
+  }
+  return bound as Bound<T>;
+}
+
+function openFirst(koffi: Koffi, paths: readonly string[]): ReturnType<Koffi['load']> {
   let first: unknown;
-  for (const name of LIBRARY_NAMES) {
+  for (const name of paths) {
     try {
       return koffi.load(name);
     } catch (err) {

@@ -38,25 +38,41 @@ export interface Signature {
   readonly params: readonly ParamKind[];
   /** The C symbol, when the entry binds a function a second time with other parameter kinds. */
   readonly symbol?: string;
+  /**
+   * The platforms whose libc has the function; elsewhere the drivers bind a stand-in that
+   * throws, naming it, so the table stays total and a missing function fails where it is used.
+   */
+  readonly only?: readonly NodeJS.Platform[];
 }
+
+/** A table of C functions, as drivers bind it (FUNCTIONS here, KEVENT_FUNCTIONS in kevent.ts). */
+export type Table = Readonly<Record<string, Signature>>;
 
 export const FUNCTIONS = {
   close: { ret: 'int', params: ['int'] },
   read: { ret: 'long', params: ['int', 'out', 'ulong'] },
   write: { ret: 'long', params: ['int', 'in', 'ulong'] },
-  pipe2: { ret: 'int', params: ['out', 'int'] },
+  pipe2: { ret: 'int', params: ['out', 'int'], only: ['linux', 'freebsd'] },
   socketpair: { ret: 'int', params: ['int', 'int', 'int', 'out'] },
   // ioctl is variadic in C; on Linux x86-64 and arm64 a pointer third argument travels in the
   // same register whether the callee is variadic or not, so a fixed prototype is exact here.
   ioctl: { ret: 'int', params: ['int', 'ulong', 'inout'] },
-  epoll_create1: { ret: 'int', params: ['int'] },
-  epoll_ctl: { ret: 'int', params: ['int', 'int', 'int', 'in'] },
-  epoll_wait: { ret: 'int', params: ['int', 'out', 'int', 'int'] },
-  eventfd: { ret: 'int', params: ['uint', 'int'] },
+  epoll_create1: { ret: 'int', params: ['int'], only: ['linux'] },
+  epoll_ctl: { ret: 'int', params: ['int', 'int', 'int', 'in'], only: ['linux'] },
+  epoll_wait: { ret: 'int', params: ['int', 'out', 'int', 'int'], only: ['linux'] },
+  eventfd: { ret: 'int', params: ['uint', 'int'], only: ['linux'] },
   socket: { ret: 'int', params: ['int', 'int', 'int'] },
   bind: { ret: 'int', params: ['int', 'in', 'uint'] },
   listen: { ret: 'int', params: ['int', 'int'] },
-  accept4: { ret: 'int', params: ['int', 'out', 'inout', 'int'] },
+  accept4: { ret: 'int', params: ['int', 'out', 'inout', 'int'], only: ['linux', 'freebsd'] },
+  // macOS has no accept4: accept, then fcntl (lib/backend/socket.ts).
+  accept: { ret: 'int', params: ['int', 'out', 'inout'] },
+  // fcntl is variadic in C; an int third argument travels as a fixed one would on Linux and
+  // the BSDs, and on x86-64 macOS, but not on Apple arm64 (variadic arguments go on the stack).
+  fcntl: { ret: 'int', params: ['int', 'int', 'int'] },
+  // dlopen(path, flags): the kqueue backend pins a library it binds (ffi/kevent.ts). In libc
+  // since glibc 2.34; the handle is never closed, so it travels as an address and is dropped.
+  dlopen: { ret: 'long', params: ['in', 'int'] },
   connect: { ret: 'int', params: ['int', 'in', 'uint'] },
   shutdown: { ret: 'int', params: ['int', 'int'] },
   getsockname: { ret: 'int', params: ['int', 'out', 'inout'] },
@@ -87,10 +103,10 @@ export const FUNCTIONS = {
   open: { ret: 'int', params: ['ptr', 'int', 'uint'] },
   readAt: { ret: 'long', params: ['int', 'ptr', 'ulong'], symbol: 'read' },
   writeAt: { ret: 'long', params: ['int', 'ptr', 'ulong'], symbol: 'write' },
-  pread: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pread64' },
-  pwrite: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pwrite64' },
+  pread: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pread64', only: ['linux'] },
+  pwrite: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pwrite64', only: ['linux'] },
   // statx(dirfd, path, flags, mask, struct statx *): glibc 2.28+, Linux 4.11+.
-  statx: { ret: 'int', params: ['int', 'ptr', 'int', 'uint', 'ptr'] },
+  statx: { ret: 'int', params: ['int', 'ptr', 'int', 'uint', 'ptr'], only: ['linux'] },
   unlink: { ret: 'int', params: ['ptr'] },
   rmdir: { ret: 'int', params: ['ptr'] },
   mkdir: { ret: 'int', params: ['ptr', 'uint'] },
@@ -111,8 +127,8 @@ export const FUNCTIONS = {
   // utimensat(dirfd, path, const struct timespec times[2], flags)
   utimensat: { ret: 'int', params: ['int', 'ptr', 'ptr', 'int'] },
   // copy_file_range(fd_in, off_in or NULL, fd_out, off_out or NULL, len, flags): glibc 2.27+.
-  copy_file_range: { ret: 'long', params: ['int', 'ptr', 'int', 'ptr', 'ulong', 'uint'] },
-  sendfile: { ret: 'long', params: ['int', 'int', 'ptr', 'ulong'], symbol: 'sendfile64' },
+  copy_file_range: { ret: 'long', params: ['int', 'ptr', 'int', 'ptr', 'ulong', 'uint'], only: ['linux'] },
+  sendfile: { ret: 'long', params: ['int', 'int', 'ptr', 'ulong'], symbol: 'sendfile64', only: ['linux'] },
   // ioctl(fd, FICLONE, src_fd): the int third argument travels as a pointer one would.
   ioctlInt: { ret: 'int', params: ['int', 'ulong', 'int'], symbol: 'ioctl' },
   // madvise(addr, length, MADV_DONTNEED): hands freed pages of the shared heap back to the OS.
@@ -122,7 +138,7 @@ export const FUNCTIONS = {
   // getdents64(fd, struct linux_dirent64 *buf, count): the call glibc's readdir64 makes, on a
   // buffer uvts owns (glibc 2.30+; the raw syscall's layout, LINUX_DIRENT64 below). Returns the
   // bytes filled, 0 at the end of the directory, -1 with errno on failure.
-  getdents64: { ret: 'long', params: ['int', 'ptr', 'ulong'] },
+  getdents64: { ret: 'long', params: ['int', 'ptr', 'ulong'], only: ['linux'] },
   // futimens(fd, const struct timespec times[2]): copyfile gives the copy its source's times.
   futimens: { ret: 'int', params: ['int', 'ptr'] },
   // fchown(fd, uid_t, gid_t): uid_t and gid_t are unsigned 32-bit on Linux.
@@ -137,11 +153,28 @@ type JsParam<K extends ParamKind> =
 type JsParams<P extends readonly ParamKind[]> = { [I in keyof P]: P[I] extends ParamKind ? JsParam<P[I]> : never };
 type JsReturn<R extends ReturnKind> = R extends 'void' ? void : number;
 
-/** The bound functions: each returns what C returns (-1 and `errno()` on failure). */
-export type Functions = {
-  readonly [N in keyof typeof FUNCTIONS]:
-    (...args: JsParams<(typeof FUNCTIONS)[N]['params']>) => JsReturn<(typeof FUNCTIONS)[N]['ret']>;
+/** The bound functions of a table: each returns what C returns (-1 and `errno()` on failure). */
+export type Bound<T extends Table> = {
+  readonly [N in keyof T]: (...args: JsParams<T[N]['params']>) => JsReturn<T[N]['ret']>;
 };
+export type Functions = Bound<typeof FUNCTIONS>;
+
+/** A stand-in for a function this platform's libc lacks (Signature.only). */
+export function missing(name: string): () => never {
+  return () => {
+    throw new Error(`${name}() is not in ${process.platform}'s libc; uvts calls it only on ${platformsOf(name)}`);
+  };
+}
+
+function platformsOf(name: string): string {
+  const sig = (FUNCTIONS as Table)[name];
+  return sig?.only?.join(', ') ?? 'every platform';
+}
+
+/** Whether the entry exists on this platform. */
+export function available(sig: Signature): boolean {
+  return sig.only === undefined || sig.only.includes(process.platform);
+}
 
 export type DriverName = 'koffi' | 'ffi-rs';
 
@@ -157,8 +190,12 @@ export interface Libc extends Functions {
   addressOf(view: ArrayBufferView): number;
 }
 
-/** Where libc lives, tried in order (glibc, then musl). */
-export const LIBRARY_NAMES = ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1'] as const;
+/** Where libc lives, tried in order: glibc, then musl, on Linux. */
+export const LIBRARY_NAMES: readonly string[] = ({
+  linux: ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1'],
+  darwin: ['/usr/lib/libSystem.B.dylib'],
+  freebsd: ['libc.so.7'],
+} as Partial<Record<NodeJS.Platform, readonly string[]>>)[process.platform] ?? ['libc.so.6'];
 
 // Linux values, identical on x86-64 and arm64.
 
@@ -245,6 +282,10 @@ export const TCP_KEEPINTVL = 5;
 export const TCP_KEEPCNT = 6;
 export const IPV6_V6ONLY = 26;
 export const SHUT_WR = 1;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
 export const FIONBIO = 0x5421;
 export const INET6_ADDRSTRLEN = 46;
 

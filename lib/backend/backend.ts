@@ -41,6 +41,8 @@ export const READY = 2; // fds are ready: dispatch() runs their watchers
 
 export interface Backend {
   readonly name: BackendName;
+  /** The IO_* events this backend can watch; Poll refuses the rest (ENOTSUP). */
+  readonly watchable: number;
   /** The wake word other threads signal through `wakeLoop()` (wakeup.ts). */
   readonly wake: Int32Array;
   /**

@@ -8,7 +8,8 @@ import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import {
   IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_INTEREST, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, READY, WOKEN,
 } from './backend.js';
-import { AWAKE, POLLING, STATE, closeWakeWord, createWakeWord } from './wakeup.js';
+import { AWAKE, POLLING, STATE, WAKE_EVENTFD, closeWakeWord, createWakeWord } from './wake-word.js';
+import { tryLibc } from '../../ffi/driver.js';
 import { sleepOnWakeWord } from './futex.js';
 
 
@@ -47,6 +48,7 @@ function fromEpoll(mask: number): number {
  */
 export class EpollBackend implements Backend {
   readonly name = 'epoll' as const;
+  readonly watchable = IO_INTEREST;
   readonly wake: Int32Array;
   private readonly libc: Libc;
   private readonly metrics: LoopMetrics;
@@ -88,7 +90,7 @@ export class EpollBackend implements Backend {
       throw errnoError(errno, 'eventfd');
     }
     this.ctl(EPOLL_CTL_ADD, this.eventfd, EPOLLIN);
-    this.wake = createWakeWord(this.eventfd);
+    this.wake = createWakeWord(WAKE_EVENTFD, this.eventfd);
   }
 
   wait(timeout: number): number {
@@ -313,4 +315,16 @@ function epollRefusal(errno: number, fd: number): string {
   return errno === EPERM
     ? `fd ${fd} is a regular file or directory, which epoll cannot watch`
     : `epoll cannot watch fd ${fd}`;
+}
+
+const ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
+
+/** Wakes an epoll loop blocked in epoll_wait, from any thread: one write to its eventfd. */
+export function wakeEpoll(eventfd: number): void {
+  const libc = tryLibc();
+  // The loop bound the same driver to make this eventfd, so this thread can bind it too; if it
+  // could not, there is no way to wake the loop and silence would lose the send.
+  if (libc instanceof Error) throw libc;
+  // EAGAIN means the counter is already non-zero: the loop is being woken regardless.
+  libc.write(eventfd, ONE, 8);
 }

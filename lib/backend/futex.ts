@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Libc } from '../../ffi/libc.js';
 import { UVError } from '../errors.js';
 import { WOKEN, type Backend, type IoWatcher, type LoopMetrics } from './backend.js';
-import { AWAKE, SIGNALLED, SLEEPING, STATE, closeWakeWord, createWakeWord } from './wakeup.js';
+import { AWAKE, SIGNALLED, SLEEPING, STATE, closeWakeWord, createWakeWord } from './wake-word.js';
 
 /**
  * A backend with no fds: the loop sleeps on its wake word with Atomics.wait, and another
@@ -11,6 +11,7 @@ import { AWAKE, SIGNALLED, SLEEPING, STATE, closeWakeWord, createWakeWord } from
  */
 export class FutexBackend implements Backend {
   readonly name = 'futex' as const;
+  readonly watchable = 0;
   readonly wake: Int32Array = createWakeWord();
   private readonly metrics: LoopMetrics;
   private readonly why: string;

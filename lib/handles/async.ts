@@ -1,4 +1,5 @@
-import { wakeLoop, isWakeWord } from '../backend/wakeup.js';
+import { isWakeWord } from '../backend/wake-word.js';
+import { wakeLoop } from '../backend/wakeup.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
 import { checkFunction, describe } from '../validate.js';

@@ -67,6 +67,9 @@ export class Poll extends Handle implements IoWatcher {
     checkFunction(cb, 'cb');
     this.checkNotClosing('start');
     const io = this.loop.io;
+    if ((events & ~io.watchable) !== 0) {
+      throw new UVError('ENOTSUP', 'uv_poll_start', undefined, `the ${io.name} backend cannot watch events ${events & ~io.watchable} here`);
+    }
     const owner = io.watcherOf(this.fd);
     if (owner !== undefined && owner !== this) {
       throw new UVError('EEXIST', 'uv_poll_start', undefined, `fd ${this.fd} is already watched by another handle`);

@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { AWAKE, SIGNALLED, STATE as WAKE_STATE } from '../backend/wakeup.js';
+import { AWAKE, SIGNALLED, STATE as WAKE_STATE } from '../backend/wake-word.js';
 import { Queue, queueRemove, type QueueNode } from '../queue.js';
 import { alloc, free, heap, refreshHeap } from '../shared-heap.js';
 import { activeThreads, runningThreads, startPool, submit, wakePool } from './pool.js';

@@ -1,0 +1,471 @@
+import { performance } from 'node:perf_hooks';
+import {
+  EVFILT_EXCEPT, EVFILT_READ, EVFILT_USER, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_EOF, EV_ERROR, EV_RECEIPT,
+  KEVENT, KEVENT_TIMESPEC, NOTE_OOB, NOTE_TRIGGER, tryKevent, type Kevent,
+} from '../../ffi/kevent.js';
+import { tryLibc } from '../../ffi/driver.js';
+import { EINTR, F_SETFD, FD_CLOEXEC, type Libc } from '../../ffi/libc.js';
+import { UVError, errnoError } from '../errors.js';
+import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
+import {
+  IO_DISCONNECT, IO_ERROR, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, READY, WOKEN,
+} from './backend.js';
+import { sleepOnWakeWord } from './futex.js';
+import { AWAKE, POLLING, STATE, WAKE_KEVENT, closeWakeWord, createWakeWord } from './wake-word.js';
+
+/** As libuv: 1024 events per kevent call, and at most 48 more non-blocking rounds when full. */
+const MAX_EVENTS = 1024;
+const MAX_ROUNDS = 48;
+/** libkqueue returns at most 512 events per call whatever nevents is, so 512 may mean full too. */
+const LIBKQUEUE_CAP = 512;
+/** Changes applied per kevent call; more are applied in further calls. */
+const MAX_CHANGES = 64;
+/** The ident of the EVFILT_USER event that wakes the loop. */
+const WAKE_IDENT = 0;
+
+// The kernel filters an fd may have, as bits of `registered`. DISCONNECT alone is watched with
+// an edge-triggered read filter: it fires once per arrival, not for as long as unread data
+// waits, so a watcher that wants only the peer's EOF does not make the loop spin. (libuv
+// registers no filter for UV__POLLRDHUP alone, so such a uv_poll never fires on kqueue.)
+const READ_LEVEL = 1;
+const READ_EDGE = 2;
+const WRITE = 4;
+const EXCEPT = 8;
+
+/** The filters that give the IO_* events a watcher asks for. */
+function filtersFor(events: number): number {
+  let filters = 0;
+  if ((events & IO_READABLE) !== 0) filters |= READ_LEVEL;
+  else if ((events & IO_DISCONNECT) !== 0) filters |= READ_EDGE;
+  if ((events & IO_WRITABLE) !== 0) filters |= WRITE;
+  if ((events & IO_PRIORITIZED) !== 0 && EVFILT_EXCEPT !== 0) filters |= EXCEPT;
+  return filters;
+}
+
+/**
+ * A struct kevent array in a Uint8Array, read and written through typed views. The fd is
+ * stored in ident's low 32 bits; -1 there marks a record blanked by forget().
+ */
+class KeventList {
+  readonly bytes: Uint8Array;
+  readonly address: number;
+  private readonly i32: Int32Array;
+  private readonly i16: Int16Array;
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+
+  constructor(libc: Libc, count: number) {
+    this.bytes = new Uint8Array(count * KEVENT.size);
+    this.i32 = new Int32Array(this.bytes.buffer);
+    this.i16 = new Int16Array(this.bytes.buffer);
+    this.u16 = new Uint16Array(this.bytes.buffer);
+    this.u32 = new Uint32Array(this.bytes.buffer);
+    this.address = libc.addressOf(this.bytes);
+  }
+
+  /** EV_SET(&list[i], fd, filter, flags, fflags, 0, NULL). */
+  set(i: number, fd: number, filter: number, flags: number, fflags: number): void {
+    const at = i * KEVENT.size;
+    this.bytes.fill(0, at, at + KEVENT.size);
+    this.i32[(at + KEVENT.ident) >> 2] = fd;
+    this.i16[(at + KEVENT.filter) >> 1] = filter;
+    this.u16[(at + KEVENT.flags) >> 1] = flags;
+    this.u32[(at + KEVENT.fflags) >> 2] = fflags;
+  }
+
+  fd(i: number): number {
+    return this.i32[(i * KEVENT.size + KEVENT.ident) >> 2] as number;
+  }
+
+  filter(i: number): number {
+    return this.i16[(i * KEVENT.size + KEVENT.filter) >> 1] as number;
+  }
+
+  flags(i: number): number {
+    return this.u16[(i * KEVENT.size + KEVENT.flags) >> 1] as number;
+  }
+
+  /** data's low 32 bits: an errno in an EV_ERROR record. */
+  data(i: number): number {
+    return this.i32[(i * KEVENT.size + KEVENT.data) >> 2] as number;
+  }
+
+  blank(i: number): void {
+    const at = (i * KEVENT.size + KEVENT.ident) >> 2;
+    this.i32[at] = -1;
+    this.i32[at + 1] = -1;
+  }
+}
+
+/**
+ * kqueue (libuv's src/unix/kqueue.c), for macOS and FreeBSD, and on Linux through libkqueue
+ * for tests. Interest changes are queued and applied at the start of the next wait, only where
+ * a filter must be added or deleted. They go to the kernel in a call of their own with
+ * EV_RECEIPT and room for exactly one receipt each, so every change reports its own error and
+ * none waits behind the poll: libkqueue drops error records when the event list has room and
+ * nothing is ready. libuv applies them with the wait instead and aborts on an error. A watch
+ * the kernel refused reaches its watcher as IO_ERROR, as on epoll. Other threads wake the loop
+ * with EVFILT_USER (NOTE_TRIGGER), and only while it is blocked in kevent; with no fd
+ * watched, the loop sleeps on its wake word instead, as the epoll backend does.
+ */
+export class KqueueBackend implements Backend {
+  readonly name = 'kqueue' as const;
+  readonly wake: Int32Array;
+  readonly watchable = IO_READABLE | IO_WRITABLE | IO_DISCONNECT | (EVFILT_EXCEPT !== 0 ? IO_PRIORITIZED : 0);
+  private readonly libc: Libc;
+  private readonly kev: Kevent;
+  private readonly metrics: LoopMetrics;
+  private readonly kq: number;
+
+  // Indexed by fd, as libuv's loop->watchers.
+  private readonly watchers: (IoWatcher | undefined)[] = [];
+  /** The IO_* events wanted, and the filters the kernel has (READ_LEVEL | ... bits), per fd. */
+  private wanted = new Int32Array(64);
+  private registered = new Int32Array(64);
+  /** Fds whose wanted mask changed since the last flush, each once. */
+  private readonly changed: number[] = [];
+  private queued = new Uint8Array(64);
+  /** Watchers whose fd the kernel refused at the last flush. */
+  private readonly refused: IoWatcher[] = [];
+  /** Fds with at least one filter registered (the EVFILT_USER event is not counted). */
+  private interest = 0;
+
+  private readonly events: KeventList;
+  private readonly changes: KeventList;
+  private readonly receipts: KeventList;
+  private nchanges = 0;
+  /** Events of the last wait not yet dispatched: [next, count). */
+  private next = 0;
+  private count = 0;
+  private readonly timespec = new BigInt64Array(KEVENT_TIMESPEC.size / 8);
+  private readonly timespecAddress: number;
+
+  constructor(libc: Libc, kev: Kevent, metrics: LoopMetrics) {
+    this.libc = libc;
+    this.kev = kev;
+    this.metrics = metrics;
+    this.events = new KeventList(libc, MAX_EVENTS);
+    this.changes = new KeventList(libc, MAX_CHANGES);
+    this.receipts = new KeventList(libc, MAX_CHANGES);
+    this.timespecAddress = libc.addressOf(this.timespec);
+    this.kq = kev.kqueue();
+    if (this.kq < 0) throw errnoError(libc.errno(), 'kqueue');
+    // As uv__kqueue_init: the kqueue fd is not inherited by programs this process runs.
+    libc.fcntl(this.kq, F_SETFD, FD_CLOEXEC);
+    this.changes.set(0, WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, 0);
+    this.nchanges = 1;
+    const errno = this.applyOne();
+    if (errno !== 0) {
+      libc.close(this.kq);
+      throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
+    }
+    this.wake = createWakeWord(WAKE_KEVENT, this.kq);
+  }
+
+  wait(timeout: number): number {
+    if (this.changed.length !== 0) this.flush();
+    // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
+    const refused = this.refused.length !== 0 ? READY : 0;
+    if (refused !== 0) timeout = 0;
+    if (this.interest === 0) {
+      this.next = this.count = 0;
+      return sleepOnWakeWord(this.wake, timeout, this.metrics) | refused;
+    }
+    const wake = this.wake;
+    const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    const n = this.keventWait(sleeping ? timeout : 0);
+    this.next = 0;
+    this.count = n;
+    let result = n > 0 ? READY | refused : refused;
+    // Whatever woke us, STATE says whether another thread signalled since we last looked.
+    if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
+      result |= WOKEN;
+      this.metrics.events++;
+      if (!sleeping) this.metrics.eventsWaiting++;
+    }
+    if (!sleeping) this.metrics.eventsWaiting += n;
+    return result;
+  }
+
+  dispatch(): void {
+    for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
+      this.metrics.events++;
+      w.onIo(IO_ERROR);
+    }
+    for (let round = 1; ; round++) {
+      const full = this.count === MAX_EVENTS || this.count === LIBKQUEUE_CAP;
+      this.dispatchBatch();
+      if (!full || round === MAX_ROUNDS) return;
+      // The list came back full: more may be ready. Look again without blocking.
+      this.next = 0;
+      this.count = this.keventWait(0);
+    }
+  }
+
+  modify(fd: number, events: number, watcher: IoWatcher): void {
+    this.grow(fd);
+    const wanted = events & this.watchable;
+    this.watchers[fd] = wanted === 0 ? undefined : watcher;
+    this.wanted[fd] = wanted;
+    if (this.queued[fd] === 0) {
+      this.queued[fd] = 1;
+      this.changed.push(fd);
+    }
+  }
+
+  watcherOf(fd: number): IoWatcher | undefined {
+    return this.watchers[fd];
+  }
+
+  forget(fd: number): void {
+    if (fd >= this.wanted.length) return;
+    this.watchers[fd] = undefined;
+    this.wanted[fd] = 0;
+    // Records of the current batch for this fd belong to the old watcher: a new fd with the
+    // same number must not receive them (uv__platform_invalidate_fd).
+    for (let i = this.next; i < this.count; i++) if (this.events.fd(i) === fd) this.events.blank(i);
+    // Deleted now, not at the next flush: the caller is about to close the fd, and a kqueue
+    // that still holds a closed fd's filters (libkqueue does) refuses its number's next owner.
+    const have = this.registered[fd] as number;
+    if (have !== 0) {
+      this.registered[fd] = 0;
+      this.interest--;
+      this.queueFilters(fd, have, EV_DELETE);
+      this.apply();
+    }
+  }
+
+  checkFd(fd: number, syscall: string): void {
+    // uv__io_check_fd: add a read filter, then delete it. An fd we already watch is pollable.
+    if (fd < this.registered.length && this.registered[fd] !== 0) return;
+    this.changes.set(this.nchanges++, fd, EVFILT_READ, EV_ADD | EV_RECEIPT, 0);
+    const errno = this.applyOne();
+    if (errno !== 0) throw errnoError(errno, syscall, undefined, `kqueue cannot watch fd ${fd}`);
+    this.changes.set(this.nchanges++, fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0);
+    this.applyOne();
+  }
+
+  requireLibc(_syscall: string): Libc {
+    return this.libc;
+  }
+
+  close(): void {
+    closeWakeWord(this.wake);
+    this.libc.close(this.kq);
+  }
+
+  /** Brings the kernel's filters in line with what watchers want (libuv's watcher queue). */
+  private flush(): void {
+    const changed = this.changed;
+    for (let i = 0; i < changed.length; i++) {
+      const fd = changed[i] as number;
+      this.queued[fd] = 0;
+      const want = filtersFor(this.wanted[fd] as number);
+      const have = this.registered[fd] as number;
+      if (want === have) continue;
+      // Deleted before added: switching between the level and the edge read filter is both.
+      this.queueFilters(fd, have & ~want, EV_DELETE);
+      this.queueFilters(fd, want & ~have, EV_ADD);
+      if (have === 0) this.interest++;
+      else if (want === 0) this.interest--;
+      this.registered[fd] = want;
+    }
+    changed.length = 0;
+    this.apply();
+  }
+
+  /** Queues one change per filter in `filters`, applying the list whenever it fills. */
+  private queueFilters(fd: number, filters: number, op: number): void {
+    // A level read filter and an edge one are the same kernel filter: deleting either is one.
+    if ((filters & (READ_LEVEL | READ_EDGE)) !== 0) {
+      const clear = op === EV_ADD && (filters & READ_EDGE) !== 0 ? EV_CLEAR : 0;
+      this.queueChange(fd, EVFILT_READ, op | clear, 0);
+    }
+    if ((filters & WRITE) !== 0) this.queueChange(fd, EVFILT_WRITE, op, 0);
+    if ((filters & EXCEPT) !== 0) this.queueChange(fd, EVFILT_EXCEPT, op, NOTE_OOB);
+  }
+
+  private queueChange(fd: number, filter: number, flags: number, fflags: number): void {
+    if (this.nchanges === MAX_CHANGES) this.apply();
+    this.changes.set(this.nchanges++, fd, filter, flags | EV_RECEIPT, fflags);
+  }
+
+  /**
+   * Applies the queued changes in a call of their own, then handles each receipt: a refused
+   * add takes the filter back and tells the watcher; a refused delete means the filter is
+   * gone already (the fd was closed), which is what was asked.
+   */
+  private apply(): void {
+    const n = this.nchanges;
+    if (n === 0) return;
+    this.nchanges = 0;
+    const got = this.submit(n);
+    if (got < 0) {
+      // The changelist itself was refused (no memory, or a bad address): the kernel applied
+      // none of it, so nothing is registered and every watcher hears of it.
+      for (let i = 0; i < n; i++) if ((this.changes.flags(i) & EV_ADD) !== 0) this.refuse(this.changes.fd(i), this.changes.filter(i));
+      return;
+    }
+    const receipts = this.receipts;
+    for (let i = 0; i < got; i++) {
+      const flags = receipts.flags(i);
+      if ((flags & EV_ERROR) === 0 || receipts.data(i) === 0) continue;
+      if ((flags & EV_ADD) !== 0) this.refuse(receipts.fd(i), receipts.filter(i));
+    }
+  }
+
+  /** Applies the one queued change; its errno, 0 if it was accepted. */
+  private applyOne(): number {
+    this.nchanges = 0;
+    const got = this.submit(1);
+    if (got < 0) return this.libc.errno();
+    const receipts = this.receipts;
+    return got === 1 && (receipts.flags(0) & EV_ERROR) !== 0 ? receipts.data(0) : 0;
+  }
+
+  /** kevent(kq, changes, n, receipts, n, {0, 0}): never blocks, one receipt per change. */
+  private submit(n: number): number {
+    this.timespec[0] = 0n;
+    this.timespec[1] = 0n;
+    let got = this.kev.kevent(this.kq, this.changes.address, n, this.receipts.address, n, this.timespecAddress);
+    while (got < 0 && this.libc.errno() === EINTR) {
+      got = this.kev.kevent(this.kq, this.changes.address, n, this.receipts.address, n, this.timespecAddress);
+    }
+    return got;
+  }
+
+  /**
+   * The kernel refused to add `filter` on `fd` (EBADF for a closed fd, ENOENT for a number
+   * libkqueue still holds from a closed one): drop the watch, and tell its watcher, which
+   * hears IO_ERROR as on epoll.
+   */
+  private refuse(fd: number, filter: number): void {
+    if (fd < 0 || fd >= this.registered.length) return;
+    const bit = filter === EVFILT_READ ? READ_LEVEL | READ_EDGE : filter === EVFILT_WRITE ? WRITE : EXCEPT;
+    const have = this.registered[fd] as number;
+    if ((have & bit) === 0) return;
+    const rest = have & ~bit;
+    // What else was added for the fd goes too: the watcher stops at its error.
+    if (rest !== 0) {
+      this.queueFilters(fd, rest, EV_DELETE);
+      this.apply();
+    }
+    this.registered[fd] = 0;
+    this.interest--;
+    const watcher = this.watchers[fd];
+    this.watchers[fd] = undefined;
+    this.wanted[fd] = 0;
+    if (watcher !== undefined) this.refused.push(watcher);
+  }
+
+  /** kevent for events, retried with what is left of the timeout when a signal interrupts it. */
+  private keventWait(timeout: number): number {
+    if (timeout === 0) return this.keventWaitOnce(0);
+    const start = performance.now();
+    let left = timeout;
+    let n: number;
+    for (;;) {
+      n = this.keventWaitOnce(left);
+      if (n >= 0) break;
+      if (timeout > 0) {
+        left = Math.max(0, timeout - Math.floor(performance.now() - start));
+        if (left === 0) {
+          n = 0;
+          break;
+        }
+      }
+    }
+    this.metrics.idleTimeNs += (performance.now() - start) * 1e6;
+    return n;
+  }
+
+  /** One kevent wait (-1 ms: no limit): the count of events, or -1 if a signal interrupted it. */
+  private keventWaitOnce(timeout: number): number {
+    let ts = 0;
+    if (timeout >= 0) {
+      this.timespec[0] = BigInt(Math.floor(timeout / 1000));
+      this.timespec[1] = BigInt((timeout % 1000) * 1e6);
+      ts = this.timespecAddress;
+    }
+    const n = this.kev.kevent(this.kq, 0, 0, this.events.address, MAX_EVENTS, ts);
+    if (n >= 0) return n;
+    const errno = this.libc.errno();
+    if (errno !== EINTR) throw errnoError(errno, 'kevent');
+    return timeout === 0 ? 0 : -1;
+  }
+
+  private dispatchBatch(): void {
+    const list = this.events;
+    while (this.next < this.count) {
+      const i = this.next++;
+      const fd = list.fd(i);
+      const filter = list.filter(i);
+      // The wakeup: STATE already told wait() about it, and EV_CLEAR reset it.
+      if (fd === -1 || filter === EVFILT_USER) continue;
+      const watcher = this.watchers[fd];
+      if (watcher === undefined) continue;
+      const wanted = this.wanted[fd] as number;
+      const flags = list.flags(i);
+      let events = 0;
+      if (filter === EVFILT_READ) {
+        events |= wanted & IO_READABLE;
+        if ((flags & EV_EOF) !== 0) events |= wanted & IO_DISCONNECT;
+      } else if (filter === EVFILT_WRITE) {
+        // EV_EOF here (the peer is gone, or a connect failed) is left for the write, or for
+        // SO_ERROR, to report, as libuv does.
+        events |= wanted & IO_WRITABLE;
+      } else if (filter === EVFILT_EXCEPT) {
+        events |= wanted & IO_PRIORITIZED;
+      }
+      if ((flags & EV_ERROR) !== 0) events |= IO_ERROR;
+      if (events === 0) continue;
+      this.metrics.events++;
+      watcher.onIo(events);
+    }
+  }
+
+  private grow(fd: number): void {
+    if (fd < this.wanted.length) return;
+    let n = this.wanted.length;
+    while (n <= fd) n *= 2;
+    this.wanted = resized(this.wanted, n);
+    this.registered = resized(this.registered, n);
+    const queued = new Uint8Array(n);
+    queued.set(this.queued);
+    this.queued = queued;
+  }
+}
+
+function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+/** kqueue and kevent for this thread, or a UVError (ENOSYS) saying why there are none. */
+export function requireKevent(syscall: string): Kevent {
+  const kev = tryKevent();
+  if (kev instanceof Error) throw new UVError('ENOSYS', syscall, undefined, kev.message);
+  return kev;
+}
+
+// One trigger record per thread, reused by every wake this thread sends.
+let trigger: KeventList | undefined;
+let triggerKev: Kevent | undefined;
+
+/** Wakes a kqueue loop blocked in kevent, from any thread: EVFILT_USER with NOTE_TRIGGER. */
+export function wakeKqueue(kq: number): void {
+  if (trigger === undefined) {
+    const kev = tryKevent();
+    // The loop bound kevent through this driver, so this thread can too; if it could not,
+    // there is no way to wake the loop and silence would lose the send.
+    if (kev instanceof Error) throw kev;
+    // tryKevent() bound libc first, so this is the thread's bound copy.
+    const libc = tryLibc();
+    if (libc instanceof Error) throw libc;
+    trigger = new KeventList(libc, 1);
+    trigger.set(0, WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER);
+    triggerKev = kev;
+  }
+  (triggerKev as Kevent).kevent(kq, trigger.address, 1, 0, 0, 0);
+}
