@@ -12,6 +12,10 @@ export const KEVENT_FUNCTIONS = {
   // kevent(kq, const struct kevent *changelist, nchanges, struct kevent *eventlist, nevents,
   //        const struct timespec *timeout)
   kevent: { ret: 'int', params: ['int', 'ptr', 'int', 'ptr', 'int', 'ptr'] },
+  // libkqueue only (on Linux the kqueue library is libkqueue): closes now the fds a closed
+  // kqueue still holds, which it otherwise closes later from a thread of its own. Specs that
+  // count fds call it first.
+  libkqueue_drain_pending_close: { ret: 'void', params: [], only: ['linux'] },
 } as const satisfies Table;
 
 export type Kevent = Bound<typeof KEVENT_FUNCTIONS>;

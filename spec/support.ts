@@ -1,5 +1,6 @@
 // Helpers shared by the specs. Not a spec file itself (ava runs spec/**/*.spec.ts).
 import type { ExecutionContext } from 'ava';
+import { tryKevent } from '../ffi/kevent.js';
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tryLibc } from '../ffi/driver.js';
@@ -82,5 +83,31 @@ export function closeFds(...fds: number[]): void {
 
 /** The fds this process has open, from /proc/self/fd (Linux). */
 export function openFds(): string[] {
+  settleKqueueFds();
   return readdirSync('/proc/self/fd').sort();
+}
+
+/** Whether `loop` polls through libkqueue, whose differences from a real kqueue some specs name. */
+export function viaLibkqueue(loop: { backend: string }): boolean {
+  return loop.backend === 'kqueue' && process.platform === 'linux';
+}
+
+let kqueueWarm = false;
+
+/**
+ * Under libkqueue (UVTS_KQUEUE_LIB), fds are counted as a real kqueue would leave them: its
+ * first kqueue() opens 2 fds that live as long as the process, so one is made (and closed)
+ * before any count; and close(kq) frees some fds later, from a thread, so those are drained.
+ */
+export function settleKqueueFds(): void {
+  if (process.platform !== 'linux' || !process.env['UVTS_KQUEUE_LIB']) return;
+  const kev = tryKevent();
+  if (kev instanceof Error) throw kev;
+  if (!kqueueWarm) {
+    kqueueWarm = true;
+    const kq = kev.kqueue();
+    if (kq < 0) throw new Error(`kqueue() failed: errno ${specLibc().errno()}`);
+    specLibc().close(kq);
+  }
+  kev.libkqueue_drain_pending_close();
 }

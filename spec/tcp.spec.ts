@@ -12,7 +12,7 @@ import {
   FUNCTIONS, IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc,
 } from '../ffi/libc.js';
 import { Check, Loop, Tcp, UVError } from '../lib/index.js';
-import { closeLoop, uvCode } from './support.js';
+import { closeLoop, settleKqueueFds, uvCode, viaLibkqueue } from './support.js';
 
 const HOST = '127.0.0.1';
 const SO_LINGER = 13; // Linux; ffi/libc.ts has no use for it
@@ -83,6 +83,7 @@ function ffiCallsDuring(fn: () => void): number {
 
 /** This process's open fds and what each refers to, leaving out the directory listing itself. */
 function openFds(): string[] {
+  settleKqueueFds();
   const entries: string[] = [];
   for (const fd of readdirSync('/proc/self/fd')) {
     let target: string;
@@ -898,8 +899,10 @@ test('a reset connection: the reader gets ECONNRESET from read, and writes after
       t.is(data, null);
       readError = err;
       t.false(conn.isActive(), 'reading stopped');
-      uvCode(t, () => conn.write(Buffer.from('x')), 'EPIPE');
-      uvCode(t, () => conn.readStart(() => {}), 'ENOTCONN');
+      if (!viaLibkqueue(loop)) {
+        uvCode(t, () => conn.write(Buffer.from('x')), 'EPIPE');
+        uvCode(t, () => conn.readStart(() => {}), 'ENOTCONN');
+      }
       conn.close();
     });
   });
@@ -911,6 +914,13 @@ test('a reset connection: the reader gets ECONNRESET from read, and writes after
     client.close();
   });
   loop.run();
+  if (viaLibkqueue(loop)) {
+    // libkqueue reads SO_ERROR to fill the event's fflags, which clears it: the read that
+    // follows finds a plain EOF. A real kqueue leaves the error for the read, as epoll does.
+    t.is(readError, null);
+    closeLoop(t, loop);
+    return;
+  }
   t.true(readError instanceof UVError);
   t.is(readError?.code, 'ECONNRESET');
   t.is(readError?.syscall, 'read');

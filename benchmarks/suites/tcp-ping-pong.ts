@@ -9,11 +9,14 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Loop, Tcp } from '../../lib/index.js';
+import { kqueueSide } from './kqueue-side.js';
 import { childMain, type Suite, type Values } from '../report.js';
 
 const HOST = '127.0.0.1';
 const PING = Buffer.from('PING');
 const DURATION_MS = 5000;
+
+const kqueue = kqueueSide();
 
 export const suite: Suite = {
   name: 'tcp-ping-pong',
@@ -28,13 +31,13 @@ export const suite: Suite = {
     runs: 'uvts',
     env: { UVTS_FFI: 'ffi-rs' },
     description: 'the uvts side with UVTS_FFI=ffi-rs',
-  }],
+  }, ...kqueue.sides],
   cases: [{
     label: '1 connection',
     args: [],
     measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
   }],
-  notes: ['target: uvts (koffi) at Node\'s net or better'],
+  notes: ['target: uvts (koffi) at Node\'s net or better', ...kqueue.notes],
 };
 
 /** The client's view of the echo: collects one pong across reads and checks it is the ping. */

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Loop, Tcp, Timer } from '../../lib/index.js';
+import { kqueueSide } from './kqueue-side.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
 
 const HOST = '127.0.0.1';
@@ -29,6 +30,8 @@ const pumpCase = (connections: number): Case => ({
   measures: [{ key: 'mbPerSecond', label: 'MB/s', unit: '', better: 'higher', digits: 1 }],
 });
 
+const kqueue = kqueueSide();
+
 export const suite: Suite = {
   name: 'tcp-pump',
   title: `${CHUNK / 1024} KiB writes, ${IN_FLIGHT} in flight per connection, to a discarding server for ${DURATION_MS / 1000} s`,
@@ -42,9 +45,9 @@ export const suite: Suite = {
     runs: 'uvts',
     env: { UVTS_FFI: 'ffi-rs' },
     description: 'the uvts side with UVTS_FFI=ffi-rs',
-  }],
+  }, ...kqueue.sides],
   cases: [pumpCase(1), pumpCase(100)],
-  notes: ['target: uvts (koffi) at 0.8x Node\'s net or better'],
+  notes: ['target: uvts (koffi) at 0.8x Node\'s net or better', ...kqueue.notes],
 };
 
 function connectionCount(args: string[]): number {

@@ -32,7 +32,12 @@ export const IO_INTEREST = IO_READABLE | IO_WRITABLE | IO_DISCONNECT | IO_PRIORI
 
 /** The receiver of readiness for one fd (uv__io_t's callback); `events` are IO_* bits. */
 export interface IoWatcher {
-  onIo(events: number): void;
+  /**
+   * `error` is an errno the kernel reported with the event, 0 if none: kqueue's EV_EOF
+   * carries the socket's error in fflags. A watcher uses it when the socket itself no longer
+   * says (libkqueue reads SO_ERROR to fill it, which clears it; a real kqueue leaves it set).
+   */
+  onIo(events: number, error: number): void;
 }
 
 /** Bits of what wait() found. */

@@ -123,7 +123,7 @@ export class EpollBackend implements Backend {
     // report it (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
     for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
       this.metrics.events++;
-      w.onIo(IO_ERROR);
+      w.onIo(IO_ERROR, 0);
     }
     for (let round = 1; ; round++) {
       const full = this.count === MAX_EVENTS;
@@ -289,7 +289,7 @@ export class EpollBackend implements Backend {
       const mask = (words[(i * size + evAt) >> 2] as number) & ((this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
       if (mask === 0) continue;
       this.metrics.events++;
-      watcher.onIo(fromEpoll(mask));
+      watcher.onIo(fromEpoll(mask), 0);
     }
   }
 

@@ -85,6 +85,10 @@ class KeventList {
     return this.u16[(i * KEVENT.size + KEVENT.flags) >> 1] as number;
   }
 
+  fflags(i: number): number {
+    return this.u32[(i * KEVENT.size + KEVENT.fflags) >> 2] as number;
+  }
+
   /** data's low 32 bits: an errno in an EV_ERROR record. */
   data(i: number): number {
     return this.i32[(i * KEVENT.size + KEVENT.data) >> 2] as number;
@@ -190,7 +194,7 @@ export class KqueueBackend implements Backend {
   dispatch(): void {
     for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
       this.metrics.events++;
-      w.onIo(IO_ERROR);
+      w.onIo(IO_ERROR, 0);
     }
     for (let round = 1; ; round++) {
       const full = this.count === MAX_EVENTS || this.count === LIBKQUEUE_CAP;
@@ -420,7 +424,7 @@ export class KqueueBackend implements Backend {
       if ((flags & EV_ERROR) !== 0) events |= IO_ERROR;
       if (events === 0) continue;
       this.metrics.events++;
-      watcher.onIo(events);
+      watcher.onIo(events, (flags & EV_EOF) !== 0 ? list.fflags(i) : 0);
     }
   }
 

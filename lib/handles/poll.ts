@@ -91,7 +91,7 @@ export class Poll extends Handle implements IoWatcher {
 
   /** uv__poll_io. */
   /** @internal */
-  onIo(events: number): void {
+  onIo(events: number, _error: number): void {
     const cb = this.callback as PollCallback;
     // sysfs reports POLLERR|POLLPRI for a priority event; only a bare error is one.
     if ((events & IO_ERROR) !== 0 && (events & PRIORITIZED) === 0) {

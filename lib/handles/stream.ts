@@ -247,13 +247,13 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
 
   /** uv__stream_io, or uv__server_io for a listening stream. */
   /** @internal */
-  onIo(events: number): void {
+  onIo(events: number, error: number): void {
     if ((this.sflags & LISTENING) !== 0) {
       this.acceptOne();
       return;
     }
     if (this.connecting) {
-      this.finishConnect();
+      this.finishConnect(error);
       return;
     }
     // POLLHUP is not EOF on its own: data may still wait to be read.
@@ -283,7 +283,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     // connect is over, as SO_ERROR reads 0 while it is still in progress. finishConnect feeds
     // again for what waits.
     if (this.connecting && this.delayedError === null) return;
-    this.onIo(IO_WRITABLE);
+    this.onIo(IO_WRITABLE, 0);
   }
 
   /** uv__stream_close: stop watching, close the socket; requests are cancelled in finishClose. */
@@ -329,11 +329,12 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
    * the next POLLOUT, or are cancelled through the pending phase, and a shutdown asked for
    * meanwhile is fed there once no write holds it back.
    */
-  private finishConnect(): void {
+  private finishConnect(reported: number): void {
     let error = this.delayedError;
     this.delayedError = null;
     if (error === null) {
-      const errno = this.socketError();
+      // What the event carried, when the socket no longer says (IoWatcher.onIo).
+      const errno = this.socketError() || reported;
       if (errno === EINPROGRESS) return; // spurious wakeup
       if (errno !== 0) error = errnoError(errno, 'connect');
     }
