@@ -1,9 +1,10 @@
 import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
+import { PLATFORM } from './os.js';
 
-// The C side of uvts, declared once: every libc function uvts calls, the Linux constants it
-// passes, and the structs it lays out by hand in Buffers. The drivers (koffi.ts, ffi-rs.ts)
-// bind this table; nothing else in uvts names a C type.
+// The C side of uvts, declared once: every libc function uvts calls, and the constants and
+// struct layouts it passes (chosen per platform in os.ts, each platform's table in os/). The
+// drivers (koffi.ts, ffi-rs.ts) bind this table; nothing else in uvts names a C type.
 //
 // Parameter kinds. Memory is passed in place, never marshalled from JS objects per call: either
 // a typed-array view that the caller owns, sized and bounds-checked before the call, or a raw
@@ -197,185 +198,26 @@ export const LIBRARY_NAMES: readonly string[] = ({
   freebsd: ['libc.so.7'],
 } as Partial<Record<NodeJS.Platform, readonly string[]>>)[process.platform] ?? ['libc.so.6'];
 
-// Linux values, identical on x86-64 and arm64.
-
 // errno values, as C sees them (positive), from Node's table for this platform.
 export const {
   EAGAIN, EINTR, ENOENT, EEXIST, EMFILE, ENFILE, ECONNABORTED, ECONNREFUSED, EINPROGRESS, EADDRINUSE, EPERM,
   EACCES, EINVAL, EIO, ENOMEM, ENOSYS, ENOTSOCK, ENOTSUP, EXDEV,
 } = constants.errno;
 
-export const MADV_DONTNEED = 4;
-/** glibc's and musl's value (both list it 30th in <bits/confname.h> / <unistd.h>). */
-export const _SC_PAGESIZE = 30;
 // open(2) flags, from Node's table for this platform: O_DIRECTORY differs between x86-64
-// (0o200000) and arm64 (0o40000), so none of these is written by hand.
+// (0o200000) and arm64 (0o40000) Linux, so none of these is written by hand.
 export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY } = fsConstants;
-/** Linux's PATH_MAX (limits.h), the size of the buffers realpath and readlink fill. */
-export const PATH_MAX = 4096;
-/** *at() calls: the calling process's working directory. */
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_EMPTY_PATH = 0x1000;
-/** ioctl FICLONE, _IOW(0x94, 9, int): the same number on x86-64 and arm64. */
-export const FICLONE = 0x40049409;
-/** d_type values of a directory entry (dirent.h). */
-export const DT_UNKNOWN = 0;
-export const DT_DIR = 4;
-export const DT_REG = 8;
-export const DT_LNK = 10;
 
-// struct linux_dirent64, as getdents64 packs records into the caller's buffer, each d_reclen
-// bytes long (8-aligned) and its name NUL-terminated; the same on every Linux architecture.
-//
-//   offset | field
-//   -------+--------------------
-//   0      | u64 d_ino
-//   8      | i64 d_off
-//   16     | u16 d_reclen
-//   18     | u8  d_type
-//   19     | char d_name[]
-export const LINUX_DIRENT64 = { reclen: 16, type: 18, name: 19 } as const;
-
-// struct statfs on LP64 Linux starts with f_type, a long (__fsword_t), on x86-64 and arm64;
-// the struct is 120 bytes. Only f_type's low 32 bits matter: the magic numbers are 32-bit.
-export const STATFS = { size: 120, type: 0 } as const;
-export const CIFS_MAGIC_NUMBER = 0xff534d42;
-export const SMB_SUPER_MAGIC = 0x517b;
-export const SMB2_MAGIC_NUMBER = 0xfe534d42;
-
-// struct timespec on LP64 Linux: i64 tv_sec, i64 tv_nsec; utimensat and futimens take two.
-export const TIMESPEC_BYTES = 16;
-
-export const EPOLLIN = 0x001;
-export const EPOLLPRI = 0x002;
-export const EPOLLOUT = 0x004;
-export const EPOLLERR = 0x008;
-export const EPOLLHUP = 0x010;
-export const EPOLLRDHUP = 0x2000;
-export const EPOLL_CTL_ADD = 1;
-export const EPOLL_CTL_DEL = 2;
-export const EPOLL_CTL_MOD = 3;
-export const O_NONBLOCK = 0o4000;
-export const O_CLOEXEC = 0o2000000;
-export const EPOLL_CLOEXEC = O_CLOEXEC;
-export const EFD_CLOEXEC = O_CLOEXEC;
-export const EFD_NONBLOCK = O_NONBLOCK;
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
-export const SOCK_NONBLOCK = O_NONBLOCK;
-export const SOCK_CLOEXEC = O_CLOEXEC;
-export const AF_UNSPEC = 0;
-export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const SOL_SOCKET = 1;
-export const SO_REUSEADDR = 2;
-export const SO_ERROR = 4;
-export const SO_KEEPALIVE = 9;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_IPV6 = 41;
-export const TCP_NODELAY = 1;
-export const TCP_KEEPIDLE = 4;
-export const TCP_KEEPINTVL = 5;
-export const TCP_KEEPCNT = 6;
-export const IPV6_V6ONLY = 26;
-export const SHUT_WR = 1;
-export const F_GETFL = 3;
-export const F_SETFL = 4;
-export const F_SETFD = 2;
-export const FD_CLOEXEC = 1;
-export const FIONBIO = 0x5421;
-export const INET6_ADDRSTRLEN = 46;
-
-// getaddrinfo's hints.ai_flags (glibc; musl has the same values for all but AI_IDN and
-// AI_CANONIDN, which it lacks).
-export const AI_PASSIVE = 0x0001;
-export const AI_CANONNAME = 0x0002;
-export const AI_NUMERICHOST = 0x0004;
-export const AI_V4MAPPED = 0x0008;
-export const AI_ALL = 0x0010;
-export const AI_ADDRCONFIG = 0x0020;
-export const AI_IDN = 0x0040;
-export const AI_CANONIDN = 0x0080;
-export const AI_NUMERICSERV = 0x0400;
-
-// getnameinfo's flags (glibc and musl alike), and the buffer sizes glibc's netdb.h advises
-// (musl's NI_MAXHOST is 255; the larger buffer serves both).
-export const NI_NUMERICHOST = 1;
-export const NI_NUMERICSERV = 2;
-export const NI_NOFQDN = 4;
-export const NI_NAMEREQD = 8;
-export const NI_DGRAM = 16;
-export const NI_IDN = 32;
-export const NI_MAXHOST = 1025;
-export const NI_MAXSERV = 32;
-
-// What getaddrinfo and getnameinfo return, glibc's values (netdb.h with _GNU_SOURCE, as libuv
-// builds); musl's netdb.h, with _GNU_SOURCE, declares the same numbers.
-export const EAI_BADFLAGS = -1;
-export const EAI_NONAME = -2;
-export const EAI_AGAIN = -3;
-export const EAI_FAIL = -4;
-export const EAI_NODATA = -5;
-export const EAI_FAMILY = -6;
-export const EAI_SOCKTYPE = -7;
-export const EAI_SERVICE = -8;
-export const EAI_ADDRFAMILY = -9;
-export const EAI_MEMORY = -10;
-export const EAI_SYSTEM = -11;
-export const EAI_OVERFLOW = -12;
-export const EAI_INPROGRESS = -100;
-export const EAI_CANCELED = -101;
-export const EAI_NOTCANCELED = -102;
-export const EAI_ALLDONE = -103;
-export const EAI_INTR = -104;
-export const EAI_IDN_ENCODE = -105;
-
-// struct epoll_event { uint32_t events; epoll_data_t data; } is packed on x86-64 and naturally
-// aligned elsewhere, so its size and the offset of data differ by architecture. uvts stores the
-// fd in the low 32 bits of data.
-//
-//   arch   | size | events at | data (fd) at
-//   -------+------+-----------+-------------
-//   x64    | 12   | 0         | 4
-//   arm64  | 16   | 0         | 8
-export const EPOLL_EVENT = process.arch === 'x64'
-  ? { size: 12, events: 0, data: 4 }
-  : { size: 16, events: 0, data: 8 };
-
-// struct sockaddr_in (16 bytes) and struct sockaddr_in6 (28 bytes); family in host order,
-// port in network order. A sockaddr_storage-sized buffer (128 bytes) receives either.
-//
-//   offset | sockaddr_in        | sockaddr_in6
-//   -------+--------------------+------------------
-//   0      | u16 family         | u16 family
-//   2      | u16 port (BE)      | u16 port (BE)
-//   4      | 4-byte address     | u32 flowinfo
-//   8      | zero padding to 16 | 16-byte address
-//   24     |                    | u32 scope_id
-export const SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
-export const SOCKADDR_IN6 = { size: 28, family: 0, port: 2, flowinfo: 4, addr: 8, scopeId: 24 } as const;
-export const SOCKADDR_STORAGE_SIZE = 128;
-
-// struct addrinfo, as getaddrinfo allocates it and as uvts lays out the hints. glibc and musl
-// declare the fields in the same order, so on LP64 Linux (x86-64 and arm64 alike) the offsets
-// are one table; 4 bytes of padding follow ai_addrlen so the pointers are 8-aligned.
-//
-//   offset | field                      | size
-//   -------+----------------------------+-----
-//   0      | int ai_flags               | 4
-//   4      | int ai_family              | 4
-//   8      | int ai_socktype            | 4
-//   12     | int ai_protocol            | 4
-//   16     | socklen_t ai_addrlen       | 4
-//   24     | struct sockaddr *ai_addr   | 8
-//   32     | char *ai_canonname         | 8
-//   40     | struct addrinfo *ai_next   | 8
-//   48     | (size)                     |
-export const ADDRINFO = {
-  size: 48, flags: 0, family: 4, socktype: 8, protocol: 12, addrlen: 16, addr: 24, canonname: 32, next: 40,
-} as const;
-/** A pointer, as getaddrinfo's `res` out-parameter receives it. */
-export const POINTER_SIZE = 8;
+// Everything else, from this platform's table (os/linux.ts, os/darwin.ts, os/freebsd.ts).
+export const {
+  MADV_DONTNEED, _SC_PAGESIZE, PATH_MAX, AT_FDCWD, AT_SYMLINK_NOFOLLOW, DT_UNKNOWN, DT_DIR, DT_REG, DT_LNK,
+  TIMESPEC_BYTES, O_NONBLOCK, O_CLOEXEC, F_GETFL, F_SETFL, F_SETFD, FD_CLOEXEC, FIONBIO, RTLD_NOW, RTLD_NODELETE,
+  SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_NONBLOCK, SOCK_CLOEXEC, AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6,
+  SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_NOSIGPIPE, IPPROTO_TCP, IPPROTO_IPV6,
+  TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, IPV6_V6ONLY, SHUT_WR, INET6_ADDRSTRLEN,
+  SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE,
+  AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_V4MAPPED, AI_ALL, AI_ADDRCONFIG, AI_IDN, AI_CANONIDN, AI_NUMERICSERV,
+  NI_NUMERICHOST, NI_NUMERICSERV, NI_NOFQDN, NI_NAMEREQD, NI_DGRAM, NI_IDN, NI_MAXHOST, NI_MAXSERV,
+  EAI_BADFLAGS, EAI_NONAME, EAI_AGAIN, EAI_FAIL, EAI_NODATA, EAI_FAMILY, EAI_SOCKTYPE, EAI_SERVICE, EAI_ADDRFAMILY,
+  EAI_MEMORY, EAI_SYSTEM, EAI_OVERFLOW, EAI_CANCELED, ADDRINFO, POINTER_SIZE,
+} = PLATFORM;

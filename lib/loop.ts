@@ -2,12 +2,9 @@ import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Backend, BackendName, LoopMetrics } from './backend/backend.js';
 import { READY, WOKEN } from './backend/backend.js';
-import { EpollBackend } from './backend/epoll.js';
-import { FutexBackend } from './backend/futex.js';
-import { KqueueBackend, requireKevent } from './backend/kqueue.js';
+import { openBackend } from './backend/open.js';
 import { SIGNALLED, STATE } from './backend/wake-word.js';
 import { UVError } from './errors.js';
-import { tryLibc } from '../ffi/driver.js';
 import { EINTR, EMFILE } from '../ffi/libc.js';
 import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
@@ -424,50 +421,6 @@ export class Loop {
  */
 export function checkLoop(value: unknown, name = 'loop'): asserts value is Loop {
   if (typeof value !== 'object' || value === null || !Loop.made(value)) throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
-}
-
-const BACKENDS: readonly BackendName[] = ['epoll', 'kqueue', 'iocp', 'futex'];
-
-/**
- * 'auto' is what UVTS_BACKEND names, when set (as libuv reads UV_USE_IO_URING: to run a program
- * or the specs on another backend), else epoll on Linux and kqueue on macOS and FreeBSD when an
- * FFI driver loads, and the futex backend otherwise (the loop then runs timers, watchers and
- * Async, and refuses fds with the reason). 'kqueue' on Linux needs UVTS_KQUEUE_LIB (a libkqueue
- * build, for tests).
- */
-function openBackend(requested: unknown, stats: LoopMetrics, auto = false): Backend {
-  const platform = process.platform;
-  const native = platform === 'linux' ? 'epoll' : platform === 'darwin' || platform === 'freebsd' ? 'kqueue' : undefined;
-  switch (requested) {
-    case 'futex':
-      return new FutexBackend(stats, "it was made with backend 'futex'; use 'auto', 'epoll' or 'kqueue'");
-    case 'auto': {
-      const chosen = process.env['UVTS_BACKEND'];
-      if (chosen !== undefined && chosen !== '' && chosen !== 'auto') {
-        if (!BACKENDS.includes(chosen as BackendName)) {
-          throw new TypeError(`UVTS_BACKEND must be 'epoll', 'kqueue', 'iocp' or 'futex', got ${JSON.stringify(chosen)}`);
-        }
-        return openBackend(chosen, stats, true);
-      }
-      if (native === undefined) return new FutexBackend(stats, `uvts has no fd backend for ${platform} yet`);
-      return openBackend(native, stats, true);
-    }
-    case 'epoll':
-    case 'kqueue': {
-      if (requested === 'epoll' && platform !== 'linux') {
-        throw new UVError('ENOSYS', 'uv_loop_init', undefined, `epoll exists only on Linux, not on ${platform}`);
-      }
-      const libc = tryLibc();
-      if (libc instanceof Error) {
-        if (auto && requested === native) return new FutexBackend(stats, libc.message);
-        throw new UVError('ENOSYS', 'uv_loop_init', undefined, libc.message);
-      }
-      return requested === 'epoll' ? new EpollBackend(libc, stats) : new KqueueBackend(libc, requireKevent('uv_loop_init'), stats);
-    }
-    case 'iocp':
-      throw new UVError('ENOSYS', 'uv_loop_init', undefined, "the iocp backend is not built yet; use 'auto', 'epoll', 'kqueue' or 'futex'");
-  }
-  throw new TypeError(`options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`);
 }
 
 function runMode(mode: unknown): number {

@@ -3,7 +3,7 @@ import { AF_INET, AF_INET6, INET6_ADDRSTRLEN, SOCKADDR_IN, SOCKADDR_IN6, SOCKADD
 import { UVError } from './errors.js';
 import { describe } from './validate.js';
 
-// struct sockaddr_in / sockaddr_in6 in Buffers, laid out in ffi/libc.ts. Text addresses go
+// struct sockaddr_in / sockaddr_in6 in Buffers, laid out per platform in ffi/os/. Text addresses go
 // through libc's inet_pton and inet_ntop, as libuv's uv_ip4_addr / uv_ip6_name do.
 
 export interface SocketAddress {
@@ -25,22 +25,33 @@ export function encodeSockaddr(libc: Libc, host: unknown, port: unknown, syscall
   const text = Buffer.from(host + '\0', 'latin1');
   if (family === 4) {
     const sa = new Uint8Array(SOCKADDR_IN.size);
-    const view = new DataView(sa.buffer);
-    view.setUint16(SOCKADDR_IN.family, AF_INET, true);
-    view.setUint16(SOCKADDR_IN.port, port, false);
+    writeSockaddrHead(sa, 0, 4);
+    new DataView(sa.buffer).setUint16(SOCKADDR_IN.port, port, false);
     if (libc.inet_pton(AF_INET, text, sa.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4)) !== 1) {
       throw new UVError('EINVAL', syscall, undefined, `not an IPv4 address: ${host}`);
     }
     return { sa, family: 4 };
   }
   const sa = new Uint8Array(SOCKADDR_IN6.size);
-  const view = new DataView(sa.buffer);
-  view.setUint16(SOCKADDR_IN6.family, AF_INET6, true);
-  view.setUint16(SOCKADDR_IN6.port, port, false);
+  writeSockaddrHead(sa, 0, 6);
+  new DataView(sa.buffer).setUint16(SOCKADDR_IN6.port, port, false);
   if (libc.inet_pton(AF_INET6, text, sa.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16)) !== 1) {
     throw new UVError('EINVAL', syscall, undefined, `not an IPv6 address: ${host}`);
   }
   return { sa, family: 6 };
+}
+
+/**
+ * The head of a sockaddr_in (`family` 4) or sockaddr_in6 (6) at `at`: the BSD length byte
+ * where the platform has one, then the family, as its layout in ffi/ says.
+ */
+export function writeSockaddrHead(u8: Uint8Array, at: number, family: 4 | 6): void {
+  const layout = family === 4 ? SOCKADDR_IN : SOCKADDR_IN6;
+  const af = family === 4 ? AF_INET : AF_INET6;
+  if (layout.len >= 0) u8[at + layout.len] = layout.size;
+  // Host order: the low byte first on the little-endian machines uvts runs on.
+  u8[at + layout.family] = af & 0xff;
+  if (layout.familyBytes === 2) u8[at + layout.family + 1] = af >> 8;
 }
 
 /** Room for any sockaddr, and its length in and out (socklen_t). */
@@ -53,8 +64,9 @@ const text = new Uint8Array(INET6_ADDRSTRLEN);
 /** Reads a sockaddr_in or sockaddr_in6 that the kernel filled in. */
 export function decodeSockaddr(libc: Libc, sa: Uint8Array, syscall: string): SocketAddress {
   const view = new DataView(sa.buffer, sa.byteOffset, sa.byteLength);
-  const af = view.getUint16(0, true);
-  const port = view.getUint16(2, false);
+  // sockaddr_in and sockaddr_in6 start alike: the family, then the port.
+  const af = SOCKADDR_IN.familyBytes === 1 ? view.getUint8(SOCKADDR_IN.family) : view.getUint16(SOCKADDR_IN.family, true);
+  const port = view.getUint16(SOCKADDR_IN.port, false);
   let raw: Uint8Array;
   if (af === AF_INET) raw = sa.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4);
   else if (af === AF_INET6) raw = sa.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16);

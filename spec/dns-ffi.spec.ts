@@ -9,9 +9,10 @@ import { domainToASCII } from 'node:url';
 import { bindFfiRs } from '../ffi/ffi-rs.js';
 import { bindKoffi } from '../ffi/koffi.js';
 import {
-  ADDRINFO, AF_INET, AF_INET6, AI_NUMERICHOST, AI_NUMERICSERV, EAI_INTR, EAI_NONAME, EAI_SYSTEM, ENOENT, INET6_ADDRSTRLEN,
+  ADDRINFO, AF_INET, AF_INET6, AI_NUMERICHOST, AI_NUMERICSERV, EAI_NONAME, EAI_SYSTEM, ENOENT, INET6_ADDRSTRLEN,
   NI_NAMEREQD, NI_NUMERICHOST, NI_NUMERICSERV, POINTER_SIZE, SOCK_DGRAM, SOCK_STREAM, type Libc,
 } from '../ffi/libc.js';
+import { EAI_INTR } from '../ffi/os/linux.js';
 import { codeOf, errnoOf } from '../lib/errors.js';
 import { DNS_OPS, type Address } from '../lib/requests/dns-ops.js';
 import { eaiCode, formatIPv4, formatIPv6, toAscii } from '../lib/requests/lookup.js';

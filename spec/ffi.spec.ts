@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bindFfiRs } from '../ffi/ffi-rs.js';
 import { bindKoffi } from '../ffi/koffi.js';
-import { AF_INET, AF_INET6, EPOLLIN, EPOLL_CTL_ADD, EPOLL_EVENT, FUNCTIONS, O_CLOEXEC, type Libc } from '../ffi/libc.js';
+import { AF_INET, AF_INET6, FUNCTIONS, O_CLOEXEC, type Libc } from '../ffi/libc.js';
+import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_EVENT } from '../ffi/os/linux.js';
 import { specLibc } from './support.js';
 
 const EBADF = 9;

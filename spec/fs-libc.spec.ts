@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
-import { Loop, fs, threadpool, type Request } from '../lib/index.js';
+import { Loop, fs, type Request } from '../lib/index.js';
 import { busyPoolThreads, nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
 import { closeLoop, openFds } from './support.js';
 

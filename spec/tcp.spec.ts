@@ -9,13 +9,12 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { tryLibc } from '../ffi/driver.js';
 import {
-  FUNCTIONS, IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc,
+  FUNCTIONS, IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, SO_LINGER, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc,
 } from '../ffi/libc.js';
 import { Check, Loop, Tcp, UVError } from '../lib/index.js';
 import { closeLoop, settleKqueueFds, uvCode, viaLibkqueue } from './support.js';
 
 const HOST = '127.0.0.1';
-const SO_LINGER = 13; // Linux; ffi/libc.ts has no use for it
 
 function libc(): Libc {
   const bound = tryLibc();

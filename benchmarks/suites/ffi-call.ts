@@ -12,7 +12,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { tryLibc } from '../../ffi/driver.js';
-import { EPOLL_CLOEXEC, EPOLL_EVENT } from '../../ffi/libc.js';
+import { EPOLL_CLOEXEC, EPOLL_EVENT } from '../../ffi/os/linux.js';
 import { childMain, type Suite, type Values } from '../report.js';
 
 const MAX_EVENTS = 64;

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { EEXIST, EINTR, ENOENT, EPERM, type Libc } from '../../ffi/libc.js';
 import {
-  EEXIST, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, ENOENT, EPERM, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP,
-  EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT, type Libc,
-} from '../../ffi/libc.js';
+  EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT,
+} from '../../ffi/os/linux.js';
 import { errnoError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import {

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import type { Libc } from '../../ffi/libc.js';
 import { UVError } from '../errors.js';
 import { WOKEN, type Backend, type IoWatcher, type LoopMetrics } from './backend.js';
 import { AWAKE, SIGNALLED, SLEEPING, STATE, closeWakeWord, createWakeWord } from './wake-word.js';

@@ -1,7 +1,7 @@
-import { FIONBIO } from '../../ffi/libc.js';
 import {
   IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, type IoWatcher,
 } from '../backend/backend.js';
+import { setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { checkFd, checkFunction } from '../validate.js';
@@ -43,8 +43,7 @@ export class Poll extends Handle implements IoWatcher {
     }
     loop.io.checkFd(fd, 'uv_poll_init');
     const libc = loop.io.requireLibc('uv_poll_init');
-    // uv__nonblock: ioctl(FIONBIO), as libuv does on Linux.
-    if (libc.ioctl(fd, FIONBIO, ON) !== 0) throw errnoError(libc.errno(), 'ioctl');
+    if (setNonBlocking(libc, fd) !== 0) throw errnoError(libc.errno(), 'ioctl');
     super(loop);
     this.fd = fd;
   }
@@ -119,4 +118,3 @@ export class Poll extends Handle implements IoWatcher {
   }
 }
 
-const ON = new Int32Array([1]);

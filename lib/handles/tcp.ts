@@ -1,8 +1,9 @@
 import {
-  AF_INET, AF_INET6, EADDRINUSE, ECONNREFUSED, EINPROGRESS, EINTR, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SOCK_CLOEXEC,
-  SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
+  AF_INET, AF_INET6, EADDRINUSE, ECONNREFUSED, EINPROGRESS, EINTR, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY,
+  SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
   TCP_NODELAY, type Libc,
 } from '../../ffi/libc.js';
+import { acceptSocket, openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
@@ -133,7 +134,7 @@ export class Tcp extends Stream {
   protected acceptSocket(): number {
     // The kernel writes the peer's address and its length: reset the length before each call.
     peerLen[0] = peer.length;
-    return this.libc.accept4(this.fd, peer, peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return acceptSocket(this.libc, this.fd, peer, peerLen);
   }
 
   /** @internal */
@@ -147,7 +148,7 @@ export class Tcp extends Stream {
   /** maybe_new_socket: a socket for `family` unless the handle already has one. */
   private ensureSocket(family: 4 | 6): void {
     if (this.fd !== -1) return;
-    const fd = this.libc.socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const fd = openSocket(this.libc, family === 4 ? AF_INET : AF_INET6, SOCK_STREAM);
     if (fd < 0) throw errnoError(this.libc.errno(), 'socket');
     // Neither readable nor writable until it connects (startConnect) or is accepted.
     this.open(fd, 0);
@@ -177,7 +178,7 @@ export class Tcp extends Stream {
   }
 }
 
-// Where accept4 writes the peer's address, which uvts does not keep (remoteAddress() asks).
+// Where accept writes the peer's address, which uvts does not keep (remoteAddress() asks).
 const { sa: peer, len: peerLen } = sockaddrStorage();
 
 /** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */

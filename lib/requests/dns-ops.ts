@@ -3,6 +3,7 @@ import {
   SOCK_STREAM, type Libc,
 } from '../../ffi/libc.js';
 import { errnoOf } from '../errors.js';
+import { writeSockaddrHead } from '../sockaddr.js';
 import { alloc, free, heap, heapReaches } from '../shared-heap.js';
 import { op } from '../threadpool/op.js';
 import { Refused, fail, putStrings, reserveOut } from '../threadpool/slot-data.js';
@@ -181,7 +182,7 @@ export const DNS_OPS = {
       // uv_ip4_addr / uv_ip6_addr, as Node's GetNameInfo makes the sockaddr it passes.
       const u8 = heap.u8;
       u8.fill(0, sa, sa + size);
-      u8[sa] = v4 ? AF_INET : AF_INET6;
+      writeSockaddrHead(u8, sa, v4 ? 4 : 6);
       u8[sa + 2] = (packed >> 8) & 0xff;
       u8[sa + 3] = packed & 0xff;
       const addr = sa + (v4 ? SOCKADDR_IN.addr : SOCKADDR_IN6.addr);

@@ -1,16 +1,22 @@
 import { tryLibc } from '../../ffi/driver.js';
 import {
-  AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CIFS_MAGIC_NUMBER, DT_DIR, DT_LNK, DT_REG, DT_UNKNOWN, EACCES, EINPROGRESS,
-  EINTR, EINVAL, EIO, ENOMEM, ENOSYS, ENOTSOCK, ENOTSUP, EPERM, EXDEV, FICLONE, LINUX_DIRENT64, O_CREAT, O_DIRECTORY, O_EXCL,
-  O_RDONLY, O_TRUNC, O_WRONLY, O_CLOEXEC, PATH_MAX, SMB2_MAGIC_NUMBER, SMB_SUPER_MAGIC, STATFS, TIMESPEC_BYTES, type Libc,
+  AT_FDCWD, AT_SYMLINK_NOFOLLOW, DT_DIR, DT_LNK, DT_REG, DT_UNKNOWN, EACCES, EINPROGRESS, EINTR, EINVAL, EIO, ENOMEM,
+  ENOSYS, ENOTSOCK, ENOTSUP, EPERM, EXDEV, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY, O_CLOEXEC,
+  PATH_MAX, TIMESPEC_BYTES, type Libc,
 } from '../../ffi/libc.js';
+// The pool's file system calls are Linux's (statx, getdents64, copy_file_range, FICLONE): they
+// are not ported to macOS or FreeBSD yet.
+import {
+  AT_EMPTY_PATH, CIFS_MAGIC_NUMBER, FICLONE, LINUX_DIRENT64, SMB2_MAGIC_NUMBER, SMB_SUPER_MAGIC, STATFS, STATX,
+  STATX_BYTES, STATX_MASK,
+} from '../../ffi/os/linux.js';
 import { alloc, free, heap } from '../shared-heap.js';
 import { AGAIN, Failed, NO_VALUE, op, type PoolContext } from '../threadpool/op.js';
 import { fail, outBytes, putStrings, reserveOut } from '../threadpool/slot-data.js';
 import {
   A0, A1, A2, DATA, DATA_LEN, F0, F1, F2, F3, OUT, OUT_AREA, OUT_LEN, RESULT, float, int, setFloat, setInt, type Slot,
 } from '../threadpool/slot.js';
-import { STATX, STATX_BYTES, STATX_MASK, Stats, heapU64, statxMode } from './stats.js';
+import { Stats, heapU64, statxMode } from './stats.js';
 
 // The fs operations (libuv's src/unix/fs.c, uv_fs_*), each one entry: what the loop writes
 // into the slot, what a pool thread runs, and what the loop reads back. A pool thread makes

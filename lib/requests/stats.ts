@@ -1,28 +1,8 @@
 import { constants } from 'node:fs';
+import { STATX } from '../../ffi/os/linux.js';
 import { heap } from '../shared-heap.js';
 
-// struct statx (Linux's <linux/stat.h>), as a pool thread's statx() writes it into a slot and
-// as uv__statx_to_stat (libuv's src/unix/linux.c) reads it. Little-endian on x86-64 and arm64.
-//
-//   offset | field                     | offset | field
-//   -------+---------------------------+--------+---------------------------------------
-//   0      | u32 stx_mask              | 64     | stx_atime: i64 tv_sec, u32 tv_nsec
-//   4      | u32 stx_blksize           | 80     | stx_btime
-//   8      | u64 stx_attributes        | 96     | stx_ctime
-//   16     | u32 stx_nlink             | 112    | stx_mtime
-//   20     | u32 stx_uid               | 128    | u32 stx_rdev_major
-//   24     | u32 stx_gid               | 132    | u32 stx_rdev_minor
-//   28     | u16 stx_mode              | 136    | u32 stx_dev_major
-//   32     | u64 stx_ino               | 140    | u32 stx_dev_minor
-//   40     | u64 stx_size              | 256    | (size)
-//   48     | u64 stx_blocks            |        |
-export const STATX_BYTES = 256;
-/** STATX_BASIC_STATS | STATX_BTIME, the mask libuv asks for. */
-export const STATX_MASK = 0xfff;
-/** The byte offsets above that the fs ops read one by one (readFile, readdir, copyfile). */
-export const STATX = {
-  uid: 20, gid: 24, mode: 28, ino: 32, size: 40, atime: 64, mtime: 112, devMajor: 136, devMinor: 140,
-} as const;
+// Decoding struct statx (its layout: STATX in ffi/os/linux.ts) into Node's fs.Stats fields.
 
 const TWO_32 = 2 ** 32;
 
@@ -73,23 +53,23 @@ export class Stats {
   /** Reads the struct statx at byte offset `at` of the heap (uv__statx_to_stat). */
   /** @internal */
   static fromStatx(at: number): Stats {
-    const w = at >> 2;
     const u32 = heap.u32;
+    const word = (field: number): number => u32[(at + field) >> 2] as number;
     const s = new Stats();
-    s.dev = makedev(u32[w + 34] as number, u32[w + 35] as number);
-    s.mode = (u32[w + 7] as number) & 0xffff;
-    s.nlink = u32[w + 4] as number;
-    s.uid = u32[w + 5] as number;
-    s.gid = u32[w + 6] as number;
-    s.rdev = makedev(u32[w + 32] as number, u32[w + 33] as number);
-    s.blksize = u32[w + 1] as number;
-    s.ino = u64(w + 8);
-    s.size = u64(w + 10);
-    s.blocks = u64(w + 12);
-    s.atimeMs = ms(w + 16);
-    s.mtimeMs = ms(w + 28);
-    s.ctimeMs = ms(w + 24);
-    s.birthtimeMs = ms(w + 20);
+    s.dev = makedev(word(STATX.devMajor), word(STATX.devMinor));
+    s.mode = word(STATX.mode) & 0xffff;
+    s.nlink = word(STATX.nlink);
+    s.uid = word(STATX.uid);
+    s.gid = word(STATX.gid);
+    s.rdev = makedev(word(STATX.rdevMajor), word(STATX.rdevMinor));
+    s.blksize = word(STATX.blksize);
+    s.ino = heapU64(at + STATX.ino);
+    s.size = heapU64(at + STATX.size);
+    s.blocks = heapU64(at + STATX.blocks);
+    s.atimeMs = ms((at + STATX.atime) >> 2);
+    s.mtimeMs = ms((at + STATX.mtime) >> 2);
+    s.ctimeMs = ms((at + STATX.ctime) >> 2);
+    s.birthtimeMs = ms((at + STATX.btime) >> 2);
     return s;
   }
 

@@ -4,7 +4,7 @@ import { checkFunction, describe } from '../validate.js';
 import { checkLoop } from '../loop.js';
 import { A1, int } from '../threadpool/slot.js';
 import { fastArgsSize, writeV8 } from './work-codec.js';
-import { TAKEN, exportId, type SharedArgs } from './work-ops.js';
+import { TAKEN, type SharedArgs } from './work-ops.js';
 import { dropShared, listenForResults } from './work-share.js';
 import { request, type Request } from './request.js';
 
