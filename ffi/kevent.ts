@@ -1,6 +1,6 @@
 import { release } from 'node:os';
 import { bindTable, tryLibc } from './driver.js';
-import { LIBRARY_NAMES, type Bound, type Table } from './libc.js';
+import { LIBRARY_NAMES, RTLD_NODELETE, RTLD_NOW, type Bound, type Table } from './libc.js';
 
 // kqueue and kevent (macOS, FreeBSD; on Linux, libkqueue for tests), bound as a table of their
 // own because they may come from a library other than libc. Every pointer is a `ptr`: the
@@ -55,11 +55,6 @@ export const EV_RECEIPT = 0x0040;
 export const EV_ERROR = 0x4000;
 export const EV_EOF = 0x8000;
 export const NOTE_TRIGGER = 0x01000000;
-
-// dlopen flags: RTLD_NOW is 2 everywhere; RTLD_NODELETE is 0x1000 on Linux and FreeBSD, 0x80
-// on macOS.
-const RTLD_NOW = 2;
-const RTLD_NODELETE = process.platform === 'darwin' ? 0x80 : 0x1000;
 
 /**
  * Where kevent comes from: `UVTS_KQUEUE_LIB` when set (libkqueue on Linux), else libc on macOS

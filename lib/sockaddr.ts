@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { AF_INET, AF_INET6, INET6_ADDRSTRLEN, SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE, type Libc } from '../ffi/libc.js';
+import { PLATFORM } from '../ffi/os.js';
+import type { Platform } from '../ffi/os/platform.js';
 import { UVError } from './errors.js';
 import { describe } from './validate.js';
 
@@ -43,11 +45,12 @@ export function encodeSockaddr(libc: Libc, host: unknown, port: unknown, syscall
 
 /**
  * The head of a sockaddr_in (`family` 4) or sockaddr_in6 (6) at `at`: the BSD length byte
- * where the platform has one, then the family, as its layout in ffi/ says.
+ * where the platform has one, then the family, as its layout in ffi/os/ says (another
+ * platform's table only in specs).
  */
-export function writeSockaddrHead(u8: Uint8Array, at: number, family: 4 | 6): void {
-  const layout = family === 4 ? SOCKADDR_IN : SOCKADDR_IN6;
-  const af = family === 4 ? AF_INET : AF_INET6;
+export function writeSockaddrHead(u8: Uint8Array, at: number, family: 4 | 6, platform: Platform = PLATFORM): void {
+  const layout = family === 4 ? platform.SOCKADDR_IN : platform.SOCKADDR_IN6;
+  const af = family === 4 ? platform.AF_INET : platform.AF_INET6;
   if (layout.len >= 0) u8[at + layout.len] = layout.size;
   // Host order: the low byte first on the little-endian machines uvts runs on.
   u8[at + layout.family] = af & 0xff;

@@ -15,14 +15,24 @@ const ATOMIC = SOCK_NONBLOCK !== 0;
 /** uv__socket: a non-blocking, close-on-exec socket; -1 with errno on failure. */
 export function openSocket(libc: Libc, domain: number, type: number, protocol = 0): number {
   if (ATOMIC) return libc.socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  const fd = libc.socket(domain, type, protocol);
-  if (fd < 0) return fd;
-  return settle(libc, fd);
+  return openThenSettle(libc, domain, type, protocol);
 }
 
 /** uv__accept: the next connection, non-blocking and close-on-exec; -1 with errno on failure. */
 export function acceptSocket(libc: Libc, fd: number, peer: Uint8Array, peerLen: Int32Array): number {
   if (ATOMIC) return libc.accept4(fd, peer, peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return acceptThenSettle(libc, fd, peer, peerLen);
+}
+
+/** openSocket where socket() takes no flags (macOS); exported so Linux runs it in the specs. */
+export function openThenSettle(libc: Libc, domain: number, type: number, protocol = 0): number {
+  const fd = libc.socket(domain, type, protocol);
+  if (fd < 0) return fd;
+  return settle(libc, fd);
+}
+
+/** acceptSocket where there is no accept4 (macOS); exported so Linux runs it in the specs. */
+export function acceptThenSettle(libc: Libc, fd: number, peer: Uint8Array, peerLen: Int32Array): number {
   const conn = libc.accept(fd, peer, peerLen);
   if (conn < 0) return conn;
   return settle(libc, conn);
