@@ -156,9 +156,7 @@ export class KqueueBackend implements Backend {
     if (this.kq < 0) throw errnoError(libc.errno(), 'kqueue');
     // As uv__kqueue_init: the kqueue fd is not inherited by programs this process runs.
     libc.fcntl(this.kq, F_SETFD, FD_CLOEXEC);
-    this.changes.set(0, WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, 0);
-    this.nchanges = 1;
-    const errno = this.applyOne();
+    const errno = this.applyOne(WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR);
     if (errno !== 0) {
       libc.close(this.kq);
       throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
@@ -242,11 +240,9 @@ export class KqueueBackend implements Backend {
   checkFd(fd: number, syscall: string): void {
     // uv__io_check_fd: add a read filter, then delete it. An fd we already watch is pollable.
     if (fd < this.registered.length && this.registered[fd] !== 0) return;
-    this.changes.set(this.nchanges++, fd, EVFILT_READ, EV_ADD | EV_RECEIPT, 0);
-    const errno = this.applyOne();
+    const errno = this.applyOne(fd, EVFILT_READ, EV_ADD);
     if (errno !== 0) throw errnoError(errno, syscall, undefined, `kqueue cannot watch fd ${fd}`);
-    this.changes.set(this.nchanges++, fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0);
-    this.applyOne();
+    this.applyOne(fd, EVFILT_READ, EV_DELETE);
   }
 
   requireLibc(_syscall: string): Libc {
@@ -300,27 +296,40 @@ export class KqueueBackend implements Backend {
    * gone already (the fd was closed), which is what was asked.
    */
   private apply(): void {
-    const n = this.nchanges;
-    if (n === 0) return;
-    this.nchanges = 0;
-    const got = this.submit(n);
-    if (got < 0) {
-      // The changelist itself was refused (no memory, or a bad address): the kernel applied
-      // none of it, so nothing is registered and every watcher hears of it.
-      for (let i = 0; i < n; i++) if ((this.changes.flags(i) & EV_ADD) !== 0) this.refuse(this.changes.fd(i), this.changes.filter(i));
-      return;
-    }
-    const receipts = this.receipts;
-    for (let i = 0; i < got; i++) {
-      const flags = receipts.flags(i);
-      if ((flags & EV_ERROR) === 0 || receipts.data(i) === 0) continue;
-      if ((flags & EV_ADD) !== 0) this.refuse(receipts.fd(i), receipts.filter(i));
+    while (this.nchanges !== 0) {
+      const n = this.nchanges;
+      this.nchanges = 0;
+      const got = this.submit(n);
+      // Refused adds are gathered before any is handled: refuse() queues deletes, which reuse
+      // the change and receipt lists. Only a refusal allocates.
+      let refused: number[] | undefined;
+      if (got < 0) {
+        // The changelist itself was refused (no memory, or a bad address): the kernel applied
+        // none of it, so nothing is registered and every watcher hears of it.
+        for (let i = 0; i < n; i++) {
+          if ((this.changes.flags(i) & EV_ADD) !== 0) (refused ??= []).push(this.changes.fd(i), this.changes.filter(i));
+        }
+      } else {
+        const receipts = this.receipts;
+        for (let i = 0; i < got; i++) {
+          const flags = receipts.flags(i);
+          if ((flags & EV_ERROR) === 0 || receipts.data(i) === 0 || (flags & EV_ADD) === 0) continue;
+          (refused ??= []).push(receipts.fd(i), receipts.filter(i));
+        }
+      }
+      if (refused !== undefined) {
+        for (let i = 0; i < refused.length; i += 2) this.refuse(refused[i] as number, refused[i + 1] as number);
+      }
     }
   }
 
-  /** Applies the one queued change; its errno, 0 if it was accepted. */
-  private applyOne(): number {
-    this.nchanges = 0;
+  /**
+   * Applies one change on its own, with no other queued (checkFd and the constructor); its
+   * errno, 0 if it was accepted.
+   */
+  private applyOne(fd: number, filter: number, flags: number): number {
+    if (this.nchanges !== 0) throw new Error(`kqueue: ${this.nchanges} changes still queued before a change of its own`);
+    this.changes.set(0, fd, filter, flags | EV_RECEIPT, 0);
     const got = this.submit(1);
     if (got < 0) return this.libc.errno();
     const receipts = this.receipts;
@@ -471,5 +480,13 @@ export function wakeKqueue(kq: number): void {
     trigger.set(0, WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER);
     triggerKev = kev;
   }
-  (triggerKev as Kevent).kevent(kq, trigger.address, 1, 0, 0, 0);
+  // Retried when a signal interrupts it. Any other failure would mean the kqueue is gone,
+  // which the wake word's WRITERS count rules out while the loop is open.
+  const kev = triggerKev as Kevent;
+  while (kev.kevent(kq, trigger.address, 1, 0, 0, 0) < 0 && tryLibcErrno() === EINTR);
+}
+
+function tryLibcErrno(): number {
+  const libc = tryLibc();
+  return libc instanceof Error ? 0 : libc.errno();
 }
