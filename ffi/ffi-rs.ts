@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type * as FfiRsModule from 'ffi-rs';
 import { enterNative, leaveNative } from './exit-guard.js';
 import {
-  FUNCTIONS, LIBRARY_NAMES, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind, type Table,
+  FUNCTIONS, LIBRARY_NAMES, VARIADIC_ABI, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind, type Table,
 } from './libc.js';
 
 type FfiRs = typeof FfiRsModule;
@@ -85,6 +85,14 @@ export function bindFfiRsTable<T extends Table>(table: T, paths: readonly string
   for (const [name, sig] of Object.entries(table)) {
     if (!available(sig)) {
       bound[name] = missing(name);
+      continue;
+    }
+    if (sig.variadic !== undefined && VARIADIC_ABI) {
+      // ffi-rs has no variadic calls, and a fixed prototype would put the arguments where
+      // the callee does not look.
+      bound[name] = (): never => {
+        throw new Error(`${name}() is variadic, which ffi-rs cannot call on Apple arm64; use UVTS_FFI=koffi`);
+      };
       continue;
     }
     const types = sig.params.map((p) => param[p]);

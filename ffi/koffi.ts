@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import {
-  FUNCTIONS, LIBRARY_NAMES, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind, type Table,
+  FUNCTIONS, LIBRARY_NAMES, VARIADIC_ABI, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind,
+  type Signature, type Table,
 } from './libc.js';
 
 type Koffi = typeof import('koffi');
@@ -28,16 +29,30 @@ export function bindKoffi(): Libc {
  * Binds `table` from the first of `paths` that loads. Entries this platform lacks
  * (Signature.only) become stand-ins that throw. errno stays koffi's, per thread.
  */
-export function bindKoffiTable<T extends Table>(table: T, paths: readonly string[]): Bound<T> {
+export function bindKoffiTable<T extends Table>(table: T, paths: readonly string[], variadicAbi = VARIADIC_ABI): Bound<T> {
   const koffi = createRequire(import.meta.url)('koffi') as Koffi;
   const lib = openFirst(koffi, paths);
   const bound: Record<string, unknown> = {};
   for (const [name, sig] of Object.entries(table)) {
-    bound[name] = available(sig)
-      ? lib.func(sig.symbol ?? name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]))
-      : missing(name);
+    if (!available(sig)) bound[name] = missing(name);
+    else if (sig.variadic !== undefined && variadicAbi) bound[name] = bindVariadic(lib, name, sig, sig.variadic);
+    else bound[name] = lib.func(sig.symbol ?? name, RETURN[sig.ret], sig.params.map((p) => PARAM[p]));
   }
   return bound as Bound<T>;
+}
+
+/**
+ * A variadic function called as one: koffi takes each argument past the fixed ones as a type
+ * and a value. An int-sized variadic argument is promoted to int, as C promotes it.
+ */
+function bindVariadic(lib: ReturnType<Koffi['load']>, name: string, sig: Signature, fixed: number): (...args: unknown[]) => unknown {
+  const fn = lib.func(sig.symbol ?? name, RETURN[sig.ret], [...sig.params.slice(0, fixed).map((p) => PARAM[p]), '...']);
+  const extra = sig.params.slice(fixed).map((p) => (p === 'uint' ? 'int' : PARAM[p]));
+  return (...args: unknown[]): unknown => {
+    const call = args.slice(0, fixed);
+    for (let i = 0; i < extra.length; i++) call.push(extra[i], args[fixed + i]);
+    return fn(...call);
+  };
 }
 
 function openFirst(koffi: Koffi, paths: readonly string[]): ReturnType<Koffi['load']> {

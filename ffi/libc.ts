@@ -44,7 +44,17 @@ export interface Signature {
    * throws, naming it, so the table stays total and a missing function fails where it is used.
    */
   readonly only?: readonly NodeJS.Platform[];
+  /**
+   * For a variadic C function, how many parameters are fixed. On x86-64 and on Linux arm64 a
+   * variadic argument travels where a fixed one would, so the fixed prototype is exact and
+   * cheaper; on Apple arm64 variadic arguments go on the stack, and the drivers must call it
+   * as variadic (VARIADIC_ABI).
+   */
+  readonly variadic?: number;
 }
+
+/** Whether variadic arguments are passed differently from fixed ones here (Apple arm64). */
+export const VARIADIC_ABI = process.platform === 'darwin' && process.arch === 'arm64';
 
 /** A table of C functions, as drivers bind it (FUNCTIONS here, KEVENT_FUNCTIONS in kevent.ts). */
 export type Table = Readonly<Record<string, Signature>>;
@@ -55,9 +65,8 @@ export const FUNCTIONS = {
   write: { ret: 'long', params: ['int', 'in', 'ulong'] },
   pipe2: { ret: 'int', params: ['out', 'int'], only: ['linux', 'freebsd'] },
   socketpair: { ret: 'int', params: ['int', 'int', 'int', 'out'] },
-  // ioctl is variadic in C; on Linux x86-64 and arm64 a pointer third argument travels in the
-  // same register whether the callee is variadic or not, so a fixed prototype is exact here.
-  ioctl: { ret: 'int', params: ['int', 'ulong', 'inout'] },
+  // ioctl, fcntl and open are variadic in C (Signature.variadic).
+  ioctl: { ret: 'int', params: ['int', 'ulong', 'inout'], variadic: 2 },
   epoll_create1: { ret: 'int', params: ['int'], only: ['linux'] },
   epoll_ctl: { ret: 'int', params: ['int', 'int', 'int', 'in'], only: ['linux'] },
   epoll_wait: { ret: 'int', params: ['int', 'out', 'int', 'int'], only: ['linux'] },
@@ -68,9 +77,7 @@ export const FUNCTIONS = {
   accept4: { ret: 'int', params: ['int', 'out', 'inout', 'int'], only: ['linux', 'freebsd'] },
   // macOS has no accept4: accept, then fcntl (lib/backend/socket.ts).
   accept: { ret: 'int', params: ['int', 'out', 'inout'] },
-  // fcntl is variadic in C; an int third argument travels as a fixed one would on Linux and
-  // the BSDs, and on x86-64 macOS, but not on Apple arm64 (variadic arguments go on the stack).
-  fcntl: { ret: 'int', params: ['int', 'int', 'int'] },
+  fcntl: { ret: 'int', params: ['int', 'int', 'int'], variadic: 2 },
   // dlopen(path, flags): the kqueue backend pins a library it binds (ffi/kevent.ts). In libc
   // since glibc 2.34; the handle is never closed, so it travels as an address and is dropped.
   dlopen: { ret: 'long', params: ['in', 'int'] },
@@ -98,10 +105,7 @@ export const FUNCTIONS = {
   memcpy: { ret: 'long', params: ['ptr', 'ptr', 'ulong'] },
 
   // The file system calls of the thread pool (libuv's src/unix/fs.c), on raw addresses.
-  // open is variadic in C; on Linux x86-64 and arm64 the mode travels in the register a fixed
-  // third argument would use, so a fixed prototype is exact here (not on Apple arm64, where
-  // variadic arguments go on the stack).
-  open: { ret: 'int', params: ['ptr', 'int', 'uint'] },
+  open: { ret: 'int', params: ['ptr', 'int', 'uint'], variadic: 2 },
   readAt: { ret: 'long', params: ['int', 'ptr', 'ulong'], symbol: 'read' },
   writeAt: { ret: 'long', params: ['int', 'ptr', 'ulong'], symbol: 'write' },
   pread: { ret: 'long', params: ['int', 'ptr', 'ulong', 'long'], symbol: 'pread64', only: ['linux'] },
@@ -131,7 +135,7 @@ export const FUNCTIONS = {
   copy_file_range: { ret: 'long', params: ['int', 'ptr', 'int', 'ptr', 'ulong', 'uint'], only: ['linux'] },
   sendfile: { ret: 'long', params: ['int', 'int', 'ptr', 'ulong'], symbol: 'sendfile64', only: ['linux'] },
   // ioctl(fd, FICLONE, src_fd): the int third argument travels as a pointer one would.
-  ioctlInt: { ret: 'int', params: ['int', 'ulong', 'int'], symbol: 'ioctl' },
+  ioctlInt: { ret: 'int', params: ['int', 'ulong', 'int'], symbol: 'ioctl', variadic: 2 },
   // madvise(addr, length, MADV_DONTNEED): hands freed pages of the shared heap back to the OS.
   madvise: { ret: 'int', params: ['ptr', 'ulong', 'int'] },
   // sysconf(_SC_PAGESIZE): madvise() takes whole pages, and arm64 kernels may use 16 or 64 KiB.

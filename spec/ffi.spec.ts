@@ -2,18 +2,39 @@
 // and a missing driver leaves a working loop that refuses fds with a reason.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bindFfiRs } from '../ffi/ffi-rs.js';
-import { bindKoffi } from '../ffi/koffi.js';
-import { AF_INET, AF_INET6, FUNCTIONS, O_CLOEXEC, type Libc } from '../ffi/libc.js';
+import { bindKoffi, bindKoffiTable } from '../ffi/koffi.js';
+import {
+  AF_INET, AF_INET6, FIONBIO, F_GETFL, FUNCTIONS, LIBRARY_NAMES, O_CLOEXEC, O_CREAT, O_NONBLOCK, O_WRONLY, type Libc,
+} from '../ffi/libc.js';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_EVENT } from '../ffi/os/linux.js';
 import { specLibc } from './support.js';
 
 const EBADF = 9;
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+test('koffi calls open, fcntl and ioctl as variadic functions, as Apple arm64 needs, with the results of fixed calls', (t) => {
+  // On this machine variadic and fixed arguments travel alike, so both ways must agree.
+  const libc = specLibc();
+  const variadic = bindKoffiTable(FUNCTIONS, LIBRARY_NAMES, true);
+  const dir = mkdtempSync(join(tmpdir(), 'uvts-variadic-'));
+  try {
+    const path = Buffer.from(join(dir, 'made') + '\0');
+    const fd = variadic.open(libc.addressOf(path), O_CREAT | O_WRONLY | O_CLOEXEC, 0o640);
+    t.true(fd >= 0);
+    t.is(statSync(join(dir, 'made')).mode & 0o777, 0o640 & ~process.umask(), 'the mode, a variadic argument, arrived');
+    t.is(variadic.fcntl(fd, F_GETFL, 0), libc.fcntl(fd, F_GETFL, 0));
+    t.is(variadic.ioctl(fd, FIONBIO, new Int32Array([1])), 0);
+    t.not(libc.fcntl(fd, F_GETFL, 0) & O_NONBLOCK, 0, 'ioctl(FIONBIO) took its pointer argument');
+    libc.close(fd);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the suite runs under the driver UVTS_FFI names (koffi by default)', (t) => {
   t.is(specLibc().driver, process.env['UVTS_FFI'] === 'ffi-rs' ? 'ffi-rs' : 'koffi');
