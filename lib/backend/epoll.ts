@@ -91,7 +91,14 @@ export class EpollBackend implements Backend {
       throw errnoError(errno, 'eventfd');
     }
     this.ctl(EPOLL_CTL_ADD, this.eventfd, EPOLLIN);
-    this.wake = createWakeWord(WAKE_EVENTFD, this.eventfd);
+    try {
+      this.wake = createWakeWord(WAKE_EVENTFD, this.eventfd);
+    } catch (err) {
+      // The shared heap is full: no loop, and no fd held for it.
+      libc.close(this.eventfd);
+      libc.close(this.epfd);
+      throw err;
+    }
   }
 
   wait(timeout: number): number {

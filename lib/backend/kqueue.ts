@@ -161,7 +161,13 @@ export class KqueueBackend implements Backend {
       libc.close(this.kq);
       throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
     }
-    this.wake = createWakeWord(WAKE_KEVENT, this.kq);
+    try {
+      this.wake = createWakeWord(WAKE_KEVENT, this.kq);
+    } catch (err) {
+      // The shared heap is full: no loop, and no fd held for it.
+      libc.close(this.kq);
+      throw err;
+    }
   }
 
   wait(timeout: number): number {
