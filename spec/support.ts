@@ -5,7 +5,8 @@ import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tryLibc } from '../ffi/driver.js';
 import { AF_UNIX, O_CLOEXEC, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, type Libc } from '../ffi/libc.js';
-import { Idle, Loop, type Handle } from '../lib/index.js';
+import { Async, Idle, Loop, Poll, type Handle } from '../lib/index.js';
+import { Worker } from 'node:worker_threads';
 
 /**
  * The end of every spec, as libuv's tests end: close whatever is still open, let the closing
@@ -110,4 +111,35 @@ export function settleKqueueFds(): void {
     specLibc().close(kq);
   }
   kev.libkqueue_drain_pending_close();
+}
+
+/**
+ * A worker sends `rounds` times to an Async of `loop`, each send only once the loop has run the
+ * last callback and gone back to sleep, so every send must wake a loop blocked in its kernel
+ * (a watched fd that never becomes ready keeps it there, not on the futex). Resolves once the
+ * loop has run dry and the worker has exited, with both checked.
+ */
+export async function wakeFromKernelEveryTime(t: ExecutionContext, loop: Loop, rounds: number): Promise<void> {
+  const [a, b] = socketPair();
+  const idle = new Poll(loop, a).start(Poll.READABLE, () => t.fail('nothing is written'));
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const async = new Async(loop, (h) => {
+    const done = Atomics.add(shared, 0, 1) + 1;
+    Atomics.notify(shared, 0);
+    if (done === rounds) {
+      h.close();
+      idle.close();
+    }
+  });
+  const worker = new Worker(new URL('./fixtures/async-sender.js', import.meta.url), {
+    workerData: { mode: 'ping-pong', sender: async.sender(), shared, index: 0, rounds },
+  });
+  const exited = new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', resolve);
+  });
+  t.false(loop.run());
+  t.is(Atomics.load(shared, 0), rounds);
+  t.is(await exited, 0);
+  closeFds(a, b);
 }

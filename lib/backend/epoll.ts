@@ -1,22 +1,19 @@
-import { performance } from 'node:perf_hooks';
+import { tryLibc } from '../../ffi/driver.js';
 import { EEXIST, EINTR, ENOENT, EPERM, type Libc } from '../../ffi/libc.js';
 import {
   EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
   EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT,
 } from '../../ffi/os/linux.js';
 import { errnoError } from '../errors.js';
-import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
+import type { LoopMetrics } from './backend.js';
 import {
-  IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_INTEREST, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, READY, WOKEN,
+  IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_INTEREST, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE,
 } from './backend.js';
-import { AWAKE, POLLING, STATE, WAKE_EVENTFD, closeWakeWord, createWakeWord } from './wake-word.js';
-import { tryLibc } from '../../ffi/driver.js';
-import { sleepOnWakeWord } from './futex.js';
+import { ReadinessBackend } from './readiness.js';
+import { WAKE_EVENTFD, closeWakeWord, createWakeWord } from './wake-word.js';
 
-
-/** As libuv: 1024 events per epoll_wait, and at most 48 more non-blocking rounds when full. */
+/** As libuv: 1024 events per epoll_wait. */
 const MAX_EVENTS = 1024;
-const MAX_ROUNDS = 48;
 
 /** IO_* interest as epoll's bits; errors and hang-ups the kernel reports unasked. */
 function toEpoll(events: number): number {
@@ -47,41 +44,22 @@ function fromEpoll(mask: number): number {
  * only when it is blocked in epoll_wait; while no fd is watched the loop sleeps on its wake
  * word instead, so an iteration with no fd interest makes no syscall at all.
  */
-export class EpollBackend implements Backend {
+export class EpollBackend extends ReadinessBackend {
   readonly name = 'epoll' as const;
   readonly watchable = IO_INTEREST;
   readonly wake: Int32Array;
-  private readonly libc: Libc;
-  private readonly metrics: LoopMetrics;
   private readonly epfd: number;
   private readonly eventfd: number;
-
-  // Indexed by fd, as libuv's loop->watchers.
-  private readonly watchers: (IoWatcher | undefined)[] = [];
-  /** The events wanted (pevents) and the events the kernel has (events), per fd. */
-  private wanted = new Int32Array(64);
-  private registered = new Int32Array(64);
-  /** Fds whose wanted mask changed since the last flush, each once. */
-  private readonly changed: number[] = [];
-  private queued = new Uint8Array(64);
-  /** Watchers whose fd the kernel refused at the last flush (closed behind our back). */
-  private readonly refused: IoWatcher[] = [];
-  /** Fds registered with the kernel for a watcher (the eventfd is not counted). */
-  private interest = 0;
 
   // One reusable buffer of struct epoll_event, read through a 32-bit view.
   private readonly buffer = new Uint8Array(MAX_EVENTS * EPOLL_EVENT.size);
   private readonly words = new Int32Array(this.buffer.buffer);
-  /** Events of the last wait not yet dispatched: [next, count). */
-  private next = 0;
-  private count = 0;
   private readonly ctlEvent = new Uint8Array(EPOLL_EVENT.size);
   private readonly ctlWords = new Int32Array(this.ctlEvent.buffer);
   private readonly drain = new Uint8Array(8);
 
   constructor(libc: Libc, metrics: LoopMetrics) {
-    this.libc = libc;
-    this.metrics = metrics;
+    super(libc, metrics);
     this.epfd = libc.epoll_create1(EPOLL_CLOEXEC);
     if (this.epfd < 0) throw errnoError(libc.errno(), 'epoll_create1');
     this.eventfd = libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -99,63 +77,6 @@ export class EpollBackend implements Backend {
       libc.close(this.epfd);
       throw err;
     }
-  }
-
-  wait(timeout: number): number {
-    if (this.changed.length !== 0) this.flush();
-    // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
-    const refused = this.refused.length !== 0 ? READY : 0;
-    if (refused !== 0) timeout = 0;
-    if (this.interest === 0) {
-      this.next = this.count = 0;
-      return sleepOnWakeWord(this.wake, timeout, this.metrics) | refused;
-    }
-    const wake = this.wake;
-    const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
-    const n = this.epollWait(sleeping ? timeout : 0);
-    this.next = 0;
-    this.count = n;
-    let result = n > 0 ? READY | refused : refused;
-    // Whatever woke us, STATE says whether another thread signalled since we last looked.
-    if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
-      result |= WOKEN;
-      this.metrics.events++;
-      if (!sleeping) this.metrics.eventsWaiting++;
-    }
-    if (!sleeping) this.metrics.eventsWaiting += n;
-    return result;
-  }
-
-  dispatch(): void {
-    // An fd closed before its watch reached the kernel: an error condition, as a ready fd would
-    // report it (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
-    for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
-      this.metrics.events++;
-      w.onIo(IO_ERROR, 0);
-    }
-    for (let round = 1; ; round++) {
-      const full = this.count === MAX_EVENTS;
-      this.dispatchBatch();
-      if (!full || round === MAX_ROUNDS) return;
-      // The buffer came back full: more may be ready. Look again without blocking.
-      this.next = 0;
-      this.count = this.epollWait(0);
-    }
-  }
-
-  modify(fd: number, events: number, watcher: IoWatcher): void {
-    this.grow(fd);
-    const wanted = toEpoll(events & IO_INTEREST);
-    this.watchers[fd] = wanted === 0 ? undefined : watcher;
-    this.wanted[fd] = wanted;
-    if (this.queued[fd] === 0) {
-      this.queued[fd] = 1;
-      this.changed.push(fd);
-    }
-  }
-
-  watcherOf(fd: number): IoWatcher | undefined {
-    return this.watchers[fd];
   }
 
   forget(fd: number): void {
@@ -191,38 +112,30 @@ export class EpollBackend implements Backend {
     this.libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.ctlEvent);
   }
 
-  requireLibc(_syscall: string): Libc {
-    return this.libc;
-  }
-
   close(): void {
     closeWakeWord(this.wake);
     this.libc.close(this.eventfd);
     this.libc.close(this.epfd);
   }
 
-  /** Brings the kernel's interest in line with what watchers want (libuv's watcher queue). */
-  private flush(): void {
-    const changed = this.changed;
-    for (let i = 0; i < changed.length; i++) {
-      const fd = changed[i] as number;
-      this.queued[fd] = 0;
-      const want = this.wanted[fd] as number;
-      const have = this.registered[fd] as number;
-      if (want === have) continue;
-      if (want === 0) {
-        this.ctlEvent.fill(0);
-        this.libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.ctlEvent);
-        this.registered[fd] = 0;
-        this.interest--;
-        continue;
-      }
-      if (!this.register(fd, have === 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, want)) continue;
-      if (have === 0) this.interest++;
-      this.registered[fd] = want;
+  /** epoll_ctl ADD, MOD or DEL as the wanted mask now differs from the kernel's. */
+  protected sync(fd: number): void {
+    const want = toEpoll(this.wanted[fd] as number);
+    const have = this.registered[fd] as number;
+    if (want === have) return;
+    if (want === 0) {
+      this.ctlEvent.fill(0);
+      this.libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.ctlEvent);
+      this.registered[fd] = 0;
+      this.interest--;
+      return;
     }
-    changed.length = 0;
+    if (!this.register(fd, have === 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, want)) return;
+    if (have === 0) this.interest++;
+    this.registered[fd] = want;
   }
+
+  protected synced(): void {}
 
   /** epoll_ctl ADD or MOD; false if the kernel refused the fd, whose watcher then hears of it. */
   private register(fd: number, op: number, events: number): boolean {
@@ -233,11 +146,11 @@ export class EpollBackend implements Backend {
     if ((errno === EEXIST || errno === ENOENT) && this.ctl(errno === EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events)) {
       return true;
     }
-    // Refused for good: the watcher hears of it from dispatch(), after the loop's time update.
-    const watcher = this.watchers[fd];
-    this.watchers[fd] = undefined;
-    this.wanted[fd] = 0;
-    if (watcher !== undefined) this.refused.push(watcher);
+    if (this.registered[fd] !== 0) {
+      this.registered[fd] = 0;
+      this.interest--;
+    }
+    this.refuseWatcher(fd);
     return false;
   }
 
@@ -248,37 +161,19 @@ export class EpollBackend implements Backend {
     return this.libc.epoll_ctl(this.epfd, op, fd, this.ctlEvent) === 0;
   }
 
-  /** epoll_wait, retried with what is left of the timeout when a signal interrupts it. */
-  private epollWait(timeout: number): number {
-    if (timeout === 0) return this.epollWaitOnce(0);
-    const start = performance.now();
-    let left = timeout;
-    let n: number;
-    for (;;) {
-      n = this.epollWaitOnce(left);
-      if (n >= 0) break;
-      if (timeout > 0) {
-        left = Math.max(0, timeout - Math.floor(performance.now() - start));
-        if (left === 0) {
-          n = 0;
-          break;
-        }
-      }
-    }
-    this.metrics.idleTimeNs += (performance.now() - start) * 1e6;
-    return n;
-  }
-
-  /** One epoll_wait: the count of events, or -1 if a signal interrupted it. */
-  private epollWaitOnce(timeout: number): number {
+  protected waitOnce(timeout: number): number {
     const n = this.libc.epoll_wait(this.epfd, this.buffer, MAX_EVENTS, timeout);
     if (n >= 0) return n;
     const errno = this.libc.errno();
     if (errno !== EINTR) throw errnoError(errno, 'epoll_wait');
-    return timeout === 0 ? 0 : -1;
+    return -1;
   }
 
-  private dispatchBatch(): void {
+  protected isFull(count: number): boolean {
+    return count === MAX_EVENTS;
+  }
+
+  protected dispatchBatch(): void {
     const words = this.words;
     const { size, events: evAt, data } = EPOLL_EVENT;
     while (this.next < this.count) {
@@ -294,29 +189,12 @@ export class EpollBackend implements Backend {
       if (watcher === undefined) continue;
       // Only what the watcher asks for now (an earlier callback may have changed it), plus the
       // error and hang-up conditions the kernel always reports.
-      const mask = (words[(i * size + evAt) >> 2] as number) & ((this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
+      const mask = (words[(i * size + evAt) >> 2] as number) & (toEpoll(this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
       if (mask === 0) continue;
       this.metrics.events++;
       watcher.onIo(fromEpoll(mask), 0);
     }
   }
-
-  private grow(fd: number): void {
-    if (fd < this.wanted.length) return;
-    let n = this.wanted.length;
-    while (n <= fd) n *= 2;
-    this.wanted = resized(this.wanted, n);
-    this.registered = resized(this.registered, n);
-    const queued = new Uint8Array(n);
-    queued.set(this.queued);
-    this.queued = queued;
-  }
-}
-
-function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
 }
 
 function epollRefusal(errno: number, fd: number): string {

@@ -1,21 +1,17 @@
-import { performance } from 'node:perf_hooks';
+import { tryLibc } from '../../ffi/driver.js';
 import {
   EVFILT_EXCEPT, EVFILT_READ, EVFILT_USER, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_EOF, EV_ERROR, EV_RECEIPT,
   KEVENT, KEVENT_TIMESPEC, NOTE_OOB, NOTE_TRIGGER, tryKevent, type Kevent,
 } from '../../ffi/kevent.js';
-import { tryLibc } from '../../ffi/driver.js';
 import { EINTR, F_SETFD, FD_CLOEXEC, type Libc } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
-import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
-import {
-  IO_DISCONNECT, IO_ERROR, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, READY, WOKEN,
-} from './backend.js';
-import { sleepOnWakeWord } from './futex.js';
-import { AWAKE, POLLING, STATE, WAKE_KEVENT, closeWakeWord, createWakeWord } from './wake-word.js';
+import type { LoopMetrics } from './backend.js';
+import { IO_DISCONNECT, IO_ERROR, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE } from './backend.js';
+import { ReadinessBackend } from './readiness.js';
+import { WAKE_KEVENT, closeWakeWord, createWakeWord } from './wake-word.js';
 
-/** As libuv: 1024 events per kevent call, and at most 48 more non-blocking rounds when full. */
+/** As libuv: 1024 events per kevent call. */
 const MAX_EVENTS = 1024;
-const MAX_ROUNDS = 48;
 /** libkqueue returns at most 512 events per call whatever nevents is, so 512 may mean full too. */
 const LIBKQUEUE_CAP = 512;
 /** Changes applied per kevent call; more are applied in further calls. */
@@ -112,42 +108,23 @@ class KeventList {
  * with EVFILT_USER (NOTE_TRIGGER), and only while it is blocked in kevent; with no fd
  * watched, the loop sleeps on its wake word instead, as the epoll backend does.
  */
-export class KqueueBackend implements Backend {
+export class KqueueBackend extends ReadinessBackend {
   readonly name = 'kqueue' as const;
   readonly wake: Int32Array;
   readonly watchable = IO_READABLE | IO_WRITABLE | IO_DISCONNECT | (EVFILT_EXCEPT !== 0 ? IO_PRIORITIZED : 0);
-  private readonly libc: Libc;
   private readonly kev: Kevent;
-  private readonly metrics: LoopMetrics;
   private readonly kq: number;
-
-  // Indexed by fd, as libuv's loop->watchers.
-  private readonly watchers: (IoWatcher | undefined)[] = [];
-  /** The IO_* events wanted, and the filters the kernel has (READ_LEVEL | ... bits), per fd. */
-  private wanted = new Int32Array(64);
-  private registered = new Int32Array(64);
-  /** Fds whose wanted mask changed since the last flush, each once. */
-  private readonly changed: number[] = [];
-  private queued = new Uint8Array(64);
-  /** Watchers whose fd the kernel refused at the last flush. */
-  private readonly refused: IoWatcher[] = [];
-  /** Fds with at least one filter registered (the EVFILT_USER event is not counted). */
-  private interest = 0;
 
   private readonly events: KeventList;
   private readonly changes: KeventList;
   private readonly receipts: KeventList;
   private nchanges = 0;
-  /** Events of the last wait not yet dispatched: [next, count). */
-  private next = 0;
-  private count = 0;
   private readonly timespec = new BigInt64Array(KEVENT_TIMESPEC.size / 8);
   private readonly timespecAddress: number;
 
   constructor(libc: Libc, kev: Kevent, metrics: LoopMetrics) {
-    this.libc = libc;
+    super(libc, metrics);
     this.kev = kev;
-    this.metrics = metrics;
     this.events = new KeventList(libc, MAX_EVENTS);
     this.changes = new KeventList(libc, MAX_CHANGES);
     this.receipts = new KeventList(libc, MAX_CHANGES);
@@ -168,61 +145,6 @@ export class KqueueBackend implements Backend {
       libc.close(this.kq);
       throw err;
     }
-  }
-
-  wait(timeout: number): number {
-    if (this.changed.length !== 0) this.flush();
-    // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
-    const refused = this.refused.length !== 0 ? READY : 0;
-    if (refused !== 0) timeout = 0;
-    if (this.interest === 0) {
-      this.next = this.count = 0;
-      return sleepOnWakeWord(this.wake, timeout, this.metrics) | refused;
-    }
-    const wake = this.wake;
-    const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
-    const n = this.keventWait(sleeping ? timeout : 0);
-    this.next = 0;
-    this.count = n;
-    let result = n > 0 ? READY | refused : refused;
-    // Whatever woke us, STATE says whether another thread signalled since we last looked.
-    if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
-      result |= WOKEN;
-      this.metrics.events++;
-      if (!sleeping) this.metrics.eventsWaiting++;
-    }
-    if (!sleeping) this.metrics.eventsWaiting += n;
-    return result;
-  }
-
-  dispatch(): void {
-    for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
-      this.metrics.events++;
-      w.onIo(IO_ERROR, 0);
-    }
-    for (let round = 1; ; round++) {
-      const full = this.count === MAX_EVENTS || this.count === LIBKQUEUE_CAP;
-      this.dispatchBatch();
-      if (!full || round === MAX_ROUNDS) return;
-      // The list came back full: more may be ready. Look again without blocking.
-      this.next = 0;
-      this.count = this.keventWait(0);
-    }
-  }
-
-  modify(fd: number, events: number, watcher: IoWatcher): void {
-    this.grow(fd);
-    const wanted = events & this.watchable;
-    this.watchers[fd] = wanted === 0 ? undefined : watcher;
-    this.wanted[fd] = wanted;
-    if (this.queued[fd] === 0) {
-      this.queued[fd] = 1;
-      this.changed.push(fd);
-    }
-  }
-
-  watcherOf(fd: number): IoWatcher | undefined {
-    return this.watchers[fd];
   }
 
   forget(fd: number): void {
@@ -251,32 +173,25 @@ export class KqueueBackend implements Backend {
     this.applyOne(fd, EVFILT_READ, EV_DELETE);
   }
 
-  requireLibc(_syscall: string): Libc {
-    return this.libc;
-  }
-
   close(): void {
     closeWakeWord(this.wake);
     this.libc.close(this.kq);
   }
 
-  /** Brings the kernel's filters in line with what watchers want (libuv's watcher queue). */
-  private flush(): void {
-    const changed = this.changed;
-    for (let i = 0; i < changed.length; i++) {
-      const fd = changed[i] as number;
-      this.queued[fd] = 0;
-      const want = filtersFor(this.wanted[fd] as number);
-      const have = this.registered[fd] as number;
-      if (want === have) continue;
-      // Deleted before added: switching between the level and the edge read filter is both.
-      this.queueFilters(fd, have & ~want, EV_DELETE);
-      this.queueFilters(fd, want & ~have, EV_ADD);
-      if (have === 0) this.interest++;
-      else if (want === 0) this.interest--;
-      this.registered[fd] = want;
-    }
-    changed.length = 0;
+  /** Queues the filter changes that bring the kernel's in line with what `fd`'s watcher wants. */
+  protected sync(fd: number): void {
+    const want = filtersFor(this.wanted[fd] as number);
+    const have = this.registered[fd] as number;
+    if (want === have) return;
+    // Deleted before added: switching between the level and the edge read filter is both.
+    this.queueFilters(fd, have & ~want, EV_DELETE);
+    this.queueFilters(fd, want & ~have, EV_ADD);
+    if (have === 0) this.interest++;
+    else if (want === 0) this.interest--;
+    this.registered[fd] = want;
+  }
+
+  protected synced(): void {
     this.apply();
   }
 
@@ -371,35 +286,11 @@ export class KqueueBackend implements Backend {
     }
     this.registered[fd] = 0;
     this.interest--;
-    const watcher = this.watchers[fd];
-    this.watchers[fd] = undefined;
-    this.wanted[fd] = 0;
-    if (watcher !== undefined) this.refused.push(watcher);
-  }
-
-  /** kevent for events, retried with what is left of the timeout when a signal interrupts it. */
-  private keventWait(timeout: number): number {
-    if (timeout === 0) return this.keventWaitOnce(0);
-    const start = performance.now();
-    let left = timeout;
-    let n: number;
-    for (;;) {
-      n = this.keventWaitOnce(left);
-      if (n >= 0) break;
-      if (timeout > 0) {
-        left = Math.max(0, timeout - Math.floor(performance.now() - start));
-        if (left === 0) {
-          n = 0;
-          break;
-        }
-      }
-    }
-    this.metrics.idleTimeNs += (performance.now() - start) * 1e6;
-    return n;
+    this.refuseWatcher(fd);
   }
 
   /** One kevent wait (-1 ms: no limit): the count of events, or -1 if a signal interrupted it. */
-  private keventWaitOnce(timeout: number): number {
+  protected waitOnce(timeout: number): number {
     let ts = 0;
     if (timeout >= 0) {
       this.timespec[0] = BigInt(Math.floor(timeout / 1000));
@@ -410,10 +301,14 @@ export class KqueueBackend implements Backend {
     if (n >= 0) return n;
     const errno = this.libc.errno();
     if (errno !== EINTR) throw errnoError(errno, 'kevent');
-    return timeout === 0 ? 0 : -1;
+    return -1;
   }
 
-  private dispatchBatch(): void {
+  protected isFull(count: number): boolean {
+    return count === MAX_EVENTS || count === LIBKQUEUE_CAP;
+  }
+
+  protected dispatchBatch(): void {
     const list = this.events;
     while (this.next < this.count) {
       const i = this.next++;
@@ -442,23 +337,6 @@ export class KqueueBackend implements Backend {
       watcher.onIo(events, (flags & EV_EOF) !== 0 ? list.fflags(i) : 0);
     }
   }
-
-  private grow(fd: number): void {
-    if (fd < this.wanted.length) return;
-    let n = this.wanted.length;
-    while (n <= fd) n *= 2;
-    this.wanted = resized(this.wanted, n);
-    this.registered = resized(this.registered, n);
-    const queued = new Uint8Array(n);
-    queued.set(this.queued);
-    this.queued = queued;
-  }
-}
-
-function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
 }
 
 /** kqueue and kevent for this thread, or a UVError (ENOSYS) saying why there are none. */

@@ -1,0 +1,183 @@
+import { performance } from 'node:perf_hooks';
+import type { Libc } from '../../ffi/libc.js';
+import type { Backend, BackendName, IoWatcher, LoopMetrics } from './backend.js';
+import { IO_ERROR, READY, WOKEN } from './backend.js';
+import { sleepOnWakeWord } from './futex.js';
+import { AWAKE, POLLING, STATE } from './wake-word.js';
+
+/** As libuv: at most 48 more non-blocking polls in one phase while the event list comes back full. */
+const MAX_ROUNDS = 48;
+
+/**
+ * What epoll and kqueue share (libuv's uv__io_t bookkeeping in src/unix/core.c, and the frame
+ * of uv__io_poll): per-fd interest in IO_* bits, changes queued until the next wait and sent
+ * only where the kernel's view differs (libuv's watcher queue), the wait that sleeps on the
+ * wake word while no fd is watched and in the kernel otherwise, signals retried with the time
+ * left, and a full event list polled again at once. Each subclass says how its kernel is told
+ * (sync), waited on (waitOnce) and read (dispatchBatch).
+ */
+export abstract class ReadinessBackend implements Backend {
+  abstract readonly name: BackendName;
+  abstract readonly watchable: number;
+  abstract readonly wake: Int32Array;
+  protected readonly libc: Libc;
+  protected readonly metrics: LoopMetrics;
+
+  // Indexed by fd, as libuv's loop->watchers.
+  protected readonly watchers: (IoWatcher | undefined)[] = [];
+  /** The IO_* events wanted per fd (pevents); what the kernel has is the subclass's own. */
+  protected wanted = new Int32Array(64);
+  /** The kernel's interest per fd, in the subclass's terms (EPOLL* bits, filter bits). */
+  protected registered = new Int32Array(64);
+  /** Fds with a registration in the kernel for a watcher (the wakeup's fd is not counted). */
+  protected interest = 0;
+  /** Events of the last wait not yet dispatched: [next, count). */
+  protected next = 0;
+  protected count = 0;
+  /** Fds whose wanted mask changed since the last flush, each once. */
+  private readonly changed: number[] = [];
+  private queued = new Uint8Array(64);
+  /** Watchers whose fd the kernel refused (closed behind our back). */
+  private readonly refused: IoWatcher[] = [];
+
+  protected constructor(libc: Libc, metrics: LoopMetrics) {
+    this.libc = libc;
+    this.metrics = metrics;
+  }
+
+  wait(timeout: number): number {
+    if (this.changed.length !== 0) this.flush();
+    // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
+    const refused = this.refused.length !== 0 ? READY : 0;
+    if (refused !== 0) timeout = 0;
+    if (this.interest === 0) {
+      this.next = this.count = 0;
+      return sleepOnWakeWord(this.wake, timeout, this.metrics) | refused;
+    }
+    const wake = this.wake;
+    const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    const n = this.waitRetrying(sleeping ? timeout : 0);
+    this.next = 0;
+    this.count = n;
+    let result = n > 0 ? READY | refused : refused;
+    // Whatever woke us, STATE says whether another thread signalled since we last looked.
+    if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
+      result |= WOKEN;
+      this.metrics.events++;
+      if (!sleeping) this.metrics.eventsWaiting++;
+    }
+    if (!sleeping) this.metrics.eventsWaiting += n;
+    return result;
+  }
+
+  dispatch(): void {
+    // An fd closed before its watch reached the kernel: an error condition, as a ready fd would
+    // report it (Poll's callback gets EBADF and stops), rather than aborting as libuv would.
+    for (let w = this.refused.shift(); w !== undefined; w = this.refused.shift()) {
+      this.metrics.events++;
+      w.onIo(IO_ERROR, 0);
+    }
+    for (let round = 1; ; round++) {
+      const full = this.isFull(this.count);
+      this.dispatchBatch();
+      if (!full || round === MAX_ROUNDS) return;
+      // The list came back full: more may be ready. Look again without blocking.
+      this.next = 0;
+      this.count = this.waitRetrying(0);
+    }
+  }
+
+  modify(fd: number, events: number, watcher: IoWatcher): void {
+    this.grow(fd);
+    const wanted = events & this.watchable;
+    this.watchers[fd] = wanted === 0 ? undefined : watcher;
+    this.wanted[fd] = wanted;
+    if (this.queued[fd] === 0) {
+      this.queued[fd] = 1;
+      this.changed.push(fd);
+    }
+  }
+
+  watcherOf(fd: number): IoWatcher | undefined {
+    return this.watchers[fd];
+  }
+
+  abstract forget(fd: number): void;
+  abstract checkFd(fd: number, syscall: string): void;
+  abstract close(): void;
+
+  requireLibc(_syscall: string): Libc {
+    return this.libc;
+  }
+
+  /** Brings the kernel's registration of `fd` in line with `wanted[fd]`, keeping `interest`. */
+  protected abstract sync(fd: number): void;
+  /** After a flush's syncs: sends what they queued, where the kernel takes changes in batches. */
+  protected abstract synced(): void;
+  /** One wait for events (0: never blocks; -1: no limit): their count, or -1 if a signal interrupted it. */
+  protected abstract waitOnce(timeout: number): number;
+  /** Whether a wait that returned `count` events may have left more ready. */
+  protected abstract isFull(count: number): boolean;
+  /** Runs the watchers of events [next, count). */
+  protected abstract dispatchBatch(): void;
+
+  /**
+   * The kernel refused `fd`: its watcher stops watching, and hears of it from dispatch(), after
+   * the loop's time update. The subclass has already dropped the kernel's registration.
+   */
+  protected refuseWatcher(fd: number): void {
+    const watcher = this.watchers[fd];
+    this.watchers[fd] = undefined;
+    this.wanted[fd] = 0;
+    if (watcher !== undefined) this.refused.push(watcher);
+  }
+
+  private flush(): void {
+    const changed = this.changed;
+    for (let i = 0; i < changed.length; i++) {
+      const fd = changed[i] as number;
+      this.queued[fd] = 0;
+      this.sync(fd);
+    }
+    changed.length = 0;
+    this.synced();
+  }
+
+  /** waitOnce, retried with what is left of the timeout when a signal interrupts it. */
+  private waitRetrying(timeout: number): number {
+    if (timeout === 0) return Math.max(0, this.waitOnce(0));
+    const start = performance.now();
+    let left = timeout;
+    let n: number;
+    for (;;) {
+      n = this.waitOnce(left);
+      if (n >= 0) break;
+      if (timeout > 0) {
+        left = Math.max(0, timeout - Math.floor(performance.now() - start));
+        if (left === 0) {
+          n = 0;
+          break;
+        }
+      }
+    }
+    this.metrics.idleTimeNs += (performance.now() - start) * 1e6;
+    return n;
+  }
+
+  private grow(fd: number): void {
+    if (fd < this.wanted.length) return;
+    let n = this.wanted.length;
+    while (n <= fd) n *= 2;
+    this.wanted = resized(this.wanted, n);
+    this.registered = resized(this.registered, n);
+    const queued = new Uint8Array(n);
+    queued.set(this.queued);
+    this.queued = queued;
+  }
+}
+
+function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
