@@ -70,6 +70,7 @@ export const darwin: Platform = {
   FIONBIO: 0x8004667e,
   RTLD_NOW: 0x2,
   RTLD_NODELETE: 0x80,
+  RTLD_DEFAULT: -2,
 
   SOCK_STREAM: 1,
   SOCK_DGRAM: 2,

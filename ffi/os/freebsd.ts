@@ -67,6 +67,7 @@ export const freebsd: Platform = {
   FIONBIO: 0x8004667e,
   RTLD_NOW: 2,
   RTLD_NODELETE: 0x1000,
+  RTLD_DEFAULT: -2,
 
   SOCK_STREAM: 1,
   SOCK_DGRAM: 2,

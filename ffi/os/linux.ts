@@ -56,6 +56,7 @@ export const linux: Platform = {
   FIONBIO: 0x5421,
   RTLD_NOW: 2,
   RTLD_NODELETE: 0x1000,
+  RTLD_DEFAULT: 0,
 
   SOCK_STREAM: 1,
   SOCK_DGRAM: 2,
@@ -134,6 +135,7 @@ export const EPOLLOUT = 0x004;
 export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
 export const EPOLLRDHUP = 0x2000;
+export const EPOLLET = 0x80000000 | 0;
 export const EPOLL_CTL_ADD = 1;
 export const EPOLL_CTL_DEL = 2;
 export const EPOLL_CTL_MOD = 3;

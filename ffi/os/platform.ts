@@ -58,6 +58,8 @@ export interface Platform {
   readonly FIONBIO: number;
   readonly RTLD_NOW: number;
   readonly RTLD_NODELETE: number;
+  /** dlsym's handle for every loaded object: ((void *) 0) in glibc and musl, ((void *) -2) on the BSDs. */
+  readonly RTLD_DEFAULT: number;
 
   // Sockets.
   readonly SOCK_STREAM: number;

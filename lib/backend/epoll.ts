@@ -1,7 +1,7 @@
 import { tryLibc } from '../../ffi/driver.js';
 import { EEXIST, EINTR, ENOENT, EPERM, type Libc } from '../../ffi/libc.js';
 import {
-  EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
+  EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
   EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT,
 } from '../../ffi/os/linux.js';
 import { errnoError } from '../errors.js';
@@ -9,7 +9,7 @@ import type { LoopMetrics } from './backend.js';
 import {
   IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_INTEREST, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE,
 } from './backend.js';
-import { ReadinessBackend } from './readiness.js';
+import { ReadinessBackend, nodeLoopFd } from './readiness.js';
 import { WAKE_EVENTFD, closeWakeWord, createWakeWord } from './wake-word.js';
 
 /** As libuv: 1024 events per epoll_wait. */
@@ -50,6 +50,8 @@ export class EpollBackend extends ReadinessBackend {
   readonly wake: Int32Array;
   private readonly epfd: number;
   private readonly eventfd: number;
+  /** This worker thread's Node loop, watched edge-triggered (nodeLoopFd); -1 on the main thread. */
+  private readonly nodeFd: number;
 
   // One reusable buffer of struct epoll_event, read through a 32-bit view.
   private readonly buffer = new Uint8Array(MAX_EVENTS * EPOLL_EVENT.size);
@@ -69,6 +71,8 @@ export class EpollBackend extends ReadinessBackend {
       throw errnoError(errno, 'eventfd');
     }
     this.ctl(EPOLL_CTL_ADD, this.eventfd, EPOLLIN);
+    this.nodeFd = nodeLoopFd();
+    if (this.nodeFd >= 0 && !this.ctl(EPOLL_CTL_ADD, this.nodeFd, EPOLLIN | EPOLLET)) this.nodeFd = -1;
     try {
       this.wake = createWakeWord(WAKE_EVENTFD, this.eventfd);
     } catch (err) {
@@ -185,6 +189,8 @@ export class EpollBackend extends ReadinessBackend {
         this.libc.read(this.eventfd, this.drain, 8);
         continue;
       }
+      // Node poked this thread's loop: returning to JavaScript is all it takes.
+      if (fd === this.nodeFd) continue;
       const watcher = this.watchers[fd];
       if (watcher === undefined) continue;
       // Only what the watcher asks for now (an earlier callback may have changed it), plus the

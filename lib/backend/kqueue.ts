@@ -7,7 +7,7 @@ import { EINTR, F_SETFD, FD_CLOEXEC, type Libc } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
 import type { LoopMetrics } from './backend.js';
 import { IO_DISCONNECT, IO_ERROR, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE } from './backend.js';
-import { ReadinessBackend } from './readiness.js';
+import { ReadinessBackend, nodeLoopFd } from './readiness.js';
 import { WAKE_KEVENT, closeWakeWord, createWakeWord } from './wake-word.js';
 
 /** As libuv: 1024 events per kevent call. */
@@ -114,6 +114,8 @@ export class KqueueBackend extends ReadinessBackend {
   readonly watchable = IO_READABLE | IO_WRITABLE | IO_DISCONNECT | (EVFILT_EXCEPT !== 0 ? IO_PRIORITIZED : 0);
   private readonly kev: Kevent;
   private readonly kq: number;
+  /** This worker thread's Node loop, watched edge-triggered (nodeLoopFd); -1 on the main thread. */
+  private readonly nodeFd: number;
 
   private readonly events: KeventList;
   private readonly changes: KeventList;
@@ -138,6 +140,8 @@ export class KqueueBackend extends ReadinessBackend {
       libc.close(this.kq);
       throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
     }
+    const nodeFd = nodeLoopFd();
+    this.nodeFd = nodeFd >= 0 && this.applyOne(nodeFd, EVFILT_READ, EV_ADD | EV_CLEAR) === 0 ? nodeFd : -1;
     try {
       this.wake = createWakeWord(WAKE_KEVENT, this.kq);
     } catch (err) {
@@ -314,8 +318,9 @@ export class KqueueBackend extends ReadinessBackend {
       const i = this.next++;
       const fd = list.fd(i);
       const filter = list.filter(i);
-      // The wakeup: STATE already told wait() about it, and EV_CLEAR reset it.
-      if (fd === -1 || filter === EVFILT_USER) continue;
+      // The wakeup: STATE already told wait() about it, and EV_CLEAR reset it. Node poking
+      // this thread's loop: returning to JavaScript is all it takes.
+      if (fd === -1 || filter === EVFILT_USER || fd === this.nodeFd) continue;
       const watcher = this.watchers[fd];
       if (watcher === undefined) continue;
       const wanted = this.wanted[fd] as number;

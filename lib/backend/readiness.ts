@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
+import { tryNodeUv } from '../../ffi/node.js';
 import type { Libc } from '../../ffi/libc.js';
 import type { Backend, BackendName, IoWatcher, LoopMetrics } from './backend.js';
 import { IO_ERROR, READY, WOKEN } from './backend.js';
@@ -180,4 +182,27 @@ function resized(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer>
   const b = new Int32Array(n);
   b.set(a);
   return b;
+}
+
+/**
+ * In a worker thread, the fd of the thread's own Node loop (an epoll or kqueue fd), which a
+ * backend watches edge-triggered; -1 on the main thread, or where it cannot be had.
+ *
+ * Why: worker.terminate(), and process.exit() ending the workers, stop a worker by asking V8
+ * to end its JavaScript and waking its Node loop. A thread blocked in epoll_wait or kevent
+ * through FFI runs no JavaScript and never looks at that loop, so the worker, and the call
+ * that waits for it, hung for good (a process had to be killed after 20 s). Watching that loop's
+ * fd returns the wait as soon as Node pokes it; the loop's next JavaScript then ends the thread.
+ * Edge-triggered, because Node's loop does not run meanwhile and its fd would stay readable:
+ * other activity there (a MessagePort message) costs one spare iteration, not a spin.
+ */
+export function nodeLoopFd(): number {
+  if (isMainThread) return -1;
+  const uv = tryNodeUv();
+  if (uv instanceof Error) return -1;
+  try {
+    return uv.uv_backend_fd(uv.currentLoop());
+  } catch {
+    return -1;
+  }
 }
