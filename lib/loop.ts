@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Backend, BackendName, LoopMetrics } from './backend/backend.js';
-import { READY, WOKEN } from './backend/backend.js';
+import { NO_WAIT, READY, WOKEN } from './backend/backend.js';
 import { openBackend } from './backend/open.js';
 import { SIGNALLED, STATE } from './backend/wake-word.js';
 import { UVError } from './errors.js';
@@ -10,6 +10,7 @@ import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
 import type { LoopWatcher } from './handles/watcher.js';
+import { NodeWait } from './node-wait.js';
 import { Queue, queueRemove, type QueueNode } from './queue.js';
 import { isHeapRoot } from './shared-heap.js';
 import { beforeRootSleeps } from './threadpool/pool.js';
@@ -66,6 +67,8 @@ export class Loop {
 
   private stopFlag = false;
   private running = false;
+  /** runAsync's wait in Node's loop, made by its first wait. */
+  private nodeWait: NodeWait | undefined;
   /** Where a phase moves its list while it runs it, as libuv's uv__queue_move. */
   private readonly pass = new Queue();
   private readonly stats: LoopMetrics = { loopCount: 0, events: 0, eventsWaiting: 0, idleTimeNs: 0 };
@@ -123,9 +126,57 @@ export class Loop {
     }
   }
 
+  /**
+   * The phases of run(), inside Node's own event loop: each iteration is one macrotask, so
+   * Node's timers, I/O, nextTicks and promise reactions run between iterations, and where run()
+   * would block in the poll phase the wait is handed to Node's loop (node-wait.ts). Resolves
+   * with what run() returns; a throwing callback rejects it, as run() throws, and the next run
+   * carries on from there.
+   */
+  async runAsync(mode: RunMode = 'default'): Promise<boolean> {
+    const m = runMode(mode);
+    this.checkOpen('uv_run');
+    if (this.running) throw new UVError('EBUSY', 'uv_run', undefined, 'the loop is already running');
+    this.running = true;
+    try {
+      let alive = this.alive();
+      if (!alive) this.updateTime();
+      // Nothing runs inside the call that started it: the first iteration is a macrotask too.
+      await nextMacrotask();
+      if (m === DEFAULT && alive && !this.stopFlag) {
+        this.updateTime();
+        this.runTimers();
+      }
+      while (alive && !this.stopFlag) {
+        const canSleep = this.pendingQueue.isEmpty() && this.idleHandles.isEmpty();
+        this.runPending();
+        this.runWatchers(this.idleHandles);
+        this.runWatchers(this.prepareHandles);
+        const timeout = m === DEFAULT || (m === ONCE && canSleep) ? this.backendTimeout() : 0;
+        this.stats.loopCount++;
+        await this.pollInNode(timeout);
+        for (let i = 0; i < 8 && !this.pendingQueue.isEmpty(); i++) this.runPending();
+        this.runWatchers(this.checkHandles);
+        this.runClosing();
+        this.updateTime();
+        this.runTimers();
+        alive = this.alive();
+        if (m !== DEFAULT) break;
+        // Node's turn: its callbacks, and the reactions and nextTicks ours queued, run here.
+        await nextMacrotask();
+      }
+      return alive;
+    } finally {
+      this.stopFlag = false;
+      this.running = false;
+    }
+  }
+
   /** uv_stop: run() returns after the current iteration, which does not block. */
   stop(): void {
     this.stopFlag = true;
+    // A runAsync() waiting in Node's loop ends that wait now.
+    this.nodeWait?.cancel();
   }
 
   /** uv_loop_alive. */
@@ -172,6 +223,7 @@ export class Loop {
     this.emfileFd = -1;
     this.submitter?.close();
     this.submitter = null;
+    this.nodeWait?.close();
     this.io.close();
     this.closed = true;
   }
@@ -242,11 +294,38 @@ export class Loop {
     // The heap's root starts the pool for other threads (threadpool/pool.ts): before it blocks,
     // it says where it sleeps, and starts a pool that was asked for meanwhile.
     if (timeout !== 0 && isHeapRoot) beforeRootSleeps(io.wake);
-    const found = io.wait(timeout);
+    this.dispatchFound(io.wait(timeout), timeout !== 0);
+  }
+
+  /** The poll phase of runAsync: the wait goes to Node's loop, then what woke it runs here. */
+  private async pollInNode(timeout: number): Promise<void> {
+    const io = this.io;
+    if (timeout !== 0 && this.submitter !== null && this.submitter.spinForCompletions()) timeout = 0;
+    let waited = false;
+    if (timeout !== 0) {
+      if (isHeapRoot) beforeRootSleeps(io.wake);
+      const target = io.armAsync();
+      if (target !== NO_WAIT) {
+        const start = performance.now();
+        try {
+          await (this.nodeWait ??= new NodeWait()).wait(target, io.wake, timeout);
+        } finally {
+          io.disarmAsync();
+          this.stats.idleTimeNs += (performance.now() - start) * 1e6;
+        }
+        waited = true;
+      }
+    }
+    this.dispatchFound(io.wait(0, waited), waited);
+  }
+
+  /** The end of uv__io_poll: the fds and wakeups a wait found, after the time update. */
+  private dispatchFound(found: number, waited: boolean): void {
+    const io = this.io;
     // As uv__io_poll, refresh the time once the wait returns, before any callback: a callback
     // that starts a timer after a long sleep must count from the wake-up. A poll that neither
     // waited nor found anything has nothing to refresh for.
-    if (timeout !== 0 || found !== 0) this.updateTime();
+    if (waited || found !== 0) this.updateTime();
     if ((found & READY) !== 0) {
       try {
         io.dispatch();
@@ -421,6 +500,11 @@ export class Loop {
  */
 export function checkLoop(value: unknown, name = 'loop'): asserts value is Loop {
   if (typeof value !== 'object' || value === null || !Loop.made(value)) throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
+}
+
+/** One turn of Node's loop: resolves from a setImmediate callback. */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function runMode(mode: unknown): number {

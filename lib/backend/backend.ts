@@ -40,6 +40,10 @@ export interface IoWatcher {
   onIo(events: number, error: number): void;
 }
 
+/** What armAsync() returns besides an fd. */
+export const WAIT_WORD = -1;
+export const NO_WAIT = -2;
+
 /** Bits of what wait() found. */
 export const WOKEN = 1; // another thread signalled the wake word since the last wait
 export const READY = 2; // fds are ready: dispatch() runs their watchers
@@ -53,9 +57,10 @@ export interface Backend {
   /**
    * Waits up to `timeout` ms (-1: no limit, 0: never blocks) for ready fds or a wakeup, and
    * returns WOKEN | READY bits. The loop updates its time between wait() and dispatch(), as
-   * uv__io_poll does after epoll_wait returns.
+   * uv__io_poll does after epoll_wait returns. `waited`: Node's loop has just waited for this
+   * one (runAsync), so what is found now did not wait for the poll (metrics' eventsWaiting).
    */
-  wait(timeout: number): number;
+  wait(timeout: number, waited?: boolean): number;
   /** Runs the watchers of the fds the last wait() found ready. */
   dispatch(): void;
   /** Sets the IO_* events watched on `fd` (0 stops watching it); reaches the kernel at the next wait(). */
@@ -66,6 +71,15 @@ export interface Backend {
   forget(fd: number): void;
   /** Throws UVError if `fd` cannot be watched by this backend (uv__io_check_fd). */
   checkFd(fd: number, syscall: string): void;
+  /**
+   * runAsync's wait, handed to Node's loop: brings the kernel up to date and marks the loop
+   * asleep on the wake word, as wait() does before it blocks. Returns the fd Node's loop is to
+   * watch for readability, WAIT_WORD to wait on the wake word (Atomics.waitAsync), or NO_WAIT
+   * when something is due already. disarmAsync() must follow, whatever the wait's outcome.
+   */
+  armAsync(): number;
+  /** The loop is awake again after armAsync(); a signal that came meanwhile stays for wait(0). */
+  disarmAsync(): void;
   /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */
   requireLibc(syscall: string): Libc;
   close(): void;

@@ -141,6 +141,11 @@ export class EpollBackend extends ReadinessBackend {
 
   protected synced(): void {}
 
+  /** An epoll fd nests: Node's loop watches it readable while it has events (PLATFORMS: 7.5 µs p50). */
+  protected asyncFd(): number {
+    return this.epfd;
+  }
+
   /** epoll_ctl ADD or MOD; false if the kernel refused the fd, whose watcher then hears of it. */
   private register(fd: number, op: number, events: number): boolean {
     if (this.ctl(op, fd, events)) return true;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { UVError } from '../errors.js';
-import { WOKEN, type Backend, type IoWatcher, type LoopMetrics } from './backend.js';
-import { AWAKE, SIGNALLED, SLEEPING, STATE, closeWakeWord, createWakeWord } from './wake-word.js';
+import { NO_WAIT, WAIT_WORD, WOKEN, type Backend, type IoWatcher, type LoopMetrics } from './backend.js';
+import { AWAKE, SIGNALLED, SLEEPING, STATE, closeWakeWord, createWakeWord, disarmWakeWord } from './wake-word.js';
 
 /**
  * A backend with no fds: the loop sleeps on its wake word with Atomics.wait, and another
@@ -20,11 +20,19 @@ export class FutexBackend implements Backend {
     this.why = why;
   }
 
-  wait(timeout: number): number {
-    return sleepOnWakeWord(this.wake, timeout, this.metrics);
+  wait(timeout: number, waited = false): number {
+    return sleepOnWakeWord(this.wake, timeout, this.metrics, waited);
   }
 
   dispatch(): void {}
+
+  armAsync(): number {
+    return Atomics.compareExchange(this.wake, STATE, AWAKE, SLEEPING) === AWAKE ? WAIT_WORD : NO_WAIT;
+  }
+
+  disarmAsync(): void {
+    disarmWakeWord(this.wake);
+  }
 
   modify(fd: number, _events: number, _watcher: IoWatcher): void {
     this.refuse(fd, 'uv__io_start');
@@ -57,7 +65,7 @@ export class FutexBackend implements Backend {
  * Blocks on the wake word for up to `timeout` ms; WOKEN if another thread signalled. The epoll
  * backend sleeps here too while it watches no fd, which spares it the eventfd write.
  */
-export function sleepOnWakeWord(wake: Int32Array, timeout: number, metrics: LoopMetrics): number {
+export function sleepOnWakeWord(wake: Int32Array, timeout: number, metrics: LoopMetrics, waited = false): number {
   if (timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, SLEEPING) === AWAKE) {
     // A waker that signals between the exchange above and the wait below finds SLEEPING and
     // notifies; the wait then sees SIGNALLED, not SLEEPING, and returns at once.
@@ -72,6 +80,6 @@ export function sleepOnWakeWord(wake: Int32Array, timeout: number, metrics: Loop
   if (Atomics.load(wake, STATE) === AWAKE) return 0;
   Atomics.store(wake, STATE, AWAKE);
   metrics.events++;
-  metrics.eventsWaiting++;
+  if (!waited) metrics.eventsWaiting++;
   return WOKEN;
 }

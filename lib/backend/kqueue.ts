@@ -199,6 +199,16 @@ export class KqueueBackend extends ReadinessBackend {
     this.apply();
   }
 
+  /**
+   * A kqueue fd does not nest (libkqueue's is never readable, and some kernels' never fire):
+   * runAsync on a kqueue loop that watches fds needs a waiter thread, which is not built yet.
+   */
+  protected asyncFd(): number {
+    this.disarmAsync();
+    throw new UVError('ENOTSUP', 'uv_run', undefined,
+      'runAsync() on a kqueue loop that watches fds needs a waiter thread, which uvts does not have yet; use run(), or epoll');
+  }
+
   /** Queues one change per filter in `filters`, applying the list whenever it fills. */
   private queueFilters(fd: number, filters: number, op: number): void {
     // A level read filter and an edge one are the same kernel filter: deleting either is one.

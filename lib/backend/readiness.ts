@@ -3,9 +3,9 @@ import { isMainThread } from 'node:worker_threads';
 import { tryNodeUv } from '../../ffi/node.js';
 import type { Libc } from '../../ffi/libc.js';
 import type { Backend, BackendName, IoWatcher, LoopMetrics } from './backend.js';
-import { IO_ERROR, READY, WOKEN } from './backend.js';
+import { IO_ERROR, NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { sleepOnWakeWord } from './futex.js';
-import { AWAKE, POLLING, STATE } from './wake-word.js';
+import { AWAKE, POLLING, SLEEPING, STATE, disarmWakeWord } from './wake-word.js';
 
 /** As libuv: at most 48 more non-blocking polls in one phase while the event list comes back full. */
 const MAX_ROUNDS = 48;
@@ -47,18 +47,19 @@ export abstract class ReadinessBackend implements Backend {
     this.metrics = metrics;
   }
 
-  wait(timeout: number): number {
+  wait(timeout: number, waited = false): number {
     if (this.changed.length !== 0) this.flush();
     // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
     const refused = this.refused.length !== 0 ? READY : 0;
     if (refused !== 0) timeout = 0;
     if (this.interest === 0) {
       this.next = this.count = 0;
-      return sleepOnWakeWord(this.wake, timeout, this.metrics) | refused;
+      return sleepOnWakeWord(this.wake, timeout, this.metrics, waited) | refused;
     }
     const wake = this.wake;
-    const sleeping = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
-    const n = this.waitRetrying(sleeping ? timeout : 0);
+    const blocking = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    const sleeping = blocking || waited;
+    const n = this.waitRetrying(blocking ? timeout : 0);
     this.next = 0;
     this.count = n;
     let result = n > 0 ? READY | refused : refused;
@@ -89,6 +90,19 @@ export abstract class ReadinessBackend implements Backend {
     }
   }
 
+  armAsync(): number {
+    if (this.changed.length !== 0) this.flush();
+    if (this.refused.length !== 0) return NO_WAIT;
+    // As wait(): with no fd watched the loop waits on its wake word, not in the kernel.
+    const onWord = this.interest === 0;
+    if (Atomics.compareExchange(this.wake, STATE, AWAKE, onWord ? SLEEPING : POLLING) !== AWAKE) return NO_WAIT;
+    return onWord ? WAIT_WORD : this.asyncFd();
+  }
+
+  disarmAsync(): void {
+    disarmWakeWord(this.wake);
+  }
+
   modify(fd: number, events: number, watcher: IoWatcher): void {
     this.grow(fd);
     const wanted = events & this.watchable;
@@ -112,6 +126,8 @@ export abstract class ReadinessBackend implements Backend {
     return this.libc;
   }
 
+  /** The fd that Node's loop watches for runAsync: readable when this backend has events. */
+  protected abstract asyncFd(): number;
   /** Brings the kernel's registration of `fd` in line with `wanted[fd]`, keeping `interest`. */
   protected abstract sync(fd: number): void;
   /** After a flush's syncs: sends what they queued, where the kernel takes changes in batches. */

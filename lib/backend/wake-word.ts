@@ -60,3 +60,11 @@ export function closeWakeWord(wake: Int32Array): void {
   Atomics.store(wake, STATE, CLOSED);
   while (Atomics.load(wake, WRITERS) !== 0) Atomics.wait(wake, WRITERS, Atomics.load(wake, WRITERS), 1);
 }
+
+/**
+ * Back to AWAKE after a wait another loop (Node's) did for this one: from SLEEPING or POLLING
+ * only, so that a waker's SIGNALLED stays for the next wait(0) to see.
+ */
+export function disarmWakeWord(wake: Int32Array): void {
+  if (Atomics.compareExchange(wake, STATE, SLEEPING, AWAKE) !== SLEEPING) Atomics.compareExchange(wake, STATE, POLLING, AWAKE);
+}
