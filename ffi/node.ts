@@ -22,6 +22,7 @@ export interface NodeUv {
   /** koffi itself, for node.poll and node.env. */
   readonly koffi: Koffi;
   uv_loop_size(): number;
+  uv_handle_size(type: number): number;
   uv_loop_init(loop: number): number;
   uv_loop_close(loop: number): number;
   uv_backend_fd(loop: Pointer | number): number;
@@ -55,6 +56,7 @@ export function tryNodeUv(): NodeUv | Error {
     bound = {
       koffi,
       uv_loop_size: self.func('size_t uv_loop_size(void)') as () => number,
+      uv_handle_size: self.func('size_t uv_handle_size(int type)') as (type: number) => number,
       uv_loop_init: self.func('uv_loop_init', 'int', [addr]) as (loop: number) => number,
       uv_loop_close: self.func('uv_loop_close', 'int', [addr]) as (loop: number) => number,
       uv_backend_fd: self.func('int uv_backend_fd(void *loop)') as (loop: Pointer | number) => number,

@@ -10,6 +10,7 @@ import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
 import type { LoopWatcher } from './handles/watcher.js';
+import type { SignalRelay } from './handles/signal-relay.js';
 import { NodeWait } from './node-wait.js';
 import { Queue, queueRemove, type QueueNode } from './queue.js';
 import { isHeapRoot } from './shared-heap.js';
@@ -67,6 +68,8 @@ export class Loop {
 
   private stopFlag = false;
   private running = false;
+  /** How signals reach this loop (handles/signal-relay.ts), while a Signal handle exists. */
+  /** @internal */ signalRelay: SignalRelay | undefined;
   /** runAsync's wait in Node's loop, made by its first wait. */
   private nodeWait: NodeWait | undefined;
   /** Where a phase moves its list while it runs it, as libuv's uv__queue_move. */
