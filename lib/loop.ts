@@ -311,7 +311,7 @@ export class Loop {
       if (target !== NO_WAIT) {
         const start = performance.now();
         try {
-          await (this.nodeWait ??= new NodeWait()).wait(target, io.wake, timeout);
+          await (this.nodeWait ??= new NodeWait()).wait(target, io.asyncWord, timeout);
         } finally {
           io.disarmAsync();
           this.stats.idleTimeNs += (performance.now() - start) * 1e6;

@@ -1,6 +1,6 @@
 import { tryNodeUv } from '../ffi/node.js';
 import { UVError } from './errors.js';
-import { SLEEPING, STATE } from './backend/wake-word.js';
+import type { AsyncWord } from './backend/backend.js';
 
 type PollHandle = ReturnType<typeof import('koffi').node.poll>;
 
@@ -21,15 +21,16 @@ export class NodeWait {
   private pollFd = -1;
   private timer: NodeJS.Timeout | undefined;
   private resolve: (() => void) | undefined;
-  private word: Int32Array | undefined;
+  private word: AsyncWord | undefined;
   private readonly finish = (): void => this.end();
   private readonly readable = { readable: true };
 
   /**
-   * Resolves once `fd` is readable (fd >= 0) or the wake word leaves SLEEPING (fd -1), once
+   * Resolves once `fd` is readable (fd >= 0) or, for fd -1, once `on.word[on.index]` no longer
+   * holds `on.value` (the wake word leaving SLEEPING, a kqueue waiter leaving WAIT), once
    * `timeout` ms have passed (-1: no limit), or at cancel().
    */
-  wait(fd: number, wake: Int32Array, timeout: number): Promise<void> {
+  wait(fd: number, on: AsyncWord, timeout: number): Promise<void> {
     if (this.resolve !== undefined) throw new Error('NodeWait: a wait is already in progress');
     const done = new Promise<void>((resolve) => {
       this.resolve = resolve;
@@ -38,8 +39,8 @@ export class NodeWait {
     if (fd >= 0) {
       this.watch(fd);
     } else {
-      this.word = wake;
-      const r = Atomics.waitAsync(wake, STATE, SLEEPING, timeout < 0 ? Infinity : timeout);
+      this.word = on;
+      const r = Atomics.waitAsync(on.word, on.index, on.value, timeout < 0 ? Infinity : timeout);
       if (r.async) void r.value.then(this.finish);
       else this.end();
     }
@@ -79,8 +80,9 @@ export class NodeWait {
     const word = this.word;
     this.word = undefined;
     // A waitAsync still pending (the wait ended by its timer or cancel()) is settled now rather
-    // than left to the next wake: nothing else waits on this word asynchronously.
-    if (word !== undefined) Atomics.notify(word, STATE);
+    // than left to the next wake. The only other waiter a word has is a kqueue waiter thread,
+    // blocked in kevent, not on the word, while the loop waits.
+    if (word !== undefined) Atomics.notify(word.word, word.index);
     resolve();
   }
 }

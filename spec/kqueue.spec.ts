@@ -2,8 +2,10 @@
 // names (libkqueue on Linux). The rest of the suite runs on kqueue too (npm run test:kqueue);
 // these cases are kqueue's own: EV_EOF, EVFILT_USER wakeups, fd reuse, full event lists, and
 // the fds a kqueue loop holds.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { SHUT_WR } from '../ffi/libc.js';
 import { Async, Loop, Poll, Tcp } from '../lib/index.js';
@@ -179,4 +181,35 @@ test('UVTS_BACKEND picks what auto opens; a bad value is a TypeError naming it; 
     t.true(out.includes('UVTS_KQUEUE_LIB'), out);
     uvCode(t, () => new Loop({ backend: 'iocp' }), 'ENOSYS');
   }
+});
+
+/** A kqueue loop under runAsync with a Tcp echo and a node:net client, 100 round trips, then closed. */
+async function echoUnderRunAsync(t: ExecutionContext): Promise<void> {
+  const loop = kqueueLoop();
+  const server = new Tcp(loop).bind('127.0.0.1', 0);
+  server.listen(1, () => {
+    const conn = new Tcp(loop);
+    server.accept(conn);
+    server.close();
+    conn.readStart((_err, data) => (data === null ? conn.close() : conn.write(data)));
+  });
+  let pongs = 0;
+  const client = net.connect(server.address().port, '127.0.0.1', () => client.write('ping'));
+  client.on('data', () => (++pongs < 100 ? client.write('ping') : client.end()));
+  t.false(await loop.runAsync());
+  t.is(pongs, 100);
+  closeLoop(t, loop);
+}
+
+// Serial: it counts this process's threads, which other specs' workers would change.
+(runs ? test.serial : test.skip)(`runAsync on kqueue waits through a waiter thread, which loop.close() ends${skipped}`, async (t) => {
+  const threads = (): number => readdirSync('/proc/self/task').length;
+  // The first run starts what lives as long as the process (libkqueue's monitor thread, and
+  // what the FFI driver starts for a library); the second must leave nothing behind.
+  await echoUnderRunAsync(t);
+  const before = threads();
+  await echoUnderRunAsync(t);
+  // A Worker's thread is joined after its exit event; wait for that, not for a time.
+  for (let i = 0; i < 500 && threads() > before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is(threads(), before, 'the waiter thread is gone once its loop is closed');
 });

@@ -10,12 +10,6 @@ import { Async, Check, Idle, Loop, Prepare, Tcp, Timer, UVError, fs } from '../l
 import { closeLoop } from './support.js';
 
 const HOST = '127.0.0.1';
-
-// runAsync on a kqueue loop that watches fds needs a waiter thread (kqueue.ts, asyncFd), which
-// is not built yet: those specs say so rather than pass.
-const onKqueue = process.env['UVTS_BACKEND'] === 'kqueue';
-const fdTest = onKqueue ? test.skip : test;
-const fdSkipped = onKqueue ? ' (SKIPPED on kqueue: no waiter thread yet)' : '';
 const index = new URL('../lib/index.js', import.meta.url).href;
 
 /** Runs `code` (an ES module body with `uvts` imported) in a fresh node; its status, signal and output. */
@@ -26,7 +20,7 @@ function child(code: string): { status: number | null; signal: string | null; ou
   return { status: r.status, signal: r.signal, out: r.stdout.trim(), err: r.stderr };
 }
 
-fdTest(`a uvts Tcp echo server and a node:net client in one thread: 1000 ping-pongs${fdSkipped}`, async (t) => {
+test('a uvts Tcp echo server and a node:net client in one thread: 1000 ping-pongs', async (t) => {
   const loop = new Loop();
   const server = new Tcp(loop).bind(HOST, 0);
   server.listen(8, (err) => {
@@ -52,7 +46,7 @@ fdTest(`a uvts Tcp echo server and a node:net client in one thread: 1000 ping-po
   closeLoop(t, loop);
 });
 
-fdTest(`a node:net echo server and a uvts Tcp client in one thread: 1000 ping-pongs${fdSkipped}`, async (t) => {
+test('a node:net echo server and a uvts Tcp client in one thread: 1000 ping-pongs', async (t) => {
   const server = net.createServer((s) => s.pipe(s));
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   const { port } = server.address() as net.AddressInfo;

@@ -11,9 +11,6 @@ import { closeLoop, uvCode } from './support.js';
 
 const index = new URL('../lib/index.js', import.meta.url).href;
 
-// runAsync on a kqueue loop that watches fds needs a waiter thread, not built yet.
-const onKqueue = process.env['UVTS_BACKEND'] === 'kqueue';
-
 /** Kills this process with `signal` from a worker thread once `wake` says the loop blocks in its kernel. */
 function killWhenPolling(wake: Int32Array, signal: string): Promise<unknown> {
   const worker = new Worker(`
@@ -46,7 +43,7 @@ test.serial('a signal reaches a loop blocked in run(): sent from another thread 
   closeLoop(t, loop);
 });
 
-(onKqueue ? test.skip : test.serial)(`a signal reaches runAsync(), sent from a Node timer${onKqueue ? ' (SKIPPED on kqueue: no waiter thread yet)' : ''}`, async (t) => {
+test.serial('a signal reaches runAsync(), sent from a Node timer', async (t) => {
   const loop = new Loop();
   const seen: string[] = [];
   new Signal(loop).start((h, name) => {

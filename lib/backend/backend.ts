@@ -40,6 +40,13 @@ export interface IoWatcher {
   onIo(events: number, error: number): void;
 }
 
+/** A word to wait on with Atomics.waitAsync: while word[index] still holds value. */
+export interface AsyncWord {
+  word: Int32Array;
+  index: number;
+  value: number;
+}
+
 /** What armAsync() returns besides an fd. */
 export const WAIT_WORD = -1;
 export const NO_WAIT = -2;
@@ -74,10 +81,12 @@ export interface Backend {
   /**
    * runAsync's wait, handed to Node's loop: brings the kernel up to date and marks the loop
    * asleep on the wake word, as wait() does before it blocks. Returns the fd Node's loop is to
-   * watch for readability, WAIT_WORD to wait on the wake word (Atomics.waitAsync), or NO_WAIT
+   * watch for readability, WAIT_WORD to wait on asyncWord (Atomics.waitAsync), or NO_WAIT
    * when something is due already. disarmAsync() must follow, whatever the wait's outcome.
    */
   armAsync(): number;
+  /** What a WAIT_WORD from armAsync() waits on: while word[index] === value. */
+  readonly asyncWord: AsyncWord;
   /** The loop is awake again after armAsync(); a signal that came meanwhile stays for wait(0). */
   disarmAsync(): void;
   /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */

@@ -142,7 +142,7 @@ export class EpollBackend extends ReadinessBackend {
   protected synced(): void {}
 
   /** An epoll fd nests: Node's loop watches it readable while it has events (PLATFORMS: 7.5 µs p50). */
-  protected asyncFd(): number {
+  protected armKernelWait(): number {
     return this.epfd;
   }
 

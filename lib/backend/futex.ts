@@ -12,6 +12,7 @@ export class FutexBackend implements Backend {
   readonly name = 'futex' as const;
   readonly watchable = 0;
   readonly wake: Int32Array = createWakeWord();
+  readonly asyncWord = { word: this.wake, index: STATE, value: SLEEPING };
   private readonly metrics: LoopMetrics;
   private readonly why: string;
 

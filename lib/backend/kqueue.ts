@@ -5,8 +5,10 @@ import {
 } from '../../ffi/kevent.js';
 import { EINTR, F_SETFD, FD_CLOEXEC, type Libc } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
+import { alloc, free, heap } from '../shared-heap.js';
 import type { LoopMetrics } from './backend.js';
-import { IO_DISCONNECT, IO_ERROR, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE } from './backend.js';
+import { IO_DISCONNECT, IO_ERROR, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, WAIT_WORD } from './backend.js';
+import { CMD, IDLE, KqueueWaiter, WAIT } from './kqueue-waiter.js';
 import { ReadinessBackend, nodeLoopFd } from './readiness.js';
 import { WAKE_KEVENT, closeWakeWord, createWakeWord } from './wake-word.js';
 
@@ -43,20 +45,25 @@ function filtersFor(events: number): number {
  * stored in ident's low 32 bits; -1 there marks a record blanked by forget().
  */
 class KeventList {
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBufferLike>;
   readonly address: number;
   private readonly i32: Int32Array;
   private readonly i16: Int16Array;
   private readonly u16: Uint16Array;
   private readonly u32: Uint32Array;
 
-  constructor(libc: Libc, count: number) {
-    this.bytes = new Uint8Array(count * KEVENT.size);
-    this.i32 = new Int32Array(this.bytes.buffer);
-    this.i16 = new Int16Array(this.bytes.buffer);
-    this.u16 = new Uint16Array(this.bytes.buffer);
-    this.u32 = new Uint32Array(this.bytes.buffer);
-    this.address = libc.addressOf(this.bytes);
+  /** `count` records in memory of their own, or in `bytes` (shared memory another thread fills). */
+  constructor(libc: Libc, count: number, bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(count * KEVENT.size)) {
+    if (bytes.byteLength !== count * KEVENT.size || bytes.byteOffset % 8 !== 0) {
+      throw new RangeError(`a list of ${count} struct kevent needs ${count * KEVENT.size} bytes, 8-aligned`);
+    }
+    const { buffer, byteOffset, byteLength } = bytes;
+    this.bytes = bytes;
+    this.i32 = new Int32Array(buffer, byteOffset, byteLength >> 2);
+    this.i16 = new Int16Array(buffer, byteOffset, byteLength >> 1);
+    this.u16 = new Uint16Array(buffer, byteOffset, byteLength >> 1);
+    this.u32 = new Uint32Array(buffer, byteOffset, byteLength >> 2);
+    this.address = libc.addressOf(bytes);
   }
 
   /** EV_SET(&list[i], fd, filter, flags, fflags, 0, NULL). */
@@ -113,11 +120,15 @@ export class KqueueBackend extends ReadinessBackend {
   readonly wake: Int32Array;
   readonly watchable = IO_READABLE | IO_WRITABLE | IO_DISCONNECT | (EVFILT_EXCEPT !== 0 ? IO_PRIORITIZED : 0);
   private readonly kev: Kevent;
-  private readonly kq: number;
+  private kq: number;
   /** This worker thread's Node loop, watched edge-triggered (nodeLoopFd); -1 on the main thread. */
-  private readonly nodeFd: number;
+  private nodeFd = -1;
 
   private readonly events: KeventList;
+  /** Where `events` lives in the shared heap, so a waiter thread can fill it (runAsync). */
+  private readonly eventsAt: number;
+  private waiter: KqueueWaiter | undefined;
+  private readonly poke = (): void => wakeKqueue(this.kq);
   private readonly changes: KeventList;
   private readonly receipts: KeventList;
   private nchanges = 0;
@@ -127,26 +138,27 @@ export class KqueueBackend extends ReadinessBackend {
   constructor(libc: Libc, kev: Kevent, metrics: LoopMetrics) {
     super(libc, metrics);
     this.kev = kev;
-    this.events = new KeventList(libc, MAX_EVENTS);
     this.changes = new KeventList(libc, MAX_CHANGES);
     this.receipts = new KeventList(libc, MAX_CHANGES);
     this.timespecAddress = libc.addressOf(this.timespec);
-    this.kq = kev.kqueue();
-    if (this.kq < 0) throw errnoError(libc.errno(), 'kqueue');
-    // As uv__kqueue_init: the kqueue fd is not inherited by programs this process runs.
-    libc.fcntl(this.kq, F_SETFD, FD_CLOEXEC);
-    const errno = this.applyOne(WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR);
-    if (errno !== 0) {
-      libc.close(this.kq);
-      throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
-    }
-    const nodeFd = nodeLoopFd();
-    this.nodeFd = nodeFd >= 0 && this.applyOne(nodeFd, EVFILT_READ, EV_ADD | EV_CLEAR) === 0 ? nodeFd : -1;
+    this.eventsAt = alloc(MAX_EVENTS * KEVENT.size);
+    if (this.eventsAt === 0) throw new RangeError('the shared heap is full');
+    this.kq = -1;
     try {
+      this.events = new KeventList(libc, MAX_EVENTS, new Uint8Array(heap.sab, this.eventsAt, MAX_EVENTS * KEVENT.size));
+      this.kq = kev.kqueue();
+      if (this.kq < 0) throw errnoError(libc.errno(), 'kqueue');
+      // As uv__kqueue_init: the kqueue fd is not inherited by programs this process runs.
+      libc.fcntl(this.kq, F_SETFD, FD_CLOEXEC);
+      const errno = this.applyOne(WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR);
+      if (errno !== 0) throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
+      const nodeFd = nodeLoopFd();
+      this.nodeFd = nodeFd >= 0 && this.applyOne(nodeFd, EVFILT_READ, EV_ADD | EV_CLEAR) === 0 ? nodeFd : -1;
       this.wake = createWakeWord(WAKE_KEVENT, this.kq);
     } catch (err) {
-      // The shared heap is full: no loop, and no fd held for it.
-      libc.close(this.kq);
+      // No loop, and nothing held for it.
+      if (this.kq >= 0) libc.close(this.kq);
+      free(this.eventsAt);
       throw err;
     }
   }
@@ -179,7 +191,10 @@ export class KqueueBackend extends ReadinessBackend {
 
   close(): void {
     closeWakeWord(this.wake);
+    // The waiter leaves kevent before the kqueue it waits on is closed.
+    this.waiter?.close(this.poke);
     this.libc.close(this.kq);
+    free(this.eventsAt);
   }
 
   /** Queues the filter changes that bring the kernel's in line with what `fd`'s watcher wants. */
@@ -200,13 +215,23 @@ export class KqueueBackend extends ReadinessBackend {
   }
 
   /**
-   * A kqueue fd does not nest (libkqueue's is never readable, and some kernels' never fire):
-   * runAsync on a kqueue loop that watches fds needs a waiter thread, which is not built yet.
+   * A kqueue fd does not nest in Node's loop (libkqueue's is never readable, and some kernels'
+   * never fire), so a waiter thread blocks in kevent for runAsync and leaves the events in this
+   * loop's list, in the shared heap (PLATFORMS.md's design; kqueue-waiter.ts).
    */
-  protected asyncFd(): number {
-    this.disarmAsync();
-    throw new UVError('ENOTSUP', 'uv_run', undefined,
-      'runAsync() on a kqueue loop that watches fds needs a waiter thread, which uvts does not have yet; use run(), or epoll');
+  protected armKernelWait(): number {
+    const waiter = (this.waiter ??= new KqueueWaiter(this.kq, this.eventsAt, MAX_EVENTS));
+    waiter.arm();
+    this.asyncWord = { word: waiter.control, index: CMD, value: WAIT };
+    return WAIT_WORD;
+  }
+
+  protected override disarmKernelWait(): void {
+    const waiter = this.waiter;
+    if (waiter === undefined || Atomics.load(waiter.control, CMD) === IDLE) return;
+    const n = waiter.disarm(this.poke);
+    if (n < 0) throw errnoError(-n, 'kevent');
+    this.preset = n;
   }
 
   /** Queues one change per filter in `filters`, applying the list whenever it fills. */

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import { tryNodeUv } from '../../ffi/node.js';
 import type { Libc } from '../../ffi/libc.js';
-import type { Backend, BackendName, IoWatcher, LoopMetrics } from './backend.js';
+import type { AsyncWord, Backend, BackendName, IoWatcher, LoopMetrics } from './backend.js';
 import { IO_ERROR, NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { sleepOnWakeWord } from './futex.js';
 import { AWAKE, POLLING, SLEEPING, STATE, disarmWakeWord } from './wake-word.js';
@@ -36,6 +36,10 @@ export abstract class ReadinessBackend implements Backend {
   /** Events of the last wait not yet dispatched: [next, count). */
   protected next = 0;
   protected count = 0;
+  /** Events another thread's wait left in the list for the next wait() to take (runAsync); -1: none. */
+  protected preset = -1;
+  /** What a WAIT_WORD from armAsync() waits on: the wake word, or a subclass's own. */
+  asyncWord: AsyncWord = { word: new Int32Array(1), index: 0, value: 0 };
   /** Fds whose wanted mask changed since the last flush, each once. */
   private readonly changed: number[] = [];
   private queued = new Uint8Array(64);
@@ -52,14 +56,16 @@ export abstract class ReadinessBackend implements Backend {
     // Watchers the kernel refused are due to hear of it in this poll phase: do not block.
     const refused = this.refused.length !== 0 ? READY : 0;
     if (refused !== 0) timeout = 0;
-    if (this.interest === 0) {
+    const preset = this.preset;
+    this.preset = -1;
+    if (this.interest === 0 && preset < 0) {
       this.next = this.count = 0;
       return sleepOnWakeWord(this.wake, timeout, this.metrics, waited) | refused;
     }
     const wake = this.wake;
-    const blocking = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    const blocking = preset < 0 && timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
     const sleeping = blocking || waited;
-    const n = this.waitRetrying(blocking ? timeout : 0);
+    const n = preset >= 0 ? preset : this.waitRetrying(blocking ? timeout : 0);
     this.next = 0;
     this.count = n;
     let result = n > 0 ? READY | refused : refused;
@@ -96,11 +102,14 @@ export abstract class ReadinessBackend implements Backend {
     // As wait(): with no fd watched the loop waits on its wake word, not in the kernel.
     const onWord = this.interest === 0;
     if (Atomics.compareExchange(this.wake, STATE, AWAKE, onWord ? SLEEPING : POLLING) !== AWAKE) return NO_WAIT;
-    return onWord ? WAIT_WORD : this.asyncFd();
+    if (!onWord) return this.armKernelWait();
+    this.asyncWord = { word: this.wake, index: STATE, value: SLEEPING };
+    return WAIT_WORD;
   }
 
   disarmAsync(): void {
     disarmWakeWord(this.wake);
+    this.disarmKernelWait();
   }
 
   modify(fd: number, events: number, watcher: IoWatcher): void {
@@ -126,8 +135,13 @@ export abstract class ReadinessBackend implements Backend {
     return this.libc;
   }
 
-  /** The fd that Node's loop watches for runAsync: readable when this backend has events. */
-  protected abstract asyncFd(): number;
+  /**
+   * runAsync's wait on the kernel, with fds watched: the fd Node's loop is to watch, readable
+   * when this backend has events, or WAIT_WORD with asyncWord set where another thread waits.
+   */
+  protected abstract armKernelWait(): number;
+  /** After that wait: whatever another thread found is left in `preset` for wait(). */
+  protected disarmKernelWait(): void {}
   /** Brings the kernel's registration of `fd` in line with `wanted[fd]`, keeping `interest`. */
   protected abstract sync(fd: number): void;
   /** After a flush's syncs: sends what they queued, where the kernel takes changes in batches. */
