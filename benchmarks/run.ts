@@ -13,6 +13,7 @@ import {
 } from './report.js';
 import { poolSizeFromEnv } from './suites/closed-loop.js';
 import { suite as asyncPummel } from './suites/async-pummel.js';
+import { suite as embedWake } from './suites/embed-wake.js';
 import { suite as ffiCall } from './suites/ffi-call.js';
 import { suite as fsStat } from './suites/fs-stat.js';
 import { suite as getaddrinfo } from './suites/getaddrinfo.js';
@@ -26,7 +27,7 @@ import { suite as tcpPump } from './suites/tcp-pump.js';
 /** The blocking-work suites: what `npm run bench` runs without a name. */
 const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
 
-const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, tcpPingPong, tcpPump, ffiCall, ...DEFAULT_SUITES];
+const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, ffiCall, ...DEFAULT_SUITES];
 
 const RUNS = 5;
 

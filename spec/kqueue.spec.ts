@@ -2,12 +2,12 @@
 // names (libkqueue on Linux). The rest of the suite runs on kqueue too (npm run test:kqueue);
 // these cases are kqueue's own: EV_EOF, EVFILT_USER wakeups, fd reuse, full event lists, and
 // the fds a kqueue loop holds.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { SHUT_WR } from '../ffi/libc.js';
+import { liveWaiters } from '../lib/backend/kqueue-waiter.js';
 import { Async, Loop, Poll, Tcp } from '../lib/index.js';
 import {
   closeFds, closeLoop, openFds, readFd, socketPair, specLibc, uvCode, wakeFromKernelEveryTime, writeFd,
@@ -183,8 +183,8 @@ test('UVTS_BACKEND picks what auto opens; a bad value is a TypeError naming it; 
   }
 });
 
-/** A kqueue loop under runAsync with a Tcp echo and a node:net client, 100 round trips, then closed. */
-async function echoUnderRunAsync(t: ExecutionContext): Promise<void> {
+(runs ? test : test.skip)(`runAsync on kqueue waits through a waiter thread, which loop.close() ends${skipped}`, async (t) => {
+  const before = liveWaiters;
   const loop = kqueueLoop();
   const server = new Tcp(loop).bind('127.0.0.1', 0);
   server.listen(1, () => {
@@ -198,18 +198,9 @@ async function echoUnderRunAsync(t: ExecutionContext): Promise<void> {
   client.on('data', () => (++pongs < 100 ? client.write('ping') : client.end()));
   t.false(await loop.runAsync());
   t.is(pongs, 100);
+  t.is(liveWaiters, before + 1, 'the loop waited through a waiter thread');
   closeLoop(t, loop);
-}
-
-// Serial: it counts this process's threads, which other specs' workers would change.
-(runs ? test.serial : test.skip)(`runAsync on kqueue waits through a waiter thread, which loop.close() ends${skipped}`, async (t) => {
-  const threads = (): number => readdirSync('/proc/self/task').length;
-  // The first run starts what lives as long as the process (libkqueue's monitor thread, and
-  // what the FFI driver starts for a library); the second must leave nothing behind.
-  await echoUnderRunAsync(t);
-  const before = threads();
-  await echoUnderRunAsync(t);
-  // A Worker's thread is joined after its exit event; wait for that, not for a time.
-  for (let i = 0; i < 500 && threads() > before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  t.is(threads(), before, 'the waiter thread is gone once its loop is closed');
+  // The thread's exit event follows loop.close(); wait for it, not for a time.
+  for (let i = 0; i < 500 && liveWaiters > before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is(liveWaiters, before, 'the waiter thread has exited');
 });

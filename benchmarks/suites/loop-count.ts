@@ -9,6 +9,8 @@ import { childMain, type Suite, type Values } from '../report.js';
 
 const UVTS_N = 5_000_000;
 const PEER_N = 1_000_000;
+/** runAsync turns Node's loop once per iteration, as the peer does. */
+const ASYNC_N = 1_000_000;
 
 export const suite: Suite = {
   name: 'loop-count',
@@ -18,6 +20,11 @@ export const suite: Suite = {
     uvts: `Idle handle on new Loop(), ${UVTS_N.toLocaleString('en-US')} iterations, loop.run() timed`,
     peer: `setImmediate chain on Node's loop, ${PEER_N.toLocaleString('en-US')} iterations, first schedule to last callback`,
   },
+  extraSides: [{
+    name: 'uvts-runAsync',
+    runs: 'uvtsAsync',
+    description: `the same Idle handle under await loop.runAsync(), ${ASYNC_N.toLocaleString('en-US')} iterations: one macrotask of Node's loop each`,
+  }],
   cases: [{
     label: 'idle',
     args: [],
@@ -41,6 +48,21 @@ function uvts(): Values {
   return { perSecond: (n / ms) * 1000, ms };
 }
 
+async function uvtsAsync(): Promise<Values> {
+  const loop = new Loop();
+  const idle = new Idle(loop);
+  let n = 0;
+  idle.start((h) => {
+    if (++n === ASYNC_N) h.close();
+  });
+  const start = performance.now();
+  await loop.runAsync();
+  const ms = performance.now() - start;
+  loop.close();
+  if (n !== ASYNC_N) throw new Error(`idle callback ran ${n} times, expected ${ASYNC_N}`);
+  return { perSecond: (n / ms) * 1000, ms };
+}
+
 function peer(): Promise<Values> {
   return new Promise((resolve) => {
     let n = 0;
@@ -57,4 +79,4 @@ function peer(): Promise<Values> {
   });
 }
 
-childMain(import.meta.url, { uvts, peer });
+childMain(import.meta.url, { uvts, uvtsAsync, peer });

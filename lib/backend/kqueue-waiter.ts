@@ -24,6 +24,9 @@ export const DONE = 2;
 export const EXIT = 3;
 export const EXITED = 4;
 
+/** Waiter threads started and not yet exited, in this thread: what the specs check. */
+export let liveWaiters = 0;
+
 /** How long close() waits for the waiter to leave kevent after the poke, at most. */
 const EXIT_WAIT_MS = 5000;
 
@@ -42,6 +45,8 @@ export class KqueueWaiter {
     this.thread = spawnThread(url, threadOptions(), { kq, control: this.controlAt, events: eventsAt, count });
     // It waits for the loop; the loop, not this thread, decides how long the process lives.
     this.thread.unref();
+    liveWaiters++;
+    this.thread.once('exit', () => liveWaiters--);
   }
 
   /** Asks for one wait. */
