@@ -175,6 +175,16 @@ export class Loop {
     }
   }
 
+  /**
+   * The loop changed from outside its own callbacks: a runAsync() waiting in Node's loop must
+   * look again (a handle closed or started by a Node callback, a timer moved, an fd to watch).
+   * A no-op unless such a wait is in progress, which only Node's callbacks can overlap.
+   */
+  /** @internal */
+  touch(): void {
+    this.nodeWait?.cancel();
+  }
+
   /** uv_stop: run() returns after the current iteration, which does not block. */
   stop(): void {
     this.stopFlag = true;
@@ -449,11 +459,13 @@ export class Loop {
   makeClosePending(h: Handle): void {
     h.nextClosing = this.closingHandles;
     this.closingHandles = h;
+    this.touch();
   }
 
   /** @internal */
   feedPending(work: PendingWork): void {
     this.pendingQueue.insertTail(work);
+    this.touch();
   }
 
   /** @internal */

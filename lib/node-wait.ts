@@ -47,7 +47,7 @@ export class NodeWait {
     return done;
   }
 
-  /** Ends the wait in progress, if any (stop() from Node's side of the thread). */
+  /** Ends the wait in progress, if any: stop(), or the loop changed by a Node callback (Loop.touch). */
   cancel(): void {
     this.end();
   }

@@ -175,6 +175,26 @@ test('runAsync or run on a loop already running is EBUSY; stop() ends a runAsync
   closeLoop(t, loop);
 });
 
+test('a Node callback that changes the loop while runAsync waits is seen at once: a timer started, the last handle closed', async (t) => {
+  const loop = new Loop();
+  const keep = new Async(loop, () => {});
+  const seen: string[] = [];
+  // The loop waits with no limit (only the Async, which nobody sends to); Node's timer acts.
+  setTimeout(() => {
+    new Timer(loop).start((h) => {
+      seen.push('uvts timer');
+      h.close();
+      setTimeout(() => {
+        seen.push('closing the Async from Node');
+        keep.close();
+      }, 10);
+    }, 10);
+  }, 10);
+  t.false(await loop.runAsync());
+  t.deepEqual(seen, ['uvts timer', 'closing the Async from Node']);
+  closeLoop(t, loop);
+});
+
 test.serial('an idle runAsync waits in Node\'s loop rather than spinning: a 200 ms timer takes a few iterations', async (t) => {
   const loop = new Loop();
   const timer = new Timer(loop).start(() => timer.close(), 200);

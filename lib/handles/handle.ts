@@ -37,6 +37,7 @@ export abstract class Handle {
     if ((this.flags & REF) !== 0) return this;
     this.flags |= REF;
     if ((this.flags & (ACTIVE | CLOSING)) === ACTIVE) this.loop.activeHandles++;
+    this.loop.touch();
     return this;
   }
 
@@ -44,6 +45,7 @@ export abstract class Handle {
     if ((this.flags & REF) === 0) return this;
     this.flags &= ~REF;
     if ((this.flags & (ACTIVE | CLOSING)) === ACTIVE) this.loop.activeHandles--;
+    this.loop.touch();
     return this;
   }
 
@@ -107,6 +109,7 @@ export abstract class Handle {
     if ((this.flags & ACTIVE) !== 0) return;
     this.flags |= ACTIVE;
     if ((this.flags & REF) !== 0) this.loop.activeHandles++;
+    this.loop.touch();
   }
 
   /** uv__handle_stop */
@@ -115,6 +118,7 @@ export abstract class Handle {
     if ((this.flags & ACTIVE) === 0) return;
     this.flags &= ~ACTIVE;
     if ((this.flags & REF) !== 0) this.loop.activeHandles--;
+    this.loop.touch();
   }
 
   /** Starting a closing or closed handle is a state error (API.md). */

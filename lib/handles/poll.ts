@@ -76,6 +76,7 @@ export class Poll extends Handle implements IoWatcher {
     this.stopWatching();
     if (events === 0) return this;
     io.modify(this.fd, events, this);
+    this.loop.touch();
     this.interest = events;
     this.callback = cb;
     this.markActive();

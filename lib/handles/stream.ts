@@ -527,6 +527,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if (events === this.events || this.fd === -1) return;
     this.events = events;
     this.loop.io.modify(this.fd, events, this);
+    this.loop.touch();
   }
 
   /** uv__io_feed: run this stream's write-side work in the next pending phase. */

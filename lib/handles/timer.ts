@@ -28,6 +28,7 @@ export class Timer extends Handle implements HeapEntry {
     checkMilliseconds(repeat, 'repeat');
     this.checkNotClosing('start');
     this.schedule(cb, timeout, repeat);
+    this.loop.touch();
     return this;
   }
 
@@ -44,6 +45,7 @@ export class Timer extends Handle implements HeapEntry {
     if (this.callback === null) throw new UVError('EINVAL', 'uv_timer_again', undefined, 'the timer was never started');
     this.checkNotClosing('again');
     if (this.repeatMs !== 0) this.schedule(this.callback, this.repeatMs, this.repeatMs);
+    this.loop.touch();
     return this;
   }
 
