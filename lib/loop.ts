@@ -316,6 +316,14 @@ export class Loop {
     if (timeout !== 0 && this.submitter !== null && this.submitter.spinForCompletions()) timeout = 0;
     let waited = false;
     if (timeout !== 0) {
+      // What is ready already needs no trip through Node's loop: a look that does not block
+      // first, as run()'s epoll_wait returns at once then (tcp-ping-pong under runAsync went
+      // from 0.64x to 0.82x of run() with it).
+      const found = io.wait(0);
+      if (found !== 0) {
+        this.dispatchFound(found, false);
+        return;
+      }
       if (isHeapRoot) beforeRootSleeps(io.wake);
       const target = io.armAsync();
       if (target !== NO_WAIT) {

@@ -11,15 +11,21 @@ const MAX_TIMER = 2 ** 31 - 1;
  * runAsync's poll-phase wait, done by Node's loop instead of a blocking call (PLATFORMS.md has
  * the designs measured). An fd (epoll's, nested) is watched by a uv_poll_t in Node's loop
  * through koffi.node.poll: a worker's wake reached the callback in 7.5 µs p50. The wake word
- * is waited on with Atomics.waitAsync (8.9 µs). A ref'd Node timer bounds the wait and keeps
- * the process alive while it lasts, which a pending waitAsync does not; runAsync waits only
- * while the loop is alive, so the process lives exactly as long as the loop. One per loop,
- * reused by every wait, so a wait allocates only its promise.
+ * is waited on with Atomics.waitAsync (8.9 µs). One per loop, reused by every wait.
+ *
+ * The uv_poll_t stays started from the first fd wait to close(), ref'd only while a wait is in
+ * progress: stopping and starting it per wait cost two epoll_ctl calls in Node's loop per wait.
+ * When it fires between waits (the loop is running and has not yet read what is ready), the
+ * callback finds no wait and does nothing. A wait with a limit has a Node timer; one without
+ * keeps the process alive through the ref'd uv_poll_t, or for a word, a ref'd idle interval.
+ * runAsync waits only while the loop is alive, so the process lives exactly as long as it.
  */
 export class NodeWait {
   private poll: PollHandle | undefined;
   private pollFd = -1;
   private timer: NodeJS.Timeout | undefined;
+  /** Holds the process while a word is waited on without a limit (a pending waitAsync does not). */
+  private keepAlive: NodeJS.Timeout | undefined;
   private resolve: (() => void) | undefined;
   private word: AsyncWord | undefined;
   private readonly finish = (): void => this.end();
@@ -35,11 +41,12 @@ export class NodeWait {
     const done = new Promise<void>((resolve) => {
       this.resolve = resolve;
     });
-    this.timer = setTimeout(this.finish, timeout < 0 ? MAX_TIMER : Math.min(timeout, MAX_TIMER));
+    if (timeout >= 0) this.timer = setTimeout(this.finish, Math.min(timeout, MAX_TIMER));
     if (fd >= 0) {
       this.watch(fd);
     } else {
       this.word = on;
+      if (timeout < 0) (this.keepAlive ??= setInterval(noop, MAX_TIMER)).ref();
       const r = Atomics.waitAsync(on.word, on.index, on.value, timeout < 0 ? Infinity : timeout);
       if (r.async) void r.value.then(this.finish);
       else this.end();
@@ -56,27 +63,31 @@ export class NodeWait {
     this.end();
     this.poll?.close();
     this.poll = undefined;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
   }
 
   private watch(fd: number): void {
-    if (this.poll !== undefined && this.pollFd === fd) {
-      this.poll.start(this.readable, this.finish);
-      return;
+    if (this.poll === undefined || this.pollFd !== fd) {
+      this.poll?.close();
+      const uv = tryNodeUv();
+      if (uv instanceof Error) throw new UVError('ENOSYS', 'uv_run', undefined, uv.message);
+      this.poll = uv.koffi.node.poll(fd, this.readable, this.finish);
+      this.pollFd = fd;
     }
-    this.poll?.close();
-    const uv = tryNodeUv();
-    if (uv instanceof Error) throw new UVError('ENOSYS', 'uv_run', undefined, uv.message);
-    this.poll = uv.koffi.node.poll(fd, this.readable, this.finish);
-    this.pollFd = fd;
+    this.poll.ref();
   }
 
   private end(): void {
     const resolve = this.resolve;
     if (resolve === undefined) return;
     this.resolve = undefined;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.poll?.stop();
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.poll?.unref();
+    this.keepAlive?.unref();
     const word = this.word;
     this.word = undefined;
     // A waitAsync still pending (the wait ended by its timer or cancel()) is settled now rather
@@ -86,3 +97,5 @@ export class NodeWait {
     resolve();
   }
 }
+
+function noop(): void {}
