@@ -170,6 +170,7 @@ export class Loop {
       }
       return alive;
     } finally {
+      this.nodeWait?.rest();
       this.stopFlag = false;
       this.running = false;
     }

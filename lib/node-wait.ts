@@ -13,8 +13,9 @@ const MAX_TIMER = 2 ** 31 - 1;
  * through koffi.node.poll: a worker's wake reached the callback in 7.5 µs p50. The wake word
  * is waited on with Atomics.waitAsync (8.9 µs). One per loop, reused by every wait.
  *
- * The uv_poll_t stays started from the first fd wait to close(), ref'd only while a wait is in
- * progress: stopping and starting it per wait cost two epoll_ctl calls in Node's loop per wait.
+ * The uv_poll_t stays started from the first fd wait of a runAsync() to its end (rest()), ref'd
+ * only while a wait is in progress: stopping and starting it per wait cost two epoll_ctl calls
+ * in Node's loop per wait.
  * When it fires between waits (the loop is running and has not yet read what is ready), the
  * callback finds no wait and does nothing. A wait with a limit has a Node timer; one without
  * keeps the process alive through the ref'd uv_poll_t, or for a word, a ref'd idle interval.
@@ -23,6 +24,8 @@ const MAX_TIMER = 2 ** 31 - 1;
 export class NodeWait {
   private poll: PollHandle | undefined;
   private pollFd = -1;
+  /** Whether the uv_poll_t is started: from the first fd wait of a runAsync() to its end. */
+  private polling = false;
   private timer: NodeJS.Timeout | undefined;
   /** Holds the process while a word is waited on without a limit (a pending waitAsync does not). */
   private keepAlive: NodeJS.Timeout | undefined;
@@ -67,6 +70,16 @@ export class NodeWait {
     this.keepAlive = undefined;
   }
 
+  /**
+   * runAsync() has returned: the uv_poll_t stops, or Node's loop, iterating for its own work,
+   * would find the fd readable each time (the loop not running to read it) and never sleep.
+   */
+  rest(): void {
+    this.end();
+    if (this.polling) this.poll?.stop();
+    this.polling = false;
+  }
+
   private watch(fd: number): void {
     if (this.poll === undefined || this.pollFd !== fd) {
       this.poll?.close();
@@ -74,7 +87,10 @@ export class NodeWait {
       if (uv instanceof Error) throw new UVError('ENOSYS', 'uv_run', undefined, uv.message);
       this.poll = uv.koffi.node.poll(fd, this.readable, this.finish);
       this.pollFd = fd;
+    } else if (!this.polling) {
+      this.poll.start(this.readable, this.finish);
     }
+    this.polling = true;
     this.poll.ref();
   }
 

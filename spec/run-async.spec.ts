@@ -4,10 +4,11 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { promises as nodeFs } from 'node:fs';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { Async, Check, Idle, Loop, Prepare, Tcp, Timer, UVError, fs } from '../lib/index.js';
-import { closeLoop } from './support.js';
+import { Async, Check, Idle, Loop, Poll, Prepare, Tcp, Timer, UVError, fs } from '../lib/index.js';
+import { closeFds, closeLoop, socketPair, writeFd } from './support.js';
 
 const HOST = '127.0.0.1';
 const index = new URL('../lib/index.js', import.meta.url).href;
@@ -192,6 +193,25 @@ test('a Node callback that changes the loop while runAsync waits is seen at once
   }, 10);
   t.false(await loop.runAsync());
   t.deepEqual(seen, ['uvts timer', 'closing the Async from Node']);
+  closeLoop(t, loop);
+});
+
+test.serial('after runAsync returns, an fd left ready does not keep Node\'s loop busy', async (t) => {
+  const loop = new Loop();
+  const [a, b] = socketPair();
+  // Readable once Node's timer writes, while the loop waits in Node's loop; the callback stops
+  // the loop without reading, so the fd stays readable after runAsync has returned.
+  const poll = new Poll(loop, a).start(Poll.READABLE, () => loop.stop());
+  setTimeout(() => writeFd(b, 'x'), 20);
+  t.true(await loop.runAsync());
+  const before = performance.eventLoopUtilization();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const { utilization } = performance.eventLoopUtilization(before);
+  // Busy: about 1 (Node's loop finds the fd readable every turn); idle: about 0.
+  t.true(utilization < 0.5, `Node's loop was busy ${(utilization * 100).toFixed(0)}% of the time`);
+  poll.close();
+  loop.run();
+  closeFds(a, b);
   closeLoop(t, loop);
 });
 
