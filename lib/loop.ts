@@ -94,32 +94,12 @@ export class Loop {
   /** uv_run: the phases, in libuv's order (src/unix/core.c). */
   run(mode: RunMode = 'default'): boolean {
     const m = runMode(mode);
-    this.checkOpen('uv_run');
-    if (this.running) throw new UVError('EBUSY', 'uv_run', undefined, 'run() was called from a callback of the same loop');
-    this.running = true;
+    this.enter('run() was called from a callback of the same loop');
     try {
-      let alive = this.alive();
-      if (!alive) this.updateTime();
-      // A timer due before the first iteration fires in it (libuv keeps this for 'default').
-      if (m === DEFAULT && alive && !this.stopFlag) {
-        this.updateTime();
-        this.runTimers();
-      }
+      let alive = this.startRun(m);
       while (alive && !this.stopFlag) {
-        const canSleep = this.pendingQueue.isEmpty() && this.idleHandles.isEmpty();
-        this.runPending();
-        this.runWatchers(this.idleHandles);
-        this.runWatchers(this.prepareHandles);
-        const timeout = m === DEFAULT || (m === ONCE && canSleep) ? this.backendTimeout() : 0;
-        this.stats.loopCount++;
-        this.poll(timeout);
-        // Callbacks fed during poll, a bounded number of times so they cannot starve the loop.
-        for (let i = 0; i < 8 && !this.pendingQueue.isEmpty(); i++) this.runPending();
-        this.runWatchers(this.checkHandles);
-        this.runClosing();
-        this.updateTime();
-        this.runTimers();
-        alive = this.alive();
+        this.poll(this.beforePoll(m));
+        alive = this.afterPoll();
         if (m !== DEFAULT) break;
       }
       return alive;
@@ -138,32 +118,14 @@ export class Loop {
    */
   async runAsync(mode: RunMode = 'default'): Promise<boolean> {
     const m = runMode(mode);
-    this.checkOpen('uv_run');
-    if (this.running) throw new UVError('EBUSY', 'uv_run', undefined, 'the loop is already running');
-    this.running = true;
+    this.enter('the loop is already running');
     try {
-      let alive = this.alive();
-      if (!alive) this.updateTime();
       // Nothing runs inside the call that started it: the first iteration is a macrotask too.
       await nextMacrotask();
-      if (m === DEFAULT && alive && !this.stopFlag) {
-        this.updateTime();
-        this.runTimers();
-      }
+      let alive = this.startRun(m);
       while (alive && !this.stopFlag) {
-        const canSleep = this.pendingQueue.isEmpty() && this.idleHandles.isEmpty();
-        this.runPending();
-        this.runWatchers(this.idleHandles);
-        this.runWatchers(this.prepareHandles);
-        const timeout = m === DEFAULT || (m === ONCE && canSleep) ? this.backendTimeout() : 0;
-        this.stats.loopCount++;
-        await this.pollInNode(timeout);
-        for (let i = 0; i < 8 && !this.pendingQueue.isEmpty(); i++) this.runPending();
-        this.runWatchers(this.checkHandles);
-        this.runClosing();
-        this.updateTime();
-        this.runTimers();
-        alive = this.alive();
+        await this.pollInNode(this.beforePoll(m));
+        alive = this.afterPoll();
         if (m !== DEFAULT) break;
         // Node's turn: its callbacks, and the reactions and nextTicks ours queued, run here.
         await nextMacrotask();
@@ -174,6 +136,50 @@ export class Loop {
       this.stopFlag = false;
       this.running = false;
     }
+  }
+
+  // uv_run's parts, shared by run() and runAsync(). Each phase states what a throwing callback
+  // leaves: it propagates out of run() (rejects runAsync()), and the phase's other callbacks
+  // run in the next pass, in their order.
+
+  private enter(busy: string): void {
+    this.checkOpen('uv_run');
+    if (this.running) throw new UVError('EBUSY', 'uv_run', undefined, busy);
+    this.running = true;
+  }
+
+  /** The start of uv_run: whether the loop is alive; a timer due already fires first ('default'). */
+  private startRun(m: number): boolean {
+    const alive = this.alive();
+    if (!alive) this.updateTime();
+    // A timer due before the first iteration fires in it (libuv keeps this for 'default').
+    if (m === DEFAULT && alive && !this.stopFlag) {
+      this.updateTime();
+      this.runTimers();
+    }
+    return alive;
+  }
+
+  /** Pending, idle, prepare; then how long the poll phase may block. */
+  private beforePoll(m: number): number {
+    const canSleep = this.pendingQueue.isEmpty() && this.idleHandles.isEmpty();
+    this.runPending();
+    this.runWatchers(this.idleHandles);
+    this.runWatchers(this.prepareHandles);
+    const timeout = m === DEFAULT || (m === ONCE && canSleep) ? this.backendTimeout() : 0;
+    this.stats.loopCount++;
+    return timeout;
+  }
+
+  /** After poll: work fed during it, check, closing, timers; whether the loop is still alive. */
+  private afterPoll(): boolean {
+    // Callbacks fed during poll, a bounded number of times so they cannot starve the loop.
+    for (let i = 0; i < 8 && !this.pendingQueue.isEmpty(); i++) this.runPending();
+    this.runWatchers(this.checkHandles);
+    this.runClosing();
+    this.updateTime();
+    this.runTimers();
+    return this.alive();
   }
 
   /**
