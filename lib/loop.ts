@@ -35,6 +35,18 @@ export interface PendingWork extends QueueNode {
 
 let defaultLoop: Loop | undefined;
 
+/** What failLater() feeds: one callback with its error. */
+class RefusedRequest implements PendingWork {
+  qnext: QueueNode = this;
+  qprev: QueueNode = this;
+  constructor(private readonly loop: Loop, private readonly cb: (err: UVError) => void, private readonly err: UVError) {}
+
+  runPending(): void {
+    this.loop.activeReqs--;
+    this.cb(this.err);
+  }
+}
+
 export class Loop {
   readonly backend: BackendName;
   /** Set only by the constructor: what checkLoop() tests, so Object.create(Loop.prototype) is no Loop. */
@@ -475,6 +487,17 @@ export class Loop {
     h.nextClosing = this.closingHandles;
     this.closingHandles = h;
     this.touch();
+  }
+
+  /**
+   * A request refused before it began (a write on a closed stream): its callback gets `err`
+   * from the next pending phase, never inside the call, and the loop stays busy until then.
+   */
+  /** @internal */
+  failLater(cb: ((err: UVError) => void) | undefined, err: UVError): void {
+    if (cb === undefined) return;
+    this.activeReqs++;
+    this.feedPending(new RefusedRequest(this, cb, err));
   }
 
   /** @internal */

@@ -11,7 +11,7 @@ import { tryLibc } from '../ffi/driver.js';
 import {
   FUNCTIONS, IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, SO_LINGER, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc,
 } from '../ffi/libc.js';
-import { Check, Loop, Tcp, UVError } from '../lib/index.js';
+import { Check, Loop, Tcp, Timer, UVError } from '../lib/index.js';
 import { closeLoop, settleKqueueFds, uvCode, viaLibkqueue } from './support.js';
 
 const HOST = '127.0.0.1';
@@ -773,8 +773,13 @@ test('a bound or listening socket is neither readable nor writable; a handle wit
   const loop = new Loop();
   const fresh = new Tcp(loop);
   uvCode(t, () => fresh.address(), 'EBADF');
-  uvCode(t, () => fresh.write(Buffer.from('x')), 'EBADF');
-  uvCode(t, () => fresh.shutdown(), 'ENOTCONN');
+  // A write or shutdown with no socket: EBADF through the callback, from the loop.
+  const refused: string[] = [];
+  fresh.write(Buffer.from('x'), (err) => refused.push(`write ${codeOf(err)}`));
+  fresh.shutdown((err) => refused.push(`shutdown ${codeOf(err)}`));
+  t.deepEqual(refused, [], 'not inside the call');
+  loop.run('nowait');
+  t.deepEqual(refused, ['write EBADF', 'shutdown EBADF']);
   uvCode(t, () => fresh.readStart(() => {}), 'ENOTCONN');
 
   const bound = new Tcp(loop).bind(HOST, 0);
@@ -793,6 +798,45 @@ test('a bound or listening socket is neither readable nor writable; a handle wit
   const again = t.throws(() => client.connect(HOST, server.address().port, () => {}), { instanceOf: UVError }) as UVError;
   t.is(again.code, 'EALREADY');
   client.close();
+  closeLoop(t, loop);
+});
+
+test('a server that replies from a timer after the peer reset stays up: the write on the closed stream gets EBADF', (t) => {
+  const loop = new Loop();
+  const server = new Tcp(loop).bind(HOST, 0);
+  const seen: string[] = [];
+  server.listen(1, () => {
+    const conn = new Tcp(loop);
+    server.accept(conn);
+    server.close();
+    conn.readStart((err, data) => {
+      if (data !== null) {
+        // The reply goes out later, from a timer; by then the peer has reset.
+        new Timer(loop).start((timer) => {
+          timer.close();
+          conn.write(Buffer.from('late reply'), (writeErr) => seen.push(`write ${codeOf(writeErr)}`));
+          conn.shutdown((shutErr) => seen.push(`shutdown ${codeOf(shutErr)}`));
+          seen.push('wrote');
+        }, 20);
+        return;
+      }
+      seen.push(`read ${codeOf(err)}`);
+      conn.close();
+    });
+  });
+  const client = new Tcp(loop);
+  client.connect(HOST, server.address().port, (err) => {
+    t.is(err, null);
+    client.write(Buffer.from('hello'), () => {
+      // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+      t.is(libc().setsockopt(fdOf(client), SOL_SOCKET, SO_LINGER, new Int32Array([1, 0]), 8), 0);
+      client.close();
+    });
+  });
+  t.notThrows(() => loop.run());
+  t.is(seen.length, 4);
+  t.deepEqual(seen.slice(1), ['wrote', 'write EBADF', 'shutdown EBADF']);
+  t.regex(seen[0] as string, /^read (ECONNRESET|ok)$/, 'the reset (or EOF, under libkqueue) closed the stream first');
   closeLoop(t, loop);
 });
 

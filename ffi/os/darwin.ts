@@ -89,6 +89,7 @@ export const darwin: Platform = {
   // SO_LINGER as a _DARWIN_C_SOURCE build sees it (linger in ticks); SO_LINGER_SEC is 0x1080.
   // The two agree for the l_linger of 0 that a reset close sets.
   SO_LINGER: 0x0080,
+  SO_REUSEPORT_BALANCED: 0, // none balances: SO_REUSEPORT (0x0200) only shares
   SO_NOSIGPIPE: 0x1022,
   IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,

@@ -84,6 +84,7 @@ export const freebsd: Platform = {
   SO_ERROR: 0x1007,
   SO_KEEPALIVE: 0x0008,
   SO_LINGER: 0x0080,
+  SO_REUSEPORT_BALANCED: 0x00010000, // SO_REUSEPORT_LB (sys/socket.h, FreeBSD 12+)
   SO_NOSIGPIPE: 0x0800,
   IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,

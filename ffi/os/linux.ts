@@ -72,6 +72,7 @@ export const linux: Platform = {
   SO_ERROR: 4,
   SO_KEEPALIVE: 9,
   SO_LINGER: 13,
+  SO_REUSEPORT_BALANCED: 15, // SO_REUSEPORT (asm-generic/socket.h)
   SO_NOSIGPIPE: 0,
   IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,

@@ -77,6 +77,12 @@ export interface Platform {
   readonly SO_ERROR: number;
   readonly SO_KEEPALIVE: number;
   readonly SO_LINGER: number;
+  /**
+   * The option that spreads a port's connections over the sockets bound to it, as libuv's
+   * uv__sock_reuseport picks it: SO_REUSEPORT on Linux, SO_REUSEPORT_LB on FreeBSD 12+; 0 on
+   * macOS, whose SO_REUSEPORT does not balance (libuv: ENOTSUP).
+   */
+  readonly SO_REUSEPORT_BALANCED: number;
   /** 0 where absent: Linux has MSG_NOSIGNAL instead, and Node ignores SIGPIPE anyway. */
   readonly SO_NOSIGPIPE: number;
   readonly IPPROTO_TCP: number;

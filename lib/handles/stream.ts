@@ -173,12 +173,18 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
 
   /**
    * uv_write: queued behind earlier writes. What the kernel takes at once is written now; the
-   * callback always runs later, from the loop. `data` must not change until then.
+   * callback always runs later, from the loop. `data` must not change until then. On a stream
+   * that is closing, closed or has no socket, the callback gets EBADF: libuv returns it, but a
+   * reply written from a timer after the peer reset (and the read callback closed the stream)
+   * took the whole loop down when it was thrown; node:net reports it as an error too.
    */
   write(data: Uint8Array, cb?: ErrorCallback): void {
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
     checkOptionalFunction(cb, 'cb');
-    if (this.fd === -1 || this.isClosing()) throw new UVError('EBADF', 'uv_write', undefined, 'the stream is not open');
+    if (this.fd === -1 || this.isClosing()) {
+      this.loop.failLater(cb, new UVError('EBADF', 'uv_write', undefined, 'the stream is closed or not open'));
+      return;
+    }
     if ((this.sflags & WRITABLE) === 0) throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
     const idle = this.writeQueue.head === null;
     this.writeQueue.push(new WriteReq(data, cb));
@@ -189,10 +195,17 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     else this.watch(IO_WRITABLE, true);
   }
 
-  /** uv_shutdown: once every queued write is out, shutdown(SHUT_WR); the peer reads EOF. */
+  /**
+   * uv_shutdown: once every queued write is out, shutdown(SHUT_WR); the peer reads EOF. On a
+   * stream that is closing, closed or has no socket, the callback gets EBADF, as write()'s does.
+   */
   shutdown(cb?: ErrorCallback): void {
     checkOptionalFunction(cb, 'cb');
-    if (this.fd === -1 || this.isClosing() || (this.sflags & (WRITABLE | SHUT)) !== WRITABLE || this.shutting) {
+    if (this.fd === -1 || this.isClosing()) {
+      this.loop.failLater(cb, new UVError('EBADF', 'uv_shutdown', undefined, 'the stream is closed or not open'));
+      return;
+    }
+    if ((this.sflags & (WRITABLE | SHUT)) !== WRITABLE || this.shutting) {
       throw new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the stream is not connected, or already shut down');
     }
     this.shutting = true;

@@ -1,7 +1,7 @@
 import {
   AF_INET, AF_INET6, EADDRINUSE, ECONNREFUSED, EINPROGRESS, EINTR, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY,
-  SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
-  TCP_NODELAY, type Libc,
+  SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT_BALANCED, TCP_KEEPCNT, TCP_KEEPIDLE,
+  TCP_KEEPINTVL, TCP_NODELAY, type Libc,
 } from '../../ffi/libc.js';
 import { acceptSocket, openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
@@ -39,14 +39,23 @@ export class Tcp extends Stream {
 
   /**
    * uv_tcp_bind, with SO_REUSEADDR as libuv sets it. EADDRINUSE is reported by listen() or
-   * connect(), as libuv delays it.
+   * connect(), as libuv delays it. `reusePort` (UV_TCP_REUSEPORT): loops in several threads
+   * bind one port and the kernel spreads connections among them; ENOTSUP where the kernel
+   * would not spread them (macOS). `ipv6Only` (UV_TCP_IPV6ONLY): an IPv6 socket that takes no
+   * IPv4 connections; EINVAL on an IPv4 address.
    */
-  bind(host: string, port: number): this {
+  bind(host: string, port: number, options?: { reusePort?: boolean; ipv6Only?: boolean }): this {
+    const { reusePort, ipv6Only } = bindOptions(options);
     this.checkNotClosing('bind');
     const { sa, family } = encodeSockaddr(this.libc, host, port, 'bind');
+    if (ipv6Only && family !== 6) throw new UVError('EINVAL', 'bind', undefined, 'ipv6Only needs an IPv6 address');
+    if (reusePort && SO_REUSEPORT_BALANCED === 0) {
+      throw new UVError('ENOTSUP', 'bind', undefined, 'reusePort: this kernel does not spread connections over the sockets of a port');
+    }
     this.ensureSocket(family);
     this.setOption(SOL_SOCKET, SO_REUSEADDR, 1, 'setsockopt');
-    if (family === 6) this.setOption(IPPROTO_IPV6, IPV6_V6ONLY, 0, 'setsockopt');
+    if (reusePort) this.setOption(SOL_SOCKET, SO_REUSEPORT_BALANCED, 1, 'setsockopt');
+    if (family === 6) this.setOption(IPPROTO_IPV6, IPV6_V6ONLY, ipv6Only ? 1 : 0, 'setsockopt');
     if (this.libc.bind(this.fd, sa, sa.length) !== 0) {
       const errno = this.libc.errno();
       if (errno !== EADDRINUSE) throw errnoError(errno, 'bind', undefined, `${host}:${port}`);
@@ -180,6 +189,16 @@ export class Tcp extends Stream {
 
 // Where accept writes the peer's address, which uvts does not keep (remoteAddress() asks).
 const { sa: peer, len: peerLen } = sockaddrStorage();
+
+/** Tcp.bind's options, checked: an object with boolean members, or nothing. */
+function bindOptions(options: unknown): { reusePort: boolean; ipv6Only: boolean } {
+  if (options === undefined) return { reusePort: false, ipv6Only: false };
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const { reusePort = false, ipv6Only = false } = options as { reusePort?: unknown; ipv6Only?: unknown };
+  if (typeof reusePort !== 'boolean') throw new TypeError(`options.reusePort must be a boolean, got ${describe(reusePort)}`);
+  if (typeof ipv6Only !== 'boolean') throw new TypeError(`options.ipv6Only must be a boolean, got ${describe(ipv6Only)}`);
+  return { reusePort, ipv6Only };
+}
 
 /** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
 function libcOf(loop: unknown): Libc {
