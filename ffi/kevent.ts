@@ -20,6 +20,9 @@ export const KEVENT_FUNCTIONS = {
 
 export type Kevent = Bound<typeof KEVENT_FUNCTIONS>;
 
+/** Whether kqueue here is libkqueue (Linux has no kqueue of its own), with its quirks. */
+export const VIA_LIBKQUEUE = process.platform === 'linux';
+
 // struct kevent on LP64. macOS, FreeBSD up to 11 and libkqueue use 32 bytes; FreeBSD 12 made
 // it 64 (the old layout survives only as the versioned symbol kevent@FBSD_1.0), appending
 // ext[4]. uvts stores the fd in ident and reads nothing from udata.
