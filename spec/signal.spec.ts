@@ -185,6 +185,7 @@ test.serial('the default action is suspended while any handle watches, and back 
     loop.run('nowait');
     console.log('survived');
   `], { encoding: 'utf8', timeout: 30_000 });
+  t.is(r.error, undefined, 'the child started');
   t.is(r.stdout.trim(), '["a","b","b"]', r.stderr);
   t.is(r.signal, 'SIGUSR2', 'the last kill took the default action');
 });
