@@ -19,6 +19,7 @@ import { suite as fsStat } from './suites/fs-stat.js';
 import { suite as getaddrinfo } from './suites/getaddrinfo.js';
 import { suite as loopCount } from './suites/loop-count.js';
 import { suite as millionTimers } from './suites/million-timers.js';
+import { suite as pipePingPong } from './suites/pipe-ping-pong.js';
 import { suite as poolSize } from './suites/pool-size.js';
 import { suite as queueWork } from './suites/queue-work.js';
 import { suite as tcpPingPong } from './suites/tcp-ping-pong.js';
@@ -28,7 +29,10 @@ import { suite as tcpPump } from './suites/tcp-pump.js';
 /** The blocking-work suites: what `npm run bench` runs without a name. */
 const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
 
-const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, tcpMultiAccept, ffiCall, ...DEFAULT_SUITES];
+const SUITES: readonly Suite[] = [
+  loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, tcpMultiAccept, pipePingPong, ffiCall,
+  ...DEFAULT_SUITES,
+];
 
 const RUNS = 5;
 

@@ -84,6 +84,9 @@ export const FUNCTIONS = {
   connect: { ret: 'int', params: ['int', 'in', 'uint'] },
   shutdown: { ret: 'int', params: ['int', 'int'] },
   getsockname: { ret: 'int', params: ['int', 'out', 'inout'] },
+  // unlink(path) on a NUL-terminated Buffer: a Pipe removes the socket file it bound when it
+  // closes (uv__pipe_close), on the loop's thread; the pool's unlink takes an address instead.
+  unlinkPath: { ret: 'int', params: ['in'], symbol: 'unlink' },
   getpeername: { ret: 'int', params: ['int', 'out', 'inout'] },
   setsockopt: { ret: 'int', params: ['int', 'int', 'int', 'in', 'uint'] },
   getsockopt: { ret: 'int', params: ['int', 'int', 'int', 'out', 'inout'] },
@@ -215,12 +218,12 @@ export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY } = fsC
 // Everything else, from this platform's table (os/linux.ts, os/darwin.ts, os/freebsd.ts).
 export const {
   MADV_DONTNEED, _SC_PAGESIZE, PATH_MAX, AT_FDCWD, AT_SYMLINK_NOFOLLOW, DT_UNKNOWN, DT_DIR, DT_REG, DT_LNK,
-  TIMESPEC_BYTES, O_NONBLOCK, O_CLOEXEC, F_GETFL, F_SETFL, F_SETFD, FD_CLOEXEC, FIONBIO, RTLD_NOW, RTLD_NODELETE,
-  RTLD_DEFAULT,
+  TIMESPEC_BYTES, O_NONBLOCK, O_CLOEXEC, O_ACCMODE, F_GETFL, F_SETFL, F_SETFD, FD_CLOEXEC, FIONBIO, RTLD_NOW,
+  RTLD_NODELETE, RTLD_DEFAULT,
   SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_NONBLOCK, SOCK_CLOEXEC, AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6,
   SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_NOSIGPIPE, SO_REUSEPORT_BALANCED, IPPROTO_TCP, IPPROTO_IPV6,
   TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, IPV6_V6ONLY, SHUT_WR, INET6_ADDRSTRLEN,
-  SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE,
+  SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE, SOCKADDR_UN,
   AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_V4MAPPED, AI_ALL, AI_ADDRCONFIG, AI_IDN, AI_CANONIDN, AI_NUMERICSERV,
   NI_NUMERICHOST, NI_NUMERICSERV, NI_NOFQDN, NI_NAMEREQD, NI_DGRAM, NI_IDN, NI_MAXHOST, NI_MAXSERV,
   EAI_BADFLAGS, EAI_NONAME, EAI_AGAIN, EAI_FAIL, EAI_NODATA, EAI_FAMILY, EAI_SOCKTYPE, EAI_SERVICE, EAI_ADDRFAMILY,

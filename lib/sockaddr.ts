@@ -79,3 +79,41 @@ export function decodeSockaddr(libc: Libc, sa: Uint8Array, syscall: string): Soc
   const end = text.indexOf(0);
   return { address: Buffer.from(text.subarray(0, end)).toString('latin1'), port, family: af === AF_INET ? 4 : 6 };
 }
+
+/**
+ * A sockaddr_un for `name`, the bytes of a path or of an abstract name with its leading NUL
+ * (the caller has checked that it fits sun_path), and the length bind() and connect() take, as
+ * uv_pipe_bind2 and uv_pipe_connect2 pass them: the whole struct for a path, whose end is its
+ * first NUL or the end of sun_path; the family and the name's own bytes for an abstract name
+ * (or none, Linux's autobind), whose extent is the length.
+ */
+export function encodeSockaddrUn(name: Uint8Array, platform: Platform = PLATFORM): { sa: Uint8Array; len: number } {
+  const layout = platform.SOCKADDR_UN;
+  const sa = new Uint8Array(layout.size);
+  const len = name.length === 0 || name[0] === 0 ? layout.path + name.length : layout.size;
+  // The BSD kernels set sun_len from the length themselves; it is set all the same, as C would.
+  if (layout.len >= 0) sa[layout.len] = len;
+  sa[layout.family] = platform.AF_UNIX & 0xff;
+  if (layout.familyBytes === 2) sa[layout.family + 1] = platform.AF_UNIX >> 8;
+  sa.set(name, layout.path);
+  return { sa, len };
+}
+
+/**
+ * The name in a sockaddr_un that getsockname or getpeername filled in (`len` bytes of it), as
+ * uv__pipe_getsockpeername reads it: a path up to its NUL or the end of sun_path; on Linux, a
+ * name that starts with NUL is abstract and runs to `len`, its leading NUL kept. An unnamed
+ * socket gives ''.
+ */
+export function decodeSockaddrUn(sa: Uint8Array, len: number, platform: Platform = PLATFORM): string {
+  const layout = platform.SOCKADDR_UN;
+  const start = layout.path;
+  const end = Math.min(len, sa.length, start + layout.pathSize);
+  if (end <= start) return '';
+  let stop = end;
+  if (platform.name !== 'linux' || sa[start] !== 0) {
+    const nul = sa.subarray(start, end).indexOf(0);
+    if (nul !== -1) stop = start + nul;
+  }
+  return Buffer.from(sa.buffer, sa.byteOffset + start, stop - start).toString('utf8');
+}

@@ -6,7 +6,7 @@ import type { Platform } from './platform.js';
 //   apple-oss-distributions/xnu (xnu-11417.101.15): bsd/sys/socket.h, bsd/netinet/in.h,
 //     bsd/netinet6/in6.h, bsd/netinet/tcp.h, bsd/sys/fcntl.h, bsd/sys/filio.h, bsd/sys/ioccom.h,
 //     bsd/sys/mman.h, bsd/sys/dirent.h, bsd/sys/syslimits.h, bsd/sys/_types/_sa_family_t.h,
-//     bsd/sys/_types/_socklen_t.h, bsd/sys/_types/_timespec.h, bsd/{i386,arm}/_types.h
+//     bsd/sys/_types/_socklen_t.h, bsd/sys/_types/_timespec.h, bsd/{i386,arm}/_types.h, bsd/sys/un.h
 //   apple-oss-distributions/Libc (Libc-1725.0.11): include/unistd.h
 //   apple-oss-distributions/dyld (dyld-1378): include/dlfcn.h
 //   Libinfo's lookup.subproj/netdb.h (the SDK's <netdb.h>; Apple copyright 2000-2009, with
@@ -63,6 +63,8 @@ export const darwin: Platform = {
   O_NONBLOCK,
   O_CLOEXEC,
   F_GETFL: 3,
+  // sys/fcntl.h: 0x0003.
+  O_ACCMODE: 3,
   F_SETFL: 4,
   F_SETFD: 2,
   FD_CLOEXEC: 1,
@@ -104,6 +106,10 @@ export const darwin: Platform = {
   SOCKADDR_IN: { size: 16, len: 0, family: 1, familyBytes: 1, port: 2, addr: 4 },
   SOCKADDR_IN6: { size: 28, len: 0, family: 1, familyBytes: 1, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
+  // xnu bsd/sys/un.h: u8 sun_len, u8 sun_family, sun_path[104]. (libuv's main branch,
+  // after 1.52, binds longer names where SOCK_MAXADDRLEN is defined; uvts keeps to sun_path, as
+  // every libuv release does.)
+  SOCKADDR_UN: { size: 106, len: 0, family: 1, familyBytes: 1, path: 2, pathSize: 104 },
 
   // getaddrinfo's hints.ai_flags (Libinfo's netdb.h). It has no IDN flags.
   AI_PASSIVE: 0x0001,

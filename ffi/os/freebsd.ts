@@ -4,10 +4,10 @@ import type { Platform } from './platform.js';
 // was checked against FreeBSD's headers, as a default (__BSD_VISIBLE) build sees them:
 //   freebsd/freebsd-src: sys/sys/socket.h, sys/sys/fcntl.h, sys/sys/filio.h, sys/sys/ioccom.h,
 //     sys/sys/dirent.h, sys/sys/syslimits.h, sys/sys/_types.h, sys/x86/include/_types.h,
-//     sys/arm64/include/_types.h, include/dlfcn.h, and include/netdb.h as FreeBSD 13 has it
+//     sys/arm64/include/_types.h, sys/sys/un.h, include/dlfcn.h, and include/netdb.h as FreeBSD 13 has it
 //   ziglang/zig lib/libc/include/generic-freebsd/ (FreeBSD 14's installed headers): netdb.h,
 //     sys/socket.h, sys/_sockaddr_storage.h, netinet/in.h, netinet6/in6.h, netinet/tcp.h,
-//     sys/mman.h, sys/dirent.h, unistd.h, dlfcn.h
+//     sys/mman.h, sys/dirent.h, sys/un.h, unistd.h, dlfcn.h
 
 // struct sockaddr_in (16 bytes) and struct sockaddr_in6 (28 bytes). BSD puts a length byte
 // first and makes sa_family_t a u8; port in network order. A sockaddr_storage-sized buffer
@@ -60,6 +60,8 @@ export const freebsd: Platform = {
   O_NONBLOCK,
   O_CLOEXEC,
   F_GETFL: 3,
+  // sys/fcntl.h: 0x0003.
+  O_ACCMODE: 3,
   F_SETFL: 4,
   F_SETFD: 2,
   FD_CLOEXEC: 1,
@@ -98,6 +100,10 @@ export const freebsd: Platform = {
   SOCKADDR_IN: { size: 16, len: 0, family: 1, familyBytes: 1, port: 2, addr: 4 },
   SOCKADDR_IN6: { size: 28, len: 0, family: 1, familyBytes: 1, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
+  // sys/sys/un.h (SUNPATHLEN): u8 sun_len, u8 sun_family, sun_path[104]. (libuv's main branch,
+  // after 1.52, binds longer names where SOCK_MAXADDRLEN is defined; uvts keeps to sun_path, as
+  // every libuv release does.)
+  SOCKADDR_UN: { size: 106, len: 0, family: 1, familyBytes: 1, path: 2, pathSize: 104 },
 
   // getaddrinfo's hints.ai_flags (netdb.h; AI_NUMERICSERV is 0x1000 on macOS). No IDN flags.
   AI_PASSIVE: 0x0001,

@@ -50,6 +50,8 @@ export const linux: Platform = {
   O_NONBLOCK,
   O_CLOEXEC,
   F_GETFL: 3,
+  // asm-generic/fcntl.h: 00000003.
+  O_ACCMODE: 3,
   F_SETFL: 4,
   F_SETFD: 2,
   FD_CLOEXEC: 1,
@@ -86,6 +88,10 @@ export const linux: Platform = {
   SOCKADDR_IN: { size: 16, len: -1, family: 0, familyBytes: 2, port: 2, addr: 4 },
   SOCKADDR_IN6: { size: 28, len: -1, family: 0, familyBytes: 2, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
+  // glibc's sys/un.h and the kernel's linux/un.h (UNIX_PATH_MAX 108): a u16 family, then
+  // sun_path[108]. A name that fills sun_path needs no NUL; one that starts with NUL is in the
+  // abstract namespace, its length given by the address length.
+  SOCKADDR_UN: { size: 110, len: -1, family: 0, familyBytes: 2, path: 2, pathSize: 108 },
 
   // getaddrinfo's hints.ai_flags (glibc; musl has the same values for all but AI_IDN and
   // AI_CANONIDN, which it lacks).

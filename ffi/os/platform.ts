@@ -22,6 +22,21 @@ export interface Sockaddr6Layout extends SockaddrLayout {
   readonly scopeId: number;
 }
 
+/**
+ * struct sockaddr_un: `len` is the BSD length byte (sun_len), -1 where absent; `path` is where
+ * sun_path starts and `pathSize` its size, the longest name a Unix socket takes (libuv's bound
+ * with UV_PIPE_NO_TRUNCATE); `size` is sizeof(struct sockaddr_un).
+ */
+export interface SockaddrUnLayout {
+  readonly size: number;
+  readonly len: number;
+  readonly family: number;
+  /** 1 where the family is a byte after sun_len (BSD), 2 where it is a u16 (Linux). */
+  readonly familyBytes: 1 | 2;
+  readonly path: number;
+  readonly pathSize: number;
+}
+
 export interface AddrinfoLayout {
   readonly size: number;
   readonly flags: number;
@@ -51,6 +66,8 @@ export interface Platform {
   readonly O_NONBLOCK: number;
   readonly O_CLOEXEC: number;
   readonly F_GETFL: number;
+  /** The access mode bits of F_GETFL's result (O_RDONLY, O_WRONLY, O_RDWR), as uv_pipe_open reads them. */
+  readonly O_ACCMODE: number;
   readonly F_SETFL: number;
   readonly F_SETFD: number;
   readonly FD_CLOEXEC: number;
@@ -98,6 +115,7 @@ export interface Platform {
   readonly SOCKADDR_IN: SockaddrLayout;
   readonly SOCKADDR_IN6: Sockaddr6Layout;
   readonly SOCKADDR_STORAGE_SIZE: number;
+  readonly SOCKADDR_UN: SockaddrUnLayout;
 
   // getaddrinfo and getnameinfo: flags, errors, and struct addrinfo. 0 for a flag this libc lacks.
   readonly AI_PASSIVE: number;

@@ -17,6 +17,9 @@ const WRITABLE = 4;
 const SHUT = 8; // shutdown(SHUT_WR) done
 const READ_PARTIAL = 16; // the last read did not fill the buffer
 const LISTENING = 32;
+/** What openStream() takes: whether the fd is open for reading, for writing (uv_pipe_open's flags). */
+export const STREAM_READABLE = READABLE;
+export const STREAM_WRITABLE = WRITABLE;
 
 /** libuv's suggested read size (uv__read's alloc_cb gets 64 KiB), shared by a thread's streams. */
 const READ_SIZE = 64 * 1024;
@@ -81,7 +84,7 @@ class WriteQueue {
 
 /**
  * uv_stream_t over a non-blocking socket (src/unix/stream.c): reading, queued writes,
- * shutdown, listen and accept. Tcp (and Pipe, later) add how the socket is made and named.
+ * shutdown, listen and accept. Tcp and Pipe add how the socket is made and named.
  */
 export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** @internal */ qnext: QueueNode = this;
@@ -145,7 +148,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     const fd = this.acceptedFd;
     this.acceptedFd = -1;
     this.watch(IO_READABLE, true);
-    client.open(fd, READABLE | WRITABLE);
+    client.openStream(fd, READABLE | WRITABLE);
   }
 
   /** uv_read_start: data as it arrives, each chunk a new Buffer; `null` data is EOF. */
@@ -223,14 +226,14 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     return this.queuedBytes;
   }
 
-  // Below: what Tcp and the loop call.
+  // Below: what Tcp, Pipe and the loop call.
 
   /**
-   * @internal uv__stream_open: adopt a socket. Only a connected (or connecting) one is readable
-   * and writable; a socket that is merely bound or listening is neither, so reading it is
-   * ENOTCONN and writing it EPIPE, as in libuv.
+   * @internal uv__stream_open: adopt a socket, or the fd Pipe.open() wraps. Only a connected (or
+   * connecting) socket is readable and writable; one that is merely bound or listening is
+   * neither, so reading it is ENOTCONN and writing it EPIPE, as in libuv.
    */
-  protected open(fd: number, flags: number): void {
+  protected openStream(fd: number, flags: number): void {
     this.fd = fd;
     this.sflags |= flags & (READABLE | WRITABLE);
     this.opened();

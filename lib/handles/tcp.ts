@@ -160,7 +160,7 @@ export class Tcp extends Stream {
     const fd = openSocket(this.libc, family === 4 ? AF_INET : AF_INET6, SOCK_STREAM);
     if (fd < 0) throw errnoError(this.libc.errno(), 'socket');
     // Neither readable nor writable until it connects (startConnect) or is accepted.
-    this.open(fd, 0);
+    this.openStream(fd, 0);
   }
 
   private name(syscall: 'getsockname' | 'getpeername'): SocketAddress {

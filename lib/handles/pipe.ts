@@ -1,0 +1,226 @@
+import {
+  AF_UNIX, EACCES, EINPROGRESS, EINTR, ENOENT, F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SOCKADDR_UN, SOCK_STREAM,
+  SOL_SOCKET, SO_ERROR, type Libc,
+} from '../../ffi/libc.js';
+import { acceptSocket, openSocket, setNonBlocking } from '../backend/socket.js';
+import { UVError, errnoError } from '../errors.js';
+import { checkLoop, type Loop } from '../loop.js';
+import { decodeSockaddrUn, encodeSockaddrUn, sockaddrStorage } from '../sockaddr.js';
+import { checkFd, checkFunction, describe } from '../validate.js';
+import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './stream.js';
+
+/** Whether a name may start with NUL: Linux's abstract namespace (includes_invalid_nul in pipe.c). */
+const ABSTRACT_NAMESPACE = process.platform === 'linux';
+
+// One int for getsockopt, reused: the loop's thread makes one call at a time.
+const optval = new Int32Array(1);
+const optlen = new Int32Array(1);
+
+/**
+ * uv_pipe_t (src/unix/pipe.c): a Unix domain stream socket, made on bind() or connect(), or an
+ * fd the program already has, wrapped by open(). Names are paths, or on Linux abstract names
+ * that start with '\0'. Not libuv's IPC mode (uv_pipe_init's ipc flag): no fds travel.
+ */
+export class Pipe extends Stream {
+  /** The socket file bind() made, NUL-terminated, removed on close (pipe_fname); null if none. */
+  private socketFile: Buffer | null = null;
+  private listening = false;
+
+  constructor(loop: Loop) {
+    super(loop, libcOf(loop));
+  }
+
+  get type(): 'pipe' {
+    return 'pipe';
+  }
+
+  /**
+   * uv_pipe_bind2 with UV_PIPE_NO_TRUNCATE, as Node binds: a name longer than sun_path (108
+   * bytes on Linux, 104 on macOS and FreeBSD, in UTF-8) is EINVAL rather than cut short, as
+   * is a NUL inside a path or, off Linux, an abstract name. On Linux '' autobinds a unique
+   * abstract name (address() tells it). Errors are thrown, EADDRINUSE included: unlike
+   * uv_tcp_bind, uv_pipe_bind2 returns what bind() said. ENOENT (no such directory) becomes
+   * EACCES, as libuv reports it for Windows' sake. The socket file is removed on close().
+   */
+  bind(path: string): this {
+    const name = pipeName(path, 'bind');
+    this.checkNotClosing('bind');
+    if (this.fd !== -1) throw new UVError('EINVAL', 'bind', undefined, 'the pipe already has a socket');
+    const { sa, len } = encodeSockaddrUn(name);
+    const libc = this.libc;
+    const fd = openSocket(libc, AF_UNIX, SOCK_STREAM);
+    if (fd < 0) throw errnoError(libc.errno(), 'socket');
+    if (libc.bind(fd, sa, len) !== 0) {
+      const errno = libc.errno();
+      libc.close(fd);
+      throw nameError(errno === ENOENT ? EACCES : errno, 'bind', path);
+    }
+    if (name.length > 0 && name[0] !== 0) this.socketFile = Buffer.concat([name, NUL]);
+    // Neither readable nor writable: a listening socket is neither, as in Tcp.
+    this.openStream(fd, 0);
+    return this;
+  }
+
+  /**
+   * uv_pipe_connect: `cb` runs once the connection is made or has failed, never synchronously.
+   * Every error of the kernel's (ENOENT, ECONNREFUSED, EAGAIN when the listener's backlog is
+   * full, as Linux says) reaches the callback, as uv_pipe_connect puts it in delayed_error;
+   * a malformed name throws EINVAL, as Tcp.connect throws for a malformed address.
+   */
+  connect(path: string, cb: ErrorCallback): void {
+    checkFunction(cb, 'cb');
+    const name = pipeName(path, 'connect');
+    this.checkNotClosing('connect');
+    if (this.isConnecting()) throw new UVError('EALREADY', 'connect', undefined, 'a connect is already in progress');
+    // The callback would never run: a listening stream's readiness goes to accept.
+    if (this.listening) throw new UVError('EINVAL', 'connect', undefined, 'the pipe is listening');
+    const { sa, len } = encodeSockaddrUn(name);
+    const libc = this.libc;
+    if (this.fd === -1) {
+      const fd = openSocket(libc, AF_UNIX, SOCK_STREAM);
+      if (fd < 0) {
+        this.delayedError = errnoError(libc.errno(), 'socket');
+        this.startConnect(cb);
+        return;
+      }
+      this.openStream(fd, 0);
+    }
+    let r = libc.connect(this.fd, sa, len);
+    while (r !== 0 && libc.errno() === EINTR) r = libc.connect(this.fd, sa, len);
+    if (r !== 0 && libc.errno() !== EINPROGRESS) this.delayedError = nameError(libc.errno(), 'connect', path);
+    this.startConnect(cb);
+  }
+
+  /**
+   * uv_pipe_open: wraps `fd` (a socket, a pipe(2) end, a terminal), which the handle then owns
+   * and closes. It is made non-blocking; it is readable unless opened O_WRONLY and writable
+   * unless O_RDONLY (fcntl F_GETFL), so a pipe's read end refuses write() (EPIPE) and its write
+   * end readStart() (ENOTCONN). An fd this loop already watches is EEXIST, one that is not open
+   * EBADF. Departure: an fd the backend cannot watch (a regular file on epoll) is refused here,
+   * as Poll refuses it, where libuv would fail later, when reading starts.
+   */
+  open(fd: number): this {
+    checkFd(fd, 'fd');
+    this.checkNotClosing('open');
+    if (this.fd !== -1) throw new UVError('EBUSY', 'uv_pipe_open', undefined, 'the pipe already has an fd');
+    if (this.loop.io.watcherOf(fd) !== undefined) {
+      throw new UVError('EEXIST', 'uv_pipe_open', undefined, `fd ${fd} is already watched by a handle of this loop`);
+    }
+    const libc = this.libc;
+    let mode = libc.fcntl(fd, F_GETFL, 0);
+    while (mode === -1 && libc.errno() === EINTR) mode = libc.fcntl(fd, F_GETFL, 0);
+    if (mode === -1) throw errnoError(libc.errno(), 'fcntl');
+    this.loop.io.checkFd(fd, 'uv_pipe_open');
+    if (setNonBlocking(libc, fd) !== 0) throw errnoError(libc.errno(), 'ioctl');
+    mode &= O_ACCMODE;
+    let flags = 0;
+    if (mode !== O_WRONLY) flags |= STREAM_READABLE;
+    if (mode !== O_RDONLY) flags |= STREAM_WRITABLE;
+    this.openStream(fd, flags);
+    return this;
+  }
+
+  /** uv_pipe_getsockname: the name bound, '' for an unnamed socket (a client's end). */
+  address(): string {
+    return this.name('getsockname');
+  }
+
+  /** uv_pipe_getpeername: the name of the socket at the other end, '' if it has none. */
+  remoteAddress(): string {
+    return this.name('getpeername');
+  }
+
+  /** @internal uv__pipe_listen. */
+  protected listenSocket(backlog: number): void {
+    if (this.fd === -1) throw new UVError('EINVAL', 'listen', undefined, 'bind() the pipe first');
+    if (this.isConnecting()) throw new UVError('EINVAL', 'listen', undefined, 'the pipe is connecting');
+    if (this.libc.listen(this.fd, backlog) !== 0) throw errnoError(this.libc.errno(), 'listen');
+    this.listening = true;
+  }
+
+  /** @internal */
+  protected acceptSocket(): number {
+    peerLen[0] = peer.length;
+    return acceptSocket(this.libc, this.fd, peer, peerLen);
+  }
+
+  /** @internal */
+  protected socketError(): number {
+    optval[0] = 0;
+    optlen[0] = 4;
+    if (this.libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) !== 0) return this.libc.errno();
+    return optval[0] as number;
+  }
+
+  /**
+   * @internal uv__pipe_close: the socket file goes before the fd, so that a socket another
+   * process binds to the same path in between is not the one removed.
+   */
+  protected override stopForClose(): void {
+    if (this.socketFile !== null) {
+      this.libc.unlinkPath(this.socketFile);
+      this.socketFile = null;
+    }
+    this.listening = false;
+    super.stopForClose();
+  }
+
+  private name(syscall: 'getsockname' | 'getpeername'): string {
+    if (this.fd === -1) throw new UVError('EBADF', syscall, undefined, 'the pipe has no fd');
+    names.fill(0);
+    namesLen[0] = names.length;
+    const libc = this.libc;
+    const r = syscall === 'getsockname'
+      ? libc.getsockname(this.fd, names, namesLen)
+      : libc.getpeername(this.fd, names, namesLen);
+    if (r !== 0) throw errnoError(libc.errno(), syscall);
+    return decodeSockaddrUn(names, namesLen[0] as number);
+  }
+}
+
+const NUL = Buffer.alloc(1);
+
+// Where accept writes the peer's address, which uvts does not keep (remoteAddress() asks), and
+// where address() and remoteAddress() have the kernel write a name.
+const { sa: peer, len: peerLen } = sockaddrStorage();
+const { sa: names, len: namesLen } = sockaddrStorage();
+
+/**
+ * A pipe name as the bytes bind() or connect() are given, checked as uv_pipe_bind2 and
+ * uv_pipe_connect2 check it (with UV_PIPE_NO_TRUNCATE): UTF-8, as Node encodes it; no NUL
+ * inside a path; an abstract name (a leading NUL, which may hold more) on Linux only; no
+ * longer than sun_path; not empty, except for Linux's autobind.
+ */
+function pipeName(path: unknown, syscall: 'bind' | 'connect'): Buffer {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${describe(path)}`);
+  const name = Buffer.from(path, 'utf8');
+  if (name.length === 0) {
+    if (syscall === 'bind' && ABSTRACT_NAMESPACE) return name;
+    const why = ABSTRACT_NAMESPACE ? 'the name is empty' : 'the name is empty (autobind is Linux\'s alone)';
+    throw new UVError('EINVAL', syscall, undefined, why);
+  }
+  if (name[0] === 0) {
+    if (!ABSTRACT_NAMESPACE) {
+      throw new UVError('EINVAL', syscall, undefined, 'a name that starts with NUL (abstract) is Linux\'s alone');
+    }
+  } else if (name.includes(0)) {
+    throw new UVError('EINVAL', syscall, undefined, `path must not contain NUL bytes, got ${JSON.stringify(path)}`);
+  }
+  if (name.length > SOCKADDR_UN.pathSize) {
+    throw new UVError('EINVAL', syscall, undefined,
+      `the name is ${name.length} bytes; a Unix socket's name (sun_path) holds at most ${SOCKADDR_UN.pathSize}`);
+  }
+  return name;
+}
+
+/** An error that names the pipe: a path as Node's `path`, an abstract name only in the message. */
+function nameError(errno: number, syscall: string, path: string): UVError {
+  if (path.startsWith('\0')) return errnoError(errno, syscall, undefined, `abstract name ${JSON.stringify(path)}`);
+  return errnoError(errno, syscall, path);
+}
+
+/** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
+function libcOf(loop: unknown): Libc {
+  checkLoop(loop);
+  return loop.io.requireLibc('uv_pipe_init');
+}
