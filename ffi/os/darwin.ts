@@ -106,6 +106,7 @@ export const darwin: Platform = {
   SOCKADDR_IN: { size: 16, len: 0, family: 1, familyBytes: 1, port: 2, addr: 4 },
   SOCKADDR_IN6: { size: 28, len: 0, family: 1, familyBytes: 1, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
+  UNIX_ABSTRACT_NAMES: false,
   // xnu bsd/sys/un.h: u8 sun_len, u8 sun_family, sun_path[104]. (libuv's main branch,
   // after 1.52, binds longer names where SOCK_MAXADDRLEN is defined; uvts keeps to sun_path, as
   // every libuv release does.)

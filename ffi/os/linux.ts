@@ -88,6 +88,7 @@ export const linux: Platform = {
   SOCKADDR_IN: { size: 16, len: -1, family: 0, familyBytes: 2, port: 2, addr: 4 },
   SOCKADDR_IN6: { size: 28, len: -1, family: 0, familyBytes: 2, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
+  UNIX_ABSTRACT_NAMES: true,
   // glibc's sys/un.h and the kernel's linux/un.h (UNIX_PATH_MAX 108): a u16 family, then
   // sun_path[108]. A name that fills sun_path needs no NUL; one that starts with NUL is in the
   // abstract namespace, its length given by the address length.

@@ -115,6 +115,8 @@ export interface Platform {
   readonly SOCKADDR_IN: SockaddrLayout;
   readonly SOCKADDR_IN6: Sockaddr6Layout;
   readonly SOCKADDR_STORAGE_SIZE: number;
+  /** Whether a Unix socket name may start with NUL: Linux's abstract namespace. */
+  readonly UNIX_ABSTRACT_NAMES: boolean;
   readonly SOCKADDR_UN: SockaddrUnLayout;
 
   // getaddrinfo and getnameinfo: flags, errors, and struct addrinfo. 0 for a flag this libc lacks.

@@ -1,6 +1,6 @@
 import {
   AF_UNIX, EACCES, EINPROGRESS, EINTR, ENOENT, F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SOCKADDR_UN, SOCK_STREAM,
-  SOL_SOCKET, SO_ERROR, type Libc,
+  SOL_SOCKET, SO_ERROR, UNIX_ABSTRACT_NAMES, type Libc,
 } from '../../ffi/libc.js';
 import { acceptSocket, openSocket, setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
@@ -10,7 +10,7 @@ import { checkFd, checkFunction, describe } from '../validate.js';
 import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './stream.js';
 
 /** Whether a name may start with NUL: Linux's abstract namespace (includes_invalid_nul in pipe.c). */
-const ABSTRACT_NAMESPACE = process.platform === 'linux';
+const ABSTRACT_NAMESPACE = UNIX_ABSTRACT_NAMES;
 
 // One int for getsockopt, reused: the loop's thread makes one call at a time.
 const optval = new Int32Array(1);
