@@ -2,7 +2,7 @@
 // domain stream sockets under a temp dir of this file's own, each spec one loop that ends with
 // every handle closed and loop.close() succeeding. node:net peers share the thread through
 // runAsync(). Sizes are kept so that the ffi-rs driver (~15 µs a call) stays quick.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';

@@ -1,8 +1,8 @@
 import {
   AF_UNIX, EACCES, EINPROGRESS, EINTR, ENOENT, F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SOCKADDR_UN, SOCK_STREAM,
-  SOL_SOCKET, SO_ERROR, UNIX_ABSTRACT_NAMES, type Libc,
+  UNIX_ABSTRACT_NAMES, type Libc,
 } from '../../ffi/libc.js';
-import { acceptSocket, openSocket, setNonBlocking } from '../backend/socket.js';
+import { openSocket, setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { decodeSockaddrUn, encodeSockaddrUn, sockaddrStorage } from '../sockaddr.js';
@@ -12,9 +12,6 @@ import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './
 /** Whether a name may start with NUL: Linux's abstract namespace (includes_invalid_nul in pipe.c). */
 const ABSTRACT_NAMESPACE = UNIX_ABSTRACT_NAMES;
 
-// One int for getsockopt, reused: the loop's thread makes one call at a time.
-const optval = new Int32Array(1);
-const optlen = new Int32Array(1);
 
 /**
  * uv_pipe_t (src/unix/pipe.c): a Unix domain stream socket, made on bind() or connect(), or an
@@ -138,20 +135,6 @@ export class Pipe extends Stream {
     this.listening = true;
   }
 
-  /** @internal */
-  protected acceptSocket(): number {
-    peerLen[0] = peer.length;
-    return acceptSocket(this.libc, this.fd, peer, peerLen);
-  }
-
-  /** @internal */
-  protected socketError(): number {
-    optval[0] = 0;
-    optlen[0] = 4;
-    if (this.libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) !== 0) return this.libc.errno();
-    return optval[0] as number;
-  }
-
   /**
    * @internal uv__pipe_close: the socket file goes before the fd, so that a socket another
    * process binds to the same path in between is not the one removed.
@@ -180,9 +163,7 @@ export class Pipe extends Stream {
 
 const NUL = Buffer.alloc(1);
 
-// Where accept writes the peer's address, which uvts does not keep (remoteAddress() asks), and
-// where address() and remoteAddress() have the kernel write a name.
-const { sa: peer, len: peerLen } = sockaddrStorage();
+// Where address() and remoteAddress() have the kernel write a name.
 const { sa: names, len: namesLen } = sockaddrStorage();
 
 /**

@@ -1,7 +1,9 @@
 import {
-  EAGAIN, ECONNABORTED, EINPROGRESS, EINTR, EMFILE, ENFILE, SHUT_WR, type Libc,
+  EAGAIN, ECONNABORTED, EINPROGRESS, EINTR, EMFILE, ENFILE, SHUT_WR, SOL_SOCKET, SO_ERROR, type Libc,
 } from '../../ffi/libc.js';
 import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
+import { acceptSocket } from '../backend/socket.js';
+import { sockaddrStorage } from '../sockaddr.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop, PendingWork } from '../loop.js';
 import type { QueueNode } from '../queue.js';
@@ -384,8 +386,12 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   }
 
   /** getsockopt(SO_ERROR): the outcome of a non-blocking connect. */
-  /** @internal */
-  protected abstract socketError(): number;
+  private socketError(): number {
+    optval[0] = 0;
+    optlen[0] = 4;
+    if (this.libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) !== 0) return this.libc.errno();
+    return optval[0] as number;
+  }
 
   /** uv__read: up to 32 reads while each fills the buffer. */
   private readAll(): void {
@@ -533,9 +539,12 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     }
   }
 
-  /** accept4(), non-blocking and close-on-exec; -1 with errno on failure. */
-  /** @internal */
-  protected abstract acceptSocket(): number;
+  /** uv__accept: the next connection, non-blocking and close-on-exec; -1 with errno on failure. */
+  private acceptSocket(): number {
+    // The kernel writes the peer's address and its length: reset the length before each call.
+    peerLen[0] = peer.length;
+    return acceptSocket(this.libc, this.fd, peer, peerLen);
+  }
 
   /** Sets or clears `bits` in the events this stream watches (uv__io_start / uv__io_stop). */
   private watch(bits: number, on: boolean): void {
@@ -558,3 +567,9 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if (cb !== undefined) cb(err);
   }
 }
+
+// Where accept writes the peer's address, which uvts does not keep (remoteAddress() asks), and
+// one int for getsockopt: the loop's thread makes one call at a time.
+const { sa: peer, len: peerLen } = sockaddrStorage();
+const optval = new Int32Array(1);
+const optlen = new Int32Array(1);

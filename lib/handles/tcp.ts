@@ -1,9 +1,9 @@
 import {
   AF_INET, AF_INET6, EADDRINUSE, ECONNREFUSED, EINPROGRESS, EINTR, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY,
-  SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT_BALANCED, TCP_KEEPCNT, TCP_KEEPIDLE,
+  SOCK_STREAM, SOL_SOCKET, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT_BALANCED, TCP_KEEPCNT, TCP_KEEPIDLE,
   TCP_KEEPINTVL, TCP_NODELAY, type Libc,
 } from '../../ffi/libc.js';
-import { acceptSocket, openSocket } from '../backend/socket.js';
+import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
@@ -12,9 +12,8 @@ import { Stream, type ErrorCallback } from './stream.js';
 
 const MAX_KEEPIDLE = 32767;
 
-// One int for setsockopt and getsockopt, reused: the loop's thread makes one call at a time.
+// One int for setsockopt, reused: the loop's thread makes one call at a time.
 const optval = new Int32Array(1);
-const optlen = new Int32Array(1);
 
 /**
  * uv_tcp_t (src/unix/tcp.c): the socket is made on bind() or connect(), for the address's
@@ -139,21 +138,6 @@ export class Tcp extends Stream {
     if (this.libc.listen(this.fd, backlog) !== 0) throw errnoError(this.libc.errno(), 'listen');
   }
 
-  /** @internal */
-  protected acceptSocket(): number {
-    // The kernel writes the peer's address and its length: reset the length before each call.
-    peerLen[0] = peer.length;
-    return acceptSocket(this.libc, this.fd, peer, peerLen);
-  }
-
-  /** @internal */
-  protected socketError(): number {
-    optval[0] = 0;
-    optlen[0] = 4;
-    if (this.libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) !== 0) return this.libc.errno();
-    return optval[0] as number;
-  }
-
   /** maybe_new_socket: a socket for `family` unless the handle already has one. */
   private ensureSocket(family: 4 | 6): void {
     if (this.fd !== -1) return;
@@ -186,9 +170,6 @@ export class Tcp extends Stream {
     if (this.libc.setsockopt(this.fd, level, name, optval, 4) !== 0) throw errnoError(this.libc.errno(), syscall);
   }
 }
-
-// Where accept writes the peer's address, which uvts does not keep (remoteAddress() asks).
-const { sa: peer, len: peerLen } = sockaddrStorage();
 
 /** Tcp.bind's options, checked: an object with boolean members, or nothing. */
 function bindOptions(options: unknown): { reusePort: boolean; ipv6Only: boolean } {
