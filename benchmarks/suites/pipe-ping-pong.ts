@@ -12,13 +12,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Loop, Pipe } from '../../lib/index.js';
-import { kqueueSide } from './kqueue-side.js';
+import { DURATION_MS, PING, PongReader, VARIANTS, VARIANT_NOTES, pingPongResult } from './ping-pong-shared.js';
 import { childMain, type Suite, type Values } from '../report.js';
 
-const PING = Buffer.from('PING');
-const DURATION_MS = 5000;
-
-const kqueue = kqueueSide();
 
 export const suite: Suite = {
   name: 'pipe-ping-pong',
@@ -28,49 +24,14 @@ export const suite: Suite = {
     uvts: 'Pipe server, accepted Pipe and client Pipe on one new Loop; loop.run() until both ends have closed',
     peer: 'net.createServer().listen(path) echo and net.connect({ path }) client on Node\'s loop',
   },
-  extraSides: [{
-    name: 'uvts-ffi-rs',
-    runs: 'uvts',
-    env: { UVTS_FFI: 'ffi-rs' },
-    description: 'the uvts side with UVTS_FFI=ffi-rs',
-  }, {
-    name: 'uvts-runAsync',
-    runs: 'uvtsAsync',
-    description: 'the uvts side under await loop.runAsync(): its waits go to Node\'s loop',
-  }, ...kqueue.sides],
+  extraSides: VARIANTS,
   cases: [{
     label: '1 connection',
     args: [],
     measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
   }],
-  notes: ['target: uvts (koffi) at 1.2x Node\'s net or better', ...kqueue.notes],
+  notes: ['target: uvts (koffi) at 1.2x Node\'s net or better', ...VARIANT_NOTES],
 };
-
-/** The client's view of the echo: collects one pong across reads and checks it is the ping. */
-class PongReader {
-  private readonly pong = Buffer.alloc(PING.length);
-  private got = 0;
-
-  /** True once `data` completes a pong. Throws on anything else the echo should not send. */
-  feed(data: Buffer): boolean {
-    if (this.got + data.length > PING.length) {
-      throw new Error(`the echo sent ${this.got + data.length} bytes for a ${PING.length}-byte ping`);
-    }
-    data.copy(this.pong, this.got);
-    this.got += data.length;
-    if (this.got < PING.length) return false;
-    this.got = 0;
-    if (!this.pong.equals(PING)) throw new Error(`the echo sent ${JSON.stringify(this.pong.toString('latin1'))}`);
-    return true;
-  }
-}
-
-function result(pongs: number, echoed: number, ms: number): Values {
-  if (pongs === 0) throw new Error('no round trip completed');
-  // The server must have seen each ping once and nothing more: the last one was answered.
-  if (echoed !== pongs * PING.length) throw new Error(`the server echoed ${echoed} bytes for ${pongs} pings`);
-  return { roundTripsPerSecond: (pongs / ms) * 1000, roundTrips: pongs, ms };
-}
 
 /** A temp dir for one side's socket file, removed by `done`. */
 function socketPath(): { path: string; done: () => void } {
@@ -142,7 +103,7 @@ function pingPong(): { loop: Loop; done: () => Values } {
     loop,
     done: () => {
       where.done();
-      return result(pongs, echoed, ms);
+      return pingPongResult(pongs, echoed, ms);
     },
   };
 }
@@ -158,7 +119,7 @@ function peer(): Promise<Values> {
     const closed = (): void => {
       if (--open === 0) {
         try {
-          resolve(result(pongs, echoed, ms));
+          resolve(pingPongResult(pongs, echoed, ms));
         } catch (err) {
           reject(err);
         }

@@ -9,14 +9,10 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Loop, Tcp } from '../../lib/index.js';
-import { kqueueSide } from './kqueue-side.js';
+import { DURATION_MS, PING, PongReader, VARIANTS, VARIANT_NOTES, pingPongResult } from './ping-pong-shared.js';
 import { childMain, type Suite, type Values } from '../report.js';
 
 const HOST = '127.0.0.1';
-const PING = Buffer.from('PING');
-const DURATION_MS = 5000;
-
-const kqueue = kqueueSide();
 
 export const suite: Suite = {
   name: 'tcp-ping-pong',
@@ -26,49 +22,14 @@ export const suite: Suite = {
     uvts: 'Tcp server, accepted Tcp and client Tcp on one new Loop; loop.run() until both ends have closed',
     peer: 'net.createServer echo and net.connect client on Node\'s loop',
   },
-  extraSides: [{
-    name: 'uvts-ffi-rs',
-    runs: 'uvts',
-    env: { UVTS_FFI: 'ffi-rs' },
-    description: 'the uvts side with UVTS_FFI=ffi-rs',
-  }, {
-    name: 'uvts-runAsync',
-    runs: 'uvtsAsync',
-    description: 'the uvts side under await loop.runAsync(): its waits go to Node\'s loop',
-  }, ...kqueue.sides],
+  extraSides: VARIANTS,
   cases: [{
     label: '1 connection',
     args: [],
     measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
   }],
-  notes: ['target: uvts (koffi) at Node\'s net or better; uvts-runAsync within 0.8x of uvts', ...kqueue.notes],
+  notes: ['target: uvts (koffi) at Node\'s net or better; uvts-runAsync within 0.8x of uvts', ...VARIANT_NOTES],
 };
-
-/** The client's view of the echo: collects one pong across reads and checks it is the ping. */
-class PongReader {
-  private readonly pong = Buffer.alloc(PING.length);
-  private got = 0;
-
-  /** True once `data` completes a pong. Throws on anything else the echo should not send. */
-  feed(data: Buffer): boolean {
-    if (this.got + data.length > PING.length) {
-      throw new Error(`the echo sent ${this.got + data.length} bytes for a ${PING.length}-byte ping`);
-    }
-    data.copy(this.pong, this.got);
-    this.got += data.length;
-    if (this.got < PING.length) return false;
-    this.got = 0;
-    if (!this.pong.equals(PING)) throw new Error(`the echo sent ${JSON.stringify(this.pong.toString('latin1'))}`);
-    return true;
-  }
-}
-
-function result(pongs: number, echoed: number, ms: number): Values {
-  if (pongs === 0) throw new Error('no round trip completed');
-  // The server must have seen each ping once and nothing more: the last one was answered.
-  if (echoed !== pongs * PING.length) throw new Error(`the server echoed ${echoed} bytes for ${pongs} pings`);
-  return { roundTripsPerSecond: (pongs / ms) * 1000, roundTrips: pongs, ms };
-}
 
 function uvts(): Values {
   const { loop, done } = pingPong();
@@ -131,7 +92,7 @@ function pingPong(): { loop: Loop; done: () => Values } {
     start = performance.now();
     client.write(PING);
   });
-  return { loop, done: () => result(pongs, echoed, ms) };
+  return { loop, done: () => pingPongResult(pongs, echoed, ms) };
 }
 
 function peer(): Promise<Values> {
@@ -144,7 +105,7 @@ function peer(): Promise<Values> {
     const closed = (): void => {
       if (--open === 0) {
         try {
-          resolve(result(pongs, echoed, ms));
+          resolve(pingPongResult(pongs, echoed, ms));
         } catch (err) {
           reject(err);
         }
