@@ -23,11 +23,14 @@ import { suite as poolSize } from './suites/pool-size.js';
 import { suite as queueWork } from './suites/queue-work.js';
 import { suite as tcpPingPong } from './suites/tcp-ping-pong.js';
 import { suite as tcpPump } from './suites/tcp-pump.js';
+import { suite as udpPummel } from './suites/udp-pummel.js';
 
 /** The blocking-work suites: what `npm run bench` runs without a name. */
 const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
 
-const SUITES: readonly Suite[] = [loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, ffiCall, ...DEFAULT_SUITES];
+const SUITES: readonly Suite[] = [
+  loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, udpPummel, ffiCall, ...DEFAULT_SUITES,
+];
 
 const RUNS = 5;
 

@@ -7,6 +7,7 @@ export { Idle, Prepare, Check } from './handles/watcher.js';
 export { Async, AsyncSender } from './handles/async.js';
 export { Poll } from './handles/poll.js';
 export { Tcp } from './handles/tcp.js';
+export { Udp, type RecvCallback, type RemoteInfo, type SendCallback, type UdpBindOptions } from './handles/udp.js';
 export { Signal } from './handles/signal.js';
 export { Request, type RequestType } from './requests/request.js';
 export { Stats } from './requests/stats.js';

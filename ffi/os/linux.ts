@@ -28,6 +28,16 @@ import type { Platform } from './platform.js';
 //   32     | char *ai_canonname         | 8
 //   40     | struct addrinfo *ai_next   | 8
 //   48     | (size)                     |
+//
+// struct ip_mreq (8 bytes) and struct ipv6_mreq (20 bytes), as IP_ADD_MEMBERSHIP and
+// IPV6_JOIN_GROUP take them; the same on every platform uvts knows.
+//
+//   offset | ip_mreq                | ipv6_mreq
+//   -------+------------------------+----------------------------------
+//   0      | in_addr imr_multiaddr  | in6_addr ipv6mr_multiaddr
+//   4      | in_addr imr_interface  |
+//   16     |                        | unsigned int ipv6mr_interface
+//   20     |                        | (size)
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -85,6 +95,26 @@ export const linux: Platform = {
   SOCKADDR_IN: { size: 16, len: -1, family: 0, familyBytes: 2, port: 2, addr: 4 },
   SOCKADDR_IN6: { size: 28, len: -1, family: 0, familyBytes: 2, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
+
+  // glibc's bits/in.h and the kernel's linux/in.h, linux/in6.h and asm-generic/socket.h (which
+  // x86-64's asm/socket.h and arm64's both follow for SO_BROADCAST). glibc names the IPv6
+  // membership options IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP, the kernel IPV6_ADD_MEMBERSHIP /
+  // IPV6_DROP_MEMBERSHIP: the same 20 and 21.
+  SO_BROADCAST: 6,
+  SO_REUSEPORT: 15,
+  IPPROTO_IP: 0,
+  IP_TTL: 2,
+  IP_MULTICAST_TTL: 33,
+  IP_MULTICAST_LOOP: 34,
+  IP_ADD_MEMBERSHIP: 35,
+  IP_DROP_MEMBERSHIP: 36,
+  IPV6_UNICAST_HOPS: 16,
+  IPV6_MULTICAST_HOPS: 18,
+  IPV6_MULTICAST_LOOP: 19,
+  IPV6_JOIN_GROUP: 20,
+  IPV6_LEAVE_GROUP: 21,
+  IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
+  IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
 
   // getaddrinfo's hints.ai_flags (glibc; musl has the same values for all but AI_IDN and
   // AI_CANONIDN, which it lacks).
@@ -177,6 +207,13 @@ export const STATFS = { size: 120, type: 0 } as const;
 export const CIFS_MAGIC_NUMBER = 0xff534d42;
 export const SMB_SUPER_MAGIC = 0x517b;
 export const SMB2_MAGIC_NUMBER = 0xfe534d42;
+
+/**
+ * IP_RECVERR (linux/in.h): ICMP errors reach an unconnected UDP socket too, as its next
+ * receive's error. uvts does not set it (libuv does only for UV_UDP_LINUX_RECVERR); the Udp
+ * spec sets it to make a receive fail.
+ */
+export const IP_RECVERR = 11;
 
 /** glibc's EAI_INTR, which no other libc has: a value lookup.ts's table does not know. */
 export const EAI_INTR = -104;
