@@ -11,6 +11,7 @@ import {
 } from '../ffi/libc.js';
 import { IP_RECVERR } from '../ffi/os/linux.js';
 import { openSocket } from '../lib/backend/socket.js';
+import { useRecvmmsg } from '../lib/handles/udp.js';
 import { Loop, Udp, UVError, type RemoteInfo } from '../lib/index.js';
 import { encodeSockaddr } from '../lib/sockaddr.js';
 import { closeFds, closeLoop, openFds, specLibc, uvCode, viaLibkqueue } from './support.js';
@@ -326,29 +327,95 @@ test('a send on a closing or closed Udp reports EBADF through its callback, from
   closeLoop(t, loop);
 });
 
-test('every datagram queued before one readiness event arrives in that poll, at most 32 per event as libuv', (t) => {
-  const loop = new Loop();
-  const receiver = new Udp(loop).bind(HOST, 0);
-  const { port } = receiver.address();
-  const got: number[] = [];
-  receiver.recvStart((err, data, rinfo) => {
-    t.is(err, null);
-    t.is(rinfo?.family, 4);
-    got.push((data as Buffer)[0] as number);
-  });
-  sendRaw(port, 20, (i) => Buffer.from([i]));
-  const before = loop.metrics().loopCount;
-  loop.run('once');
-  t.is(loop.metrics().loopCount, before + 1, 'one iteration');
-  t.deepEqual(got, [...Array(20).keys()], 'all 20 in one poll');
+for (const mode of ['recvmmsg', 'recvfrom'] as const) {
+  // recvmmsg counts 32 down by each batch of 20 it reads, as libuv's recvmmsg mode: 40 an event.
+  const cap = mode === 'recvmmsg' ? 40 : 32;
+  test(`every datagram queued before one readiness event arrives in that poll, at most ${cap} with ${mode}`, (t) => {
+    const was = useRecvmmsg(mode === 'recvmmsg');
+    try {
+      const loop = new Loop();
+      const receiver = new Udp(loop).bind(HOST, 0);
+      const { port } = receiver.address();
+      const got: number[] = [];
+      receiver.recvStart((err, data, rinfo) => {
+        t.is(err, null);
+        t.deepEqual(rinfo, { address: HOST, port: rinfo?.port, family: 4 });
+        got.push((data as Buffer).length === 0 ? -1 : (data as Buffer)[0] as number);
+      });
+      sendRaw(port, 25, (i) => (i === 7 ? Buffer.alloc(0) : Buffer.from([i])));
+      const before = loop.metrics().loopCount;
+      loop.run('once');
+      t.is(loop.metrics().loopCount, before + 1, 'one iteration');
+      t.deepEqual(got, [...Array(25).keys()].map((i) => (i === 7 ? -1 : i)), 'all 25 in one poll, the empty one too');
 
-  got.length = 0;
-  sendRaw(port, 40, (i) => Buffer.from([i]));
-  loop.run('once');
-  t.deepEqual(got, [...Array(32).keys()], '32 on the first event');
-  loop.run('once');
-  t.deepEqual(got, [...Array(40).keys()], 'the rest on the next');
-  closeLoop(t, loop);
+      got.length = 0;
+      sendRaw(port, 50, (i) => Buffer.from([i]));
+      loop.run('once');
+      t.deepEqual(got, [...Array(cap).keys()], `${cap} on the first event`);
+      loop.run('once');
+      t.deepEqual(got, [...Array(50).keys()], 'the rest on the next');
+      closeLoop(t, loop);
+    } finally {
+      useRecvmmsg(was);
+    }
+  });
+
+  test(`a receive callback that throws or stops receiving loses no datagram, in order (${mode})`, (t) => {
+    const was = useRecvmmsg(mode === 'recvmmsg');
+    try {
+      const loop = new Loop();
+      const receiver = new Udp(loop).bind(HOST, 0);
+      const { port } = receiver.address();
+      const boom = new Error('boom');
+      const got: number[] = [];
+      const onData = (err: UVError | null, data: Buffer | null): void => {
+        t.is(err, null);
+        const i = (data as Buffer)[0] as number;
+        got.push(i);
+        if (i === 3) throw boom;
+        if (i === 6) receiver.recvStop();
+      };
+      receiver.recvStart(onData);
+      sendRaw(port, 10, (i) => Buffer.from([i]));
+      t.throws(() => loop.run('once'), { is: boom });
+      t.deepEqual(got, [0, 1, 2, 3]);
+      loop.run();
+      t.deepEqual(got, [0, 1, 2, 3, 4, 5, 6], 'the next run() carried on until recvStop()');
+      sendRaw(port, 2, (i) => Buffer.from([10 + i]));
+      receiver.recvStart(onData);
+      for (let i = 0; i < 20 && got.length < 12; i++) loop.run('nowait');
+      t.deepEqual(got, [...Array(12).keys()], 'after recvStart, those held first, then the newer ones');
+      closeLoop(t, loop);
+    } finally {
+      useRecvmmsg(was);
+    }
+  });
+}
+
+test('with recvfrom (macOS\'s way), datagrams and their senders arrive as with recvmmsg', (t) => {
+  const was = useRecvmmsg(false);
+  try {
+    const loop = new Loop();
+    const a = new Udp(loop).bind('::1', 0);
+    const b = new Udp(loop).bind('::1', 0);
+    const seen: [string, RemoteInfo | null][] = [];
+    b.recvStart((err, data, rinfo) => {
+      t.is(err, null);
+      seen.push([(data as Buffer).toString(), rinfo]);
+      if (seen.length === 2) {
+        a.close();
+        b.close();
+      }
+    });
+    a.send(Buffer.from('one'), '::1', b.address().port);
+    a.send(Buffer.alloc(0), '::1', b.address().port);
+    const from = a.address();
+    loop.run();
+    t.deepEqual(seen, [['one', from], ['', from]]);
+    closeLoop(t, loop);
+  } finally {
+    useRecvmmsg(was);
+  }
 });
 
 test('a first send binds the wildcard address of the target\'s family, recvStart binds 0.0.0.0; any port', (t) => {

@@ -13,6 +13,7 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { useRecvmmsg } from '../../lib/handles/udp.js';
 import { Loop, Timer, Udp, type UVError } from '../../lib/index.js';
 import { kqueueSide } from './kqueue-side.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
@@ -46,6 +47,10 @@ export const suite: Suite = {
     runs: 'uvts',
     env: { UVTS_FFI: 'ffi-rs' },
     description: 'the uvts side with UVTS_FFI=ffi-rs',
+  }, {
+    name: 'uvts-recvfrom',
+    runs: 'uvtsRecvfrom',
+    description: 'the uvts side reading with recvfrom, one datagram a call (macOS\'s way), not recvmmsg',
   }, ...kqueue.sides],
   cases: [pummelCase(1), pummelCase(4)],
   notes: [
@@ -179,4 +184,9 @@ function peer(args: string[]): Promise<Values> {
   });
 }
 
-childMain(import.meta.url, { uvts, peer });
+function uvtsRecvfrom(args: string[]): Values {
+  useRecvmmsg(false);
+  return uvts(args);
+}
+
+childMain(import.meta.url, { uvts, uvtsRecvfrom, peer });

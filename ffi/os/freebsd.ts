@@ -47,6 +47,21 @@ import type { Platform } from './platform.js';
 //   4      | in_addr imr_interface  |
 //   16     |                        | unsigned int ipv6mr_interface
 //   20     |                        | (size)
+//
+// struct mmsghdr (recvmmsg, sys/socket.h): a struct msghdr (48 bytes: an int msg_iovlen, a
+// socklen_t msg_controllen) then ssize_t msg_len; struct iovec.
+//
+//   offset | mmsghdr                    | iovec
+//   -------+----------------------------+------------------
+//   0      | void *msg_name             | void *iov_base
+//   8      | socklen_t msg_namelen      | size_t iov_len
+//   16     | struct iovec *msg_iov      | (size)
+//   24     | int msg_iovlen             |
+//   32     | void *msg_control          |
+//   40     | socklen_t msg_controllen   |
+//   44     | int msg_flags              |
+//   48     | ssize_t msg_len            |
+//   56     | (size)                     |
 
 const O_NONBLOCK = 0x0004;
 const O_CLOEXEC = 0x00100000;
@@ -125,6 +140,8 @@ export const freebsd: Platform = {
   IPV6_LEAVE_GROUP: 13,
   IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
   IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
+  MMSGHDR: { size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, len: 48 },
+  IOVEC: { size: 16, base: 0, len: 8 },
 
   // getaddrinfo's hints.ai_flags (netdb.h; AI_NUMERICSERV is 0x1000 on macOS). No IDN flags.
   AI_PASSIVE: 0x0001,

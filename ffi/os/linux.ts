@@ -38,6 +38,23 @@ import type { Platform } from './platform.js';
 //   4      | in_addr imr_interface  |
 //   16     |                        | unsigned int ipv6mr_interface
 //   20     |                        | (size)
+//
+// struct mmsghdr (recvmmsg), a struct msghdr then msg_len, and struct iovec, on LP64. glibc's
+// msghdr has size_t msg_iovlen and msg_controllen; musl's has an int and a socklen_t there,
+// each followed by 4 bytes of padding on little-endian LP64: the same offsets, and the same
+// bytes for the small values uvts writes (padding zeroed).
+//
+//   offset | mmsghdr                    | iovec
+//   -------+----------------------------+------------------
+//   0      | void *msg_name             | void *iov_base
+//   8      | socklen_t msg_namelen      | size_t iov_len
+//   16     | struct iovec *msg_iov      | (size)
+//   24     | size_t msg_iovlen          |
+//   32     | void *msg_control          |
+//   40     | size_t msg_controllen      |
+//   48     | int msg_flags              |
+//   56     | unsigned int msg_len       |
+//   64     | (size)                     |
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -115,6 +132,8 @@ export const linux: Platform = {
   IPV6_LEAVE_GROUP: 21,
   IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
   IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
+  MMSGHDR: { size: 64, name: 0, namelen: 8, iov: 16, iovlen: 24, len: 56 },
+  IOVEC: { size: 16, base: 0, len: 8 },
 
   // getaddrinfo's hints.ai_flags (glibc; musl has the same values for all but AI_IDN and
   // AI_CANONIDN, which it lacks).

@@ -37,6 +37,27 @@ export interface Ipv6MreqLayout {
   readonly interface: number;
 }
 
+/**
+ * struct mmsghdr as recvmmsg fills it: its struct msghdr, then msg_len. `size` is 0 where libc
+ * has no recvmmsg (macOS: its recvmsg_x is private), and Udp reads with recvfrom there.
+ */
+export interface MmsghdrLayout {
+  readonly size: number;
+  readonly name: number;
+  readonly namelen: number;
+  readonly iov: number;
+  readonly iovlen: number;
+  /** msg_len: unsigned int on Linux, ssize_t on FreeBSD; its low 32 bits (little-endian) hold the length. */
+  readonly len: number;
+}
+
+/** struct iovec: a pointer and a size_t. */
+export interface IovecLayout {
+  readonly size: number;
+  readonly base: number;
+  readonly len: number;
+}
+
 export interface AddrinfoLayout {
   readonly size: number;
   readonly flags: number;
@@ -130,6 +151,8 @@ export interface Platform {
   readonly IPV6_LEAVE_GROUP: number;
   readonly IP_MREQ: IpMreqLayout;
   readonly IPV6_MREQ: Ipv6MreqLayout;
+  readonly MMSGHDR: MmsghdrLayout;
+  readonly IOVEC: IovecLayout;
 
   // getaddrinfo and getnameinfo: flags, errors, and struct addrinfo. 0 for a flag this libc lacks.
   readonly AI_PASSIVE: number;
