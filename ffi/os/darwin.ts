@@ -131,8 +131,8 @@ export const darwin: Platform = {
   IPV6_LEAVE_GROUP: 13,
   IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
   IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
-  // No recvmmsg: libuv's recvmsg_x is a private interface. Udp reads with recvfrom here; the
-  // offsets are struct msghdr's (bsd/sys/socket.h), as FreeBSD's.
+  // No recvmmsg (the recvmsg_x libuv calls is a private interface): Udp reads with recvfrom
+  // here. The offsets are struct msghdr's (bsd/sys/socket.h), the same as FreeBSD's.
   MMSGHDR: { size: 0, name: 0, namelen: 8, iov: 16, iovlen: 24, len: -1 },
   IOVEC: { size: 16, base: 0, len: 8 },
 

@@ -123,8 +123,9 @@ export const freebsd: Platform = {
   SOCKADDR_IN6: { size: 28, len: 0, family: 1, familyBytes: 1, port: 2, flowinfo: 4, addr: 8, scopeId: 24 },
   SOCKADDR_STORAGE_SIZE: 128,
 
-  // sys/netinet/in.h, sys/netinet6/in6.h and sys/sys/socket.h (FreeBSD 14's installed headers): the BSD numbers, which
-  // differ from Linux's. The IP_* options take a u_char or an int; libuv passes an int, as here.
+  // sys/netinet/in.h, sys/netinet6/in6.h and sys/sys/socket.h (FreeBSD 14's installed headers):
+  // the BSD numbers, which differ from Linux's. The IP_* options take a u_char or an int; libuv
+  // passes an int, as here.
   SO_BROADCAST: 0x0020,
   SO_REUSEPORT: 0x0200,
   IPPROTO_IP: 0,

@@ -332,7 +332,10 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
     return this;
   }
 
-  /** uv_udp_recv_stop. */
+  /**
+   * uv_udp_recv_stop. Datagrams a batched read already took from the kernel are kept for the
+   * next recvStart(), ahead of newer ones.
+   */
   recvStop(): this {
     if (this.recvCb === undefined) return this;
     this.recvCb = undefined;
@@ -418,10 +421,17 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
   /** @internal */
   runPending(): void {
     this.fed = false;
-    if (this.heldAt < this.heldCount) this.deliverHeld();
-    // Without a socket (closed, or a deferred bind that failed) only callbacks are left to run.
-    if (this.fd === -1) this.runCompleted();
-    else this.onIo(IO_WRITABLE, 0);
+    let done = false;
+    try {
+      if (this.heldAt < this.heldCount) this.deliverHeld();
+      // Without a socket (closed, or a deferred bind that failed) only callbacks are left to run.
+      if (this.fd === -1) this.runCompleted();
+      else this.onIo(IO_WRITABLE, 0);
+      done = true;
+    } finally {
+      // A callback threw: what it left undone runs from the next pending phase.
+      if (!done) this.feed();
+    }
   }
 
   /** uv__udp_close: stop watching and close the socket; requests are settled in destroy(). */
