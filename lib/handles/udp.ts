@@ -479,7 +479,8 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
     if (v6only) this.setOption(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'setsockopt');
     if (libc.bind(this.fd, sa, sa.length) !== 0) {
       const errno = libc.errno();
-      // macOS and the BSDs refuse an address of the other family so; Linux says EINVAL.
+      // An address of the socket's other family: EAFNOSUPPORT on macOS and the BSDs, EINVAL on
+      // Linux; libuv reports EINVAL for both.
       throw errnoError(errno === EAFNOSUPPORT ? EINVAL : errno, 'bind', undefined, target);
     }
     if (family === 6) this.ipv6 = true;
