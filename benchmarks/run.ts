@@ -25,13 +25,14 @@ import { suite as queueWork } from './suites/queue-work.js';
 import { suite as tcpPingPong } from './suites/tcp-ping-pong.js';
 import { suite as tcpMultiAccept } from './suites/tcp-multi-accept.js';
 import { suite as tcpPump } from './suites/tcp-pump.js';
+import { suite as udpPummel } from './suites/udp-pummel.js';
 
 /** The blocking-work suites: what `npm run bench` runs without a name. */
 const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
 
 const SUITES: readonly Suite[] = [
-  loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, tcpMultiAccept, pipePingPong, ffiCall,
-  ...DEFAULT_SUITES,
+  loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, tcpMultiAccept, pipePingPong, udpPummel,
+  ffiCall, ...DEFAULT_SUITES,
 ];
 
 const RUNS = 5;

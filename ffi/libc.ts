@@ -90,6 +90,15 @@ export const FUNCTIONS = {
   getpeername: { ret: 'int', params: ['int', 'out', 'inout'] },
   setsockopt: { ret: 'int', params: ['int', 'int', 'int', 'in', 'uint'] },
   getsockopt: { ret: 'int', params: ['int', 'int', 'int', 'out', 'inout'] },
+  // sendto(fd, buf, len, flags, dest sockaddr, its length) and recvfrom(fd, buf, len, flags,
+  // src sockaddr out, its length in and out): one datagram each, as Udp sends and reads them.
+  sendto: { ret: 'long', params: ['int', 'in', 'ulong', 'int', 'in', 'uint'] },
+  recvfrom: { ret: 'long', params: ['int', 'out', 'ulong', 'int', 'out', 'inout'] },
+  // recvmmsg(fd, struct mmsghdr *, vlen, flags, struct timespec * or NULL): up to vlen datagrams
+  // into memory Udp owns and has laid out (its pointers point into it), so it travels as an
+  // address. vlen is an unsigned int on Linux and a size_t on FreeBSD, and the return an int and
+  // an ssize_t: as ulong and int, both read right (a count up to vlen, or -1).
+  recvmmsg: { ret: 'int', params: ['int', 'ptr', 'ulong', 'int', 'ptr'], only: ['linux', 'freebsd'] },
   inet_pton: { ret: 'int', params: ['int', 'in', 'out'] },
   // Returns its dst argument or NULL; only compared with 0.
   inet_ntop: { ret: 'long', params: ['int', 'in', 'out', 'uint'] },
@@ -208,7 +217,7 @@ export const LIBRARY_NAMES: readonly string[] = ({
 // errno values, as C sees them (positive), from Node's table for this platform.
 export const {
   EAGAIN, EINTR, ENOENT, EEXIST, EMFILE, ENFILE, ECONNABORTED, ECONNREFUSED, EINPROGRESS, EADDRINUSE, EPERM,
-  EACCES, EINVAL, EIO, ENOMEM, ENOSYS, ENOTSOCK, ENOTSUP, EXDEV,
+  EACCES, EINVAL, EIO, ENOMEM, ENOSYS, ENOTSOCK, ENOTSUP, EXDEV, ENOBUFS, EAFNOSUPPORT,
 } = constants.errno;
 
 // open(2) flags, from Node's table for this platform: O_DIRECTORY differs between x86-64
@@ -224,6 +233,9 @@ export const {
   SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_NOSIGPIPE, SO_REUSEPORT_BALANCED, IPPROTO_TCP, IPPROTO_IPV6,
   TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, IPV6_V6ONLY, SHUT_WR, INET6_ADDRSTRLEN,
   SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE, UNIX_ABSTRACT_NAMES, SOCKADDR_UN,
+  SO_BROADCAST, SO_REUSEPORT, IPPROTO_IP, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP,
+  IP_MREQ, IPV6_MREQ, MMSGHDR, IOVEC,
   AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_V4MAPPED, AI_ALL, AI_ADDRCONFIG, AI_IDN, AI_CANONIDN, AI_NUMERICSERV,
   NI_NUMERICHOST, NI_NUMERICSERV, NI_NOFQDN, NI_NAMEREQD, NI_DGRAM, NI_IDN, NI_MAXHOST, NI_MAXSERV,
   EAI_BADFLAGS, EAI_NONAME, EAI_AGAIN, EAI_FAIL, EAI_NODATA, EAI_FAMILY, EAI_SOCKTYPE, EAI_SERVICE, EAI_ADDRFAMILY,

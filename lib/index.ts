@@ -8,6 +8,7 @@ export { Async, AsyncSender } from './handles/async.js';
 export { Poll } from './handles/poll.js';
 export { Tcp } from './handles/tcp.js';
 export { Pipe } from './handles/pipe.js';
+export { Udp, type RecvCallback, type RemoteInfo, type SendCallback, type UdpBindOptions } from './handles/udp.js';
 export { Signal } from './handles/signal.js';
 export { Request, type RequestType } from './requests/request.js';
 export { Stats } from './requests/stats.js';

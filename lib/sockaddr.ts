@@ -117,3 +117,40 @@ export function decodeSockaddrUn(sa: Uint8Array, len: number, platform: Platform
   }
   return Buffer.from(sa.buffer, sa.byteOffset + start, stop - start).toString('utf8');
 }
+
+/**
+ * decodeSockaddr for a stream of datagrams' senders, which repeat: the text of the last IPv4
+ * or IPv6 address is kept and reused while the next sender has the same bytes, so a busy
+ * receiver makes no inet_ntop call (and no string) per datagram. Each call still returns a
+ * new object, which the caller may keep.
+ */
+export class PeerDecoder {
+  private family = 0;
+  private readonly raw = new Uint8Array(16);
+  private text = '';
+
+  constructor(private readonly libc: Libc) {}
+
+  decode(sa: Uint8Array, syscall: string): SocketAddress {
+    const af = SOCKADDR_IN.familyBytes === 1 ? sa[SOCKADDR_IN.family] as number
+      : (sa[SOCKADDR_IN.family] as number) | ((sa[SOCKADDR_IN.family + 1] as number) << 8);
+    const port = ((sa[SOCKADDR_IN.port] as number) << 8) | (sa[SOCKADDR_IN.port + 1] as number);
+    const raw = this.raw;
+    if (af === AF_INET) {
+      if (this.family === 4 && sameBytes(sa, SOCKADDR_IN.addr, raw, 4)) return { address: this.text, port, family: 4 };
+    } else if (af === AF_INET6 && this.family === 6 && sameBytes(sa, SOCKADDR_IN6.addr, raw, 16)) {
+      return { address: this.text, port, family: 6 };
+    }
+    const name = decodeSockaddr(this.libc, sa, syscall);
+    this.family = name.family;
+    this.text = name.address;
+    const at = name.family === 4 ? SOCKADDR_IN.addr : SOCKADDR_IN6.addr;
+    raw.set(sa.subarray(at, at + (name.family === 4 ? 4 : 16)));
+    return name;
+  }
+}
+
+function sameBytes(a: Uint8Array, at: number, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[at + i] !== b[i]) return false;
+  return true;
+}

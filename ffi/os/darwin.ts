@@ -41,6 +41,16 @@ import type { Platform } from './platform.js';
 //   32     | struct sockaddr *ai_addr   | 8
 //   40     | struct addrinfo *ai_next   | 8
 //   48     | (size)                     |
+//
+// struct ip_mreq (8 bytes) and struct ipv6_mreq (20 bytes), as IP_ADD_MEMBERSHIP and
+// IPV6_JOIN_GROUP take them.
+//
+//   offset | ip_mreq                | ipv6_mreq
+//   -------+------------------------+----------------------------------
+//   0      | in_addr imr_multiaddr  | in6_addr ipv6mr_multiaddr
+//   4      | in_addr imr_interface  |
+//   16     |                        | unsigned int ipv6mr_interface
+//   20     |                        | (size)
 
 const O_NONBLOCK = 0x0004;
 const O_CLOEXEC = 0x01000000;
@@ -111,6 +121,28 @@ export const darwin: Platform = {
   // after 1.52, binds longer names where SOCK_MAXADDRLEN is defined; uvts keeps to sun_path, as
   // every libuv release does.)
   SOCKADDR_UN: { size: 106, len: 0, family: 1, familyBytes: 1, path: 2, pathSize: 104 },
+
+  // xnu's bsd/netinet/in.h, bsd/netinet6/in6.h and bsd/sys/socket.h: the BSD numbers, which
+  // differ from Linux's. The IP_* options take a u_char or an int; libuv passes an int, as here.
+  SO_BROADCAST: 0x0020,
+  SO_REUSEPORT: 0x0200,
+  IPPROTO_IP: 0,
+  IP_TTL: 4,
+  IP_MULTICAST_TTL: 10,
+  IP_MULTICAST_LOOP: 11,
+  IP_ADD_MEMBERSHIP: 12,
+  IP_DROP_MEMBERSHIP: 13,
+  IPV6_UNICAST_HOPS: 4,
+  IPV6_MULTICAST_HOPS: 10,
+  IPV6_MULTICAST_LOOP: 11,
+  IPV6_JOIN_GROUP: 12,
+  IPV6_LEAVE_GROUP: 13,
+  IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
+  IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
+  // No recvmmsg (the recvmsg_x libuv calls is a private interface): Udp reads with recvfrom
+  // here. The offsets are struct msghdr's (bsd/sys/socket.h), the same as FreeBSD's.
+  MMSGHDR: { size: 0, name: 0, namelen: 8, iov: 16, iovlen: 24, len: -1 },
+  IOVEC: { size: 16, base: 0, len: 8 },
 
   // getaddrinfo's hints.ai_flags (Libinfo's netdb.h). It has no IDN flags.
   AI_PASSIVE: 0x0001,

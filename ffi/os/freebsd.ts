@@ -37,6 +37,31 @@ import type { Platform } from './platform.js';
 //   32     | struct sockaddr *ai_addr   | 8
 //   40     | struct addrinfo *ai_next   | 8
 //   48     | (size)                     |
+//
+// struct ip_mreq (8 bytes) and struct ipv6_mreq (20 bytes), as IP_ADD_MEMBERSHIP and
+// IPV6_JOIN_GROUP take them.
+//
+//   offset | ip_mreq                | ipv6_mreq
+//   -------+------------------------+----------------------------------
+//   0      | in_addr imr_multiaddr  | in6_addr ipv6mr_multiaddr
+//   4      | in_addr imr_interface  |
+//   16     |                        | unsigned int ipv6mr_interface
+//   20     |                        | (size)
+//
+// struct mmsghdr (recvmmsg, sys/socket.h): a struct msghdr (48 bytes: an int msg_iovlen, a
+// socklen_t msg_controllen) then ssize_t msg_len; struct iovec.
+//
+//   offset | mmsghdr                    | iovec
+//   -------+----------------------------+------------------
+//   0      | void *msg_name             | void *iov_base
+//   8      | socklen_t msg_namelen      | size_t iov_len
+//   16     | struct iovec *msg_iov      | (size)
+//   24     | int msg_iovlen             |
+//   32     | void *msg_control          |
+//   40     | socklen_t msg_controllen   |
+//   44     | int msg_flags              |
+//   48     | ssize_t msg_len            |
+//   56     | (size)                     |
 
 const O_NONBLOCK = 0x0004;
 const O_CLOEXEC = 0x00100000;
@@ -105,6 +130,27 @@ export const freebsd: Platform = {
   // after 1.52, binds longer names where SOCK_MAXADDRLEN is defined; uvts keeps to sun_path, as
   // every libuv release does.)
   SOCKADDR_UN: { size: 106, len: 0, family: 1, familyBytes: 1, path: 2, pathSize: 104 },
+
+  // sys/netinet/in.h, sys/netinet6/in6.h and sys/sys/socket.h (FreeBSD 14's installed headers):
+  // the BSD numbers, which differ from Linux's. The IP_* options take a u_char or an int; libuv
+  // passes an int, as here.
+  SO_BROADCAST: 0x0020,
+  SO_REUSEPORT: 0x0200,
+  IPPROTO_IP: 0,
+  IP_TTL: 4,
+  IP_MULTICAST_TTL: 10,
+  IP_MULTICAST_LOOP: 11,
+  IP_ADD_MEMBERSHIP: 12,
+  IP_DROP_MEMBERSHIP: 13,
+  IPV6_UNICAST_HOPS: 4,
+  IPV6_MULTICAST_HOPS: 10,
+  IPV6_MULTICAST_LOOP: 11,
+  IPV6_JOIN_GROUP: 12,
+  IPV6_LEAVE_GROUP: 13,
+  IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
+  IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
+  MMSGHDR: { size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, len: 48 },
+  IOVEC: { size: 16, base: 0, len: 8 },
 
   // getaddrinfo's hints.ai_flags (netdb.h; AI_NUMERICSERV is 0x1000 on macOS). No IDN flags.
   AI_PASSIVE: 0x0001,

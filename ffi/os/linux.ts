@@ -28,6 +28,33 @@ import type { Platform } from './platform.js';
 //   32     | char *ai_canonname         | 8
 //   40     | struct addrinfo *ai_next   | 8
 //   48     | (size)                     |
+//
+// struct ip_mreq (8 bytes) and struct ipv6_mreq (20 bytes), as IP_ADD_MEMBERSHIP and
+// IPV6_JOIN_GROUP take them; the same on every platform uvts knows.
+//
+//   offset | ip_mreq                | ipv6_mreq
+//   -------+------------------------+----------------------------------
+//   0      | in_addr imr_multiaddr  | in6_addr ipv6mr_multiaddr
+//   4      | in_addr imr_interface  |
+//   16     |                        | unsigned int ipv6mr_interface
+//   20     |                        | (size)
+//
+// struct mmsghdr (recvmmsg), a struct msghdr then msg_len, and struct iovec, on LP64. glibc's
+// msghdr has size_t msg_iovlen and msg_controllen; musl's has an int and a socklen_t there,
+// each followed by 4 bytes of padding on little-endian LP64: the same offsets, and the same
+// bytes for the small values uvts writes (padding zeroed).
+//
+//   offset | mmsghdr                    | iovec
+//   -------+----------------------------+------------------
+//   0      | void *msg_name             | void *iov_base
+//   8      | socklen_t msg_namelen      | size_t iov_len
+//   16     | struct iovec *msg_iov      | (size)
+//   24     | size_t msg_iovlen          |
+//   32     | void *msg_control          |
+//   40     | size_t msg_controllen      |
+//   48     | int msg_flags              |
+//   56     | unsigned int msg_len       |
+//   64     | (size)                     |
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -93,6 +120,28 @@ export const linux: Platform = {
   // sun_path[108]. A name that fills sun_path needs no NUL; one that starts with NUL is in the
   // abstract namespace, its length given by the address length.
   SOCKADDR_UN: { size: 110, len: -1, family: 0, familyBytes: 2, path: 2, pathSize: 108 },
+
+  // glibc's bits/in.h and the kernel's linux/in.h, linux/in6.h and asm-generic/socket.h (which
+  // x86-64's asm/socket.h and arm64's both follow for SO_BROADCAST). glibc names the IPv6
+  // membership options IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP, the kernel IPV6_ADD_MEMBERSHIP /
+  // IPV6_DROP_MEMBERSHIP: the same 20 and 21.
+  SO_BROADCAST: 6,
+  SO_REUSEPORT: 15,
+  IPPROTO_IP: 0,
+  IP_TTL: 2,
+  IP_MULTICAST_TTL: 33,
+  IP_MULTICAST_LOOP: 34,
+  IP_ADD_MEMBERSHIP: 35,
+  IP_DROP_MEMBERSHIP: 36,
+  IPV6_UNICAST_HOPS: 16,
+  IPV6_MULTICAST_HOPS: 18,
+  IPV6_MULTICAST_LOOP: 19,
+  IPV6_JOIN_GROUP: 20,
+  IPV6_LEAVE_GROUP: 21,
+  IP_MREQ: { size: 8, multiaddr: 0, interface: 4 },
+  IPV6_MREQ: { size: 20, multiaddr: 0, interface: 16 },
+  MMSGHDR: { size: 64, name: 0, namelen: 8, iov: 16, iovlen: 24, len: 56 },
+  IOVEC: { size: 16, base: 0, len: 8 },
 
   // getaddrinfo's hints.ai_flags (glibc; musl has the same values for all but AI_IDN and
   // AI_CANONIDN, which it lacks).
@@ -185,6 +234,13 @@ export const STATFS = { size: 120, type: 0 } as const;
 export const CIFS_MAGIC_NUMBER = 0xff534d42;
 export const SMB_SUPER_MAGIC = 0x517b;
 export const SMB2_MAGIC_NUMBER = 0xfe534d42;
+
+/**
+ * IP_RECVERR (linux/in.h): ICMP errors reach an unconnected UDP socket too, as its next
+ * receive's error. uvts does not set it (libuv does only for UV_UDP_LINUX_RECVERR); the Udp
+ * spec sets it to make a receive fail.
+ */
+export const IP_RECVERR = 11;
 
 /** glibc's EAI_INTR, which no other libc has: a value lookup.ts's table does not know. */
 export const EAI_INTR = -104;

@@ -37,6 +37,42 @@ export interface SockaddrUnLayout {
   readonly pathSize: number;
 }
 
+/** struct ip_mreq (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP): two struct in_addr, network order. */
+export interface IpMreqLayout {
+  readonly size: number;
+  readonly multiaddr: number;
+  readonly interface: number;
+}
+
+/** struct ipv6_mreq (IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP): the group, then an interface index. */
+export interface Ipv6MreqLayout {
+  readonly size: number;
+  readonly multiaddr: number;
+  /** unsigned int, host order: the index (an IPv6 address's scope id), 0 for the kernel's choice. */
+  readonly interface: number;
+}
+
+/**
+ * struct mmsghdr as recvmmsg fills it: its struct msghdr, then msg_len. `size` is 0 where libc
+ * has no recvmmsg (macOS: its recvmsg_x is private), and Udp reads with recvfrom there.
+ */
+export interface MmsghdrLayout {
+  readonly size: number;
+  readonly name: number;
+  readonly namelen: number;
+  readonly iov: number;
+  readonly iovlen: number;
+  /** msg_len: unsigned int on Linux, ssize_t on FreeBSD; its low 32 bits (little-endian) hold the length. */
+  readonly len: number;
+}
+
+/** struct iovec: a pointer and a size_t. */
+export interface IovecLayout {
+  readonly size: number;
+  readonly base: number;
+  readonly len: number;
+}
+
 export interface AddrinfoLayout {
   readonly size: number;
   readonly flags: number;
@@ -118,6 +154,31 @@ export interface Platform {
   /** Whether a Unix socket name may start with NUL: Linux's abstract namespace. */
   readonly UNIX_ABSTRACT_NAMES: boolean;
   readonly SOCKADDR_UN: SockaddrUnLayout;
+
+  // Datagram sockets (Udp): the options libuv's src/unix/udp.c sets, each an int value.
+  readonly SO_BROADCAST: number;
+  /**
+   * Linux's shares a port among sockets; the BSDs' is the older reuse that libuv prefers there
+   * for UV_UDP_REUSEADDR (uv__sock_reuseaddr).
+   */
+  readonly SO_REUSEPORT: number;
+  readonly IPPROTO_IP: number;
+  readonly IP_TTL: number;
+  readonly IP_MULTICAST_TTL: number;
+  readonly IP_MULTICAST_LOOP: number;
+  readonly IP_ADD_MEMBERSHIP: number;
+  readonly IP_DROP_MEMBERSHIP: number;
+  readonly IPV6_UNICAST_HOPS: number;
+  readonly IPV6_MULTICAST_HOPS: number;
+  readonly IPV6_MULTICAST_LOOP: number;
+  /** IPV6_ADD_MEMBERSHIP on Linux, as libuv maps IPV6_JOIN_GROUP to it. */
+  readonly IPV6_JOIN_GROUP: number;
+  /** IPV6_DROP_MEMBERSHIP on Linux. */
+  readonly IPV6_LEAVE_GROUP: number;
+  readonly IP_MREQ: IpMreqLayout;
+  readonly IPV6_MREQ: Ipv6MreqLayout;
+  readonly MMSGHDR: MmsghdrLayout;
+  readonly IOVEC: IovecLayout;
 
   // getaddrinfo and getnameinfo: flags, errors, and struct addrinfo. 0 for a flag this libc lacks.
   readonly AI_PASSIVE: number;
