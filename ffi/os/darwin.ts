@@ -102,6 +102,7 @@ export const darwin: Platform = {
   // The two agree for the l_linger of 0 that a reset close sets.
   SO_LINGER: 0x0080,
   SO_REUSEPORT_BALANCED: 0, // none balances: SO_REUSEPORT (0x0200) only shares
+  SO_REUSE_UDP: 0x0200, // SO_REUSEPORT
   SO_NOSIGPIPE: 0x1022,
   IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,
@@ -125,7 +126,6 @@ export const darwin: Platform = {
   // xnu's bsd/netinet/in.h, bsd/netinet6/in6.h and bsd/sys/socket.h: the BSD numbers, which
   // differ from Linux's. The IP_* options take a u_char or an int; libuv passes an int, as here.
   SO_BROADCAST: 0x0020,
-  SO_REUSEPORT: 0x0200,
   IPPROTO_IP: 0,
   IP_TTL: 4,
   IP_MULTICAST_TTL: 10,

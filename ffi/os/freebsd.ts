@@ -112,6 +112,7 @@ export const freebsd: Platform = {
   SO_KEEPALIVE: 0x0008,
   SO_LINGER: 0x0080,
   SO_REUSEPORT_BALANCED: 0x00010000, // SO_REUSEPORT_LB (sys/socket.h, FreeBSD 12+)
+  SO_REUSE_UDP: 0x0200, // SO_REUSEPORT
   SO_NOSIGPIPE: 0x0800,
   IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,
@@ -135,7 +136,6 @@ export const freebsd: Platform = {
   // the BSD numbers, which differ from Linux's. The IP_* options take a u_char or an int; libuv
   // passes an int, as here.
   SO_BROADCAST: 0x0020,
-  SO_REUSEPORT: 0x0200,
   IPPROTO_IP: 0,
   IP_TTL: 4,
   IP_MULTICAST_TTL: 10,

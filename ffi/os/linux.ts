@@ -102,6 +102,7 @@ export const linux: Platform = {
   SO_KEEPALIVE: 9,
   SO_LINGER: 13,
   SO_REUSEPORT_BALANCED: 15, // SO_REUSEPORT (asm-generic/socket.h)
+  SO_REUSE_UDP: 2, // SO_REUSEADDR
   SO_NOSIGPIPE: 0,
   IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,
@@ -126,7 +127,6 @@ export const linux: Platform = {
   // membership options IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP, the kernel IPV6_ADD_MEMBERSHIP /
   // IPV6_DROP_MEMBERSHIP: the same 20 and 21.
   SO_BROADCAST: 6,
-  SO_REUSEPORT: 15,
   IPPROTO_IP: 0,
   IP_TTL: 2,
   IP_MULTICAST_TTL: 33,

@@ -136,6 +136,8 @@ export interface Platform {
    * macOS, whose SO_REUSEPORT does not balance (libuv: ENOTSUP).
    */
   readonly SO_REUSEPORT_BALANCED: number;
+  /** What libuv sets for UV_UDP_REUSEADDR: SO_REUSEADDR on Linux; SO_REUSEPORT on the BSDs, where only it lets two sockets share a port. */
+  readonly SO_REUSE_UDP: number;
   /** 0 where absent: Linux has MSG_NOSIGNAL instead, and Node ignores SIGPIPE anyway. */
   readonly SO_NOSIGPIPE: number;
   readonly IPPROTO_TCP: number;
@@ -157,11 +159,6 @@ export interface Platform {
 
   // Datagram sockets (Udp): the options libuv's src/unix/udp.c sets, each an int value.
   readonly SO_BROADCAST: number;
-  /**
-   * Linux's shares a port among sockets; the BSDs' is the older reuse that libuv prefers there
-   * for UV_UDP_REUSEADDR (uv__sock_reuseaddr).
-   */
-  readonly SO_REUSEPORT: number;
   readonly IPPROTO_IP: number;
   readonly IP_TTL: number;
   readonly IP_MULTICAST_TTL: number;

@@ -9,6 +9,7 @@ import type { Loop, PendingWork } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { queueRemove } from '../queue.js';
 import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
+import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
 
 
@@ -47,43 +48,6 @@ class WriteReq {
   constructor(readonly data: Uint8Array, readonly cb: ErrorCallback | undefined) {}
 }
 
-/** A FIFO of write requests, linked through `next`. */
-class WriteQueue {
-  head: WriteReq | null = null;
-  tail: WriteReq | null = null;
-
-  push(req: WriteReq): void {
-    if (this.tail === null) this.head = req;
-    else this.tail.next = req;
-    this.tail = req;
-  }
-
-  shift(): WriteReq | null {
-    const req = this.head;
-    if (req === null) return null;
-    this.head = req.next;
-    if (this.head === null) this.tail = null;
-    req.next = null;
-    return req;
-  }
-
-  /** Empties the queue and returns its chain. */
-  takeAll(): WriteReq | null {
-    const head = this.head;
-    this.head = this.tail = null;
-    return head;
-  }
-
-  /** Puts a chain taken by takeAll() back in front of what was queued since. */
-  prepend(chain: WriteReq): void {
-    let last = chain;
-    while (last.next !== null) last = last.next;
-    last.next = this.head;
-    if (this.head === null) this.tail = last;
-    this.head = chain;
-  }
-}
-
 /**
  * uv_stream_t over a non-blocking socket (src/unix/stream.c): reading, queued writes,
  * shutdown, listen and accept. Tcp and Pipe add how the socket is made and named.
@@ -105,10 +69,10 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** @internal */ protected delayedError: UVError | null = null;
   private shutdownCb: ErrorCallback | undefined = undefined;
   private shutting = false;
-  private readonly writeQueue = new WriteQueue();
+  private readonly writeQueue = new Fifo<WriteReq>();
   /** Bytes of queued writes not yet taken by the kernel (write_queue_size). */
   private queuedBytes = 0;
-  private readonly completed = new WriteQueue();
+  private readonly completed = new Fifo<WriteReq>();
   private fed = false;
 
   protected constructor(loop: Loop, libc: Libc) {

@@ -3,9 +3,8 @@ import {
   AF_INET, AF_INET6, EAFNOSUPPORT, EAGAIN, EINTR, EINVAL, ENOBUFS, IPPROTO_IP, IPPROTO_IPV6, IPV6_JOIN_GROUP,
   IPV6_LEAVE_GROUP, IPV6_MREQ, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS, IPV6_V6ONLY,
   IOVEC, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MREQ, IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TTL, MMSGHDR,
-  SOCKADDR_STORAGE_SIZE, SOCK_DGRAM, SOL_SOCKET, SO_BROADCAST, SO_ERROR, SO_REUSEADDR, SO_REUSEPORT, type Libc,
+  SOCKADDR_STORAGE_SIZE, SOCK_DGRAM, SOL_SOCKET, SO_BROADCAST, SO_ERROR, SO_REUSE_UDP, type Libc,
 } from '../../ffi/libc.js';
-import { PLATFORM } from '../../ffi/os.js';
 import { IO_ERROR, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
@@ -15,6 +14,7 @@ import {
   PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress,
 } from '../sockaddr.js';
 import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
+import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
 
 export type RemoteInfo = SocketAddress;
@@ -125,9 +125,9 @@ class Batch {
 /**
  * libuv's uv__sock_reuseaddr: on macOS and FreeBSD, SO_REUSEPORT (which implies SO_REUSEADDR
  * there and lets several sockets share a multicast port); on Linux, whose SO_REUSEPORT spreads
- * datagrams among the sockets instead, SO_REUSEADDR.
+ * datagrams among the sockets instead, SO_REUSEADDR. The platform table holds which.
  */
-const REUSE_OPTION = PLATFORM.name === 'linux' ? SO_REUSEADDR : SO_REUSEPORT;
+const REUSE_OPTION = SO_REUSE_UDP;
 
 /** uv_udp_send_t: one datagram to one address, its callback run once sent or failed. */
 class SendReq {
@@ -140,43 +140,6 @@ class SendReq {
     readonly port: number,
     readonly cb: SendCallback | undefined,
   ) {}
-}
-
-/** A FIFO of send requests, linked through `next`. */
-class SendQueue {
-  head: SendReq | null = null;
-  tail: SendReq | null = null;
-
-  push(req: SendReq): void {
-    if (this.tail === null) this.head = req;
-    else this.tail.next = req;
-    this.tail = req;
-  }
-
-  shift(): SendReq | null {
-    const req = this.head;
-    if (req === null) return null;
-    this.head = req.next;
-    if (this.head === null) this.tail = null;
-    req.next = null;
-    return req;
-  }
-
-  /** Empties the queue and returns its chain. */
-  takeAll(): SendReq | null {
-    const head = this.head;
-    this.head = this.tail = null;
-    return head;
-  }
-
-  /** Puts a chain taken by takeAll() back in front of what was queued since. */
-  prepend(chain: SendReq): void {
-    let last = chain;
-    while (last.next !== null) last = last.next;
-    last.next = this.head;
-    if (this.head === null) this.tail = last;
-    this.head = chain;
-  }
 }
 
 /**
@@ -198,8 +161,8 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
   /** Set while receiving (libuv's recv_cb). */
   private recvCb: RecvCallback | undefined = undefined;
   /** Requests not yet taken by the kernel (write_queue), and those done whose callbacks wait. */
-  private readonly sendQueue = new SendQueue();
-  private readonly completed = new SendQueue();
+  private readonly sendQueue = new Fifo<SendReq>();
+  private readonly completed = new Fifo<SendReq>();
   /** send_queue_count and send_queue_size: every request until its callback has run. */
   private sendCount = 0;
   private sendBytes = 0;
