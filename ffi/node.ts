@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { enterNative, leaveNative } from './exit-guard.js';
 import { RTLD_DEFAULT } from './libc.js';
 
 // Node's own libuv, and the N-API call that finds this thread's Node loop, bound from the
@@ -46,6 +47,9 @@ let bound: NodeUv | Error | undefined;
 /** Node's libuv and napi_get_uv_event_loop, bound on this thread, or why they cannot be. */
 export function tryNodeUv(): NodeUv | Error {
   if (bound !== undefined) return bound;
+  // koffi's addon initialization must not be cut short by the process's exit (exit-guard.ts):
+  // under UVTS_FFI=ffi-rs, a worker's first loop loads koffi here.
+  if (!enterNative()) return new Error("the process is exiting; Node's libuv was not bound");
   try {
     const koffi = createRequire(import.meta.url)('koffi') as Koffi;
     // null: the running program itself, whose exported symbols include libuv's and N-API's.
@@ -80,6 +84,8 @@ export function tryNodeUv(): NodeUv | Error {
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     bound = new Error(`Node's libuv could not be bound from the node binary (${why})`, { cause: err });
+  } finally {
+    leaveNative();
   }
   return bound;
 }
