@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { Backend, BackendName, LoopMetrics } from './backend/backend.js';
+import type { Backend, BackendName, IoWatcher, LoopMetrics } from './backend/backend.js';
 import { NO_WAIT, READY, WOKEN } from './backend/backend.js';
 import { openBackend } from './backend/open.js';
 import { SIGNALLED, STATE } from './backend/wake-word.js';
@@ -202,6 +202,17 @@ export class Loop {
   /** @internal */
   touch(): void {
     this.nodeWait?.cancel();
+  }
+
+  /**
+   * uv__io_start / uv__io_stop: the IO_* events `watcher` wants on `fd` (0: none). Every handle
+   * goes through here rather than to the backend, so that a runAsync() waiting in Node's loop
+   * looks again at the change (touch).
+   */
+  /** @internal */
+  watchFd(fd: number, events: number, watcher: IoWatcher): void {
+    this.io.modify(fd, events, watcher);
+    this.touch();
   }
 
   /** uv_stop: run() returns after the current iteration, which does not block. */

@@ -75,8 +75,7 @@ export class Poll extends Handle implements IoWatcher {
     }
     this.stopWatching();
     if (events === 0) return this;
-    io.modify(this.fd, events, this);
-    this.loop.touch();
+    this.loop.watchFd(this.fd, events, this);
     this.interest = events;
     this.callback = cb;
     this.markActive();

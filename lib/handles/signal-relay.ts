@@ -64,7 +64,7 @@ export class SignalRelay implements IoWatcher, PendingWork {
     proto ??= koffi.pointer(koffi.proto('void uvts_signal_cb(void *handle, int signum)'));
     this.callback = koffi.register((handle: unknown) => this.queue(handle), proto);
     this.callbackAddress = Number(koffi.address(this.callback));
-    loop.io.modify(this.fd, IO_READABLE, this);
+    loop.watchFd(this.fd, IO_READABLE, this);
   }
 
   /** The loop's relay, made on first use; ENOSYS where the loop cannot watch an fd. */

@@ -515,8 +515,7 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     const events = on ? this.events | bits : this.events & ~bits;
     if (events === this.events || this.fd === -1) return;
     this.events = events;
-    this.loop.io.modify(this.fd, events, this);
-    this.loop.touch();
+    this.loop.watchFd(this.fd, events, this);
   }
 
   /** uv__io_feed: run this stream's write-side work in the next pending phase. */
