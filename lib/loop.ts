@@ -5,7 +5,7 @@ import { NO_WAIT, READY, WOKEN } from './backend/backend.js';
 import { openBackend } from './backend/open.js';
 import { SIGNALLED, STATE } from './backend/wake-word.js';
 import { UVError } from './errors.js';
-import { EINTR, EMFILE } from '../ffi/libc.js';
+import { EINTR, EMFILE, type Libc } from '../ffi/libc.js';
 import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
@@ -564,6 +564,16 @@ export class Loop {
  */
 export function checkLoop(value: unknown, name = 'loop'): asserts value is Loop {
   if (typeof value !== 'object' || value === null || !Loop.made(value)) throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
+}
+
+/**
+ * The libc of a loop that can watch fds, for a handle's init (uv_tcp_init, ...): called before
+ * the Handle constructor registers the handle, so a loop without an fd backend (ENOSYS) or a
+ * value that is no loop leaves nothing behind.
+ */
+export function libcForHandle(loop: unknown, init: string): Libc {
+  checkLoop(loop);
+  return loop.io.requireLibc(init);
 }
 
 /** One turn of Node's loop: resolves from a setImmediate callback. */

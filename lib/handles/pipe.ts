@@ -4,7 +4,7 @@ import {
 } from '../../ffi/libc.js';
 import { openSocket, setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
-import { checkLoop, type Loop } from '../loop.js';
+import { libcForHandle, type Loop } from '../loop.js';
 import { decodeSockaddrUn, encodeSockaddrUn, sockaddrStorage } from '../sockaddr.js';
 import { checkFd, checkFunction, describe } from '../validate.js';
 import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './stream.js';
@@ -24,7 +24,7 @@ export class Pipe extends Stream {
   private listening = false;
 
   constructor(loop: Loop) {
-    super(loop, libcOf(loop));
+    super(loop, 'uv_pipe_init');
   }
 
   get type(): 'pipe' {
@@ -200,8 +200,3 @@ function nameError(errno: number, syscall: string, path: string): UVError {
   return errnoError(errno, syscall, path);
 }
 
-/** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
-function libcOf(loop: unknown): Libc {
-  checkLoop(loop);
-  return loop.io.requireLibc('uv_pipe_init');
-}

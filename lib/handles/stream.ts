@@ -5,7 +5,7 @@ import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE, type IoWatcher } from '.
 import { acceptSocket } from '../backend/socket.js';
 import { sockaddrStorage } from '../sockaddr.js';
 import { UVError, errnoError } from '../errors.js';
-import type { Loop, PendingWork } from '../loop.js';
+import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { queueRemove } from '../queue.js';
 import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
@@ -75,7 +75,8 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   private readonly completed = new Fifo<WriteReq>();
   private fed = false;
 
-  protected constructor(loop: Loop, libc: Libc) {
+  protected constructor(loop: Loop, init: 'uv_tcp_init' | 'uv_pipe_init') {
+    const libc = libcForHandle(loop, init);
     super(loop);
     this.libc = libc;
     loop.reserveEmfileFd();

@@ -5,7 +5,7 @@ import {
 } from '../../ffi/libc.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
-import { checkLoop, type Loop } from '../loop.js';
+import { libcForHandle, type Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import { checkFunction, describe } from '../validate.js';
 import { Stream, type ErrorCallback } from './stream.js';
@@ -29,7 +29,7 @@ export class Tcp extends Stream {
   private bindTarget = '';
 
   constructor(loop: Loop) {
-    super(loop, libcOf(loop));
+    super(loop, 'uv_tcp_init');
   }
 
   get type(): 'tcp' {
@@ -181,8 +181,3 @@ function bindOptions(options: unknown): { reusePort: boolean; ipv6Only: boolean 
   return { reusePort, ipv6Only };
 }
 
-/** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
-function libcOf(loop: unknown): Libc {
-  checkLoop(loop);
-  return loop.io.requireLibc('uv_tcp_init');
-}

@@ -8,7 +8,7 @@ import {
 import { IO_ERROR, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
-import { checkLoop, type Loop, type PendingWork } from '../loop.js';
+import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
 import {
   PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress,
@@ -186,7 +186,7 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
   private lastFamily: 4 | 6 = 4;
 
   constructor(loop: Loop) {
-    const libc = libcOf(loop);
+    const libc = libcForHandle(loop, 'uv_udp_init');
     super(loop);
     this.libc = libc;
     this.peers = new PeerDecoder(libc);
@@ -780,8 +780,3 @@ function anyAddress(libc: Libc, family: 4 | 6): Uint8Array {
   return (any6 ??= encodeSockaddr(libc, '::', 0, 'bind').sa);
 }
 
-/** The loop's libc, once the loop is known to be one (a Handle checks that only after this runs). */
-function libcOf(loop: unknown): Libc {
-  checkLoop(loop);
-  return loop.io.requireLibc('uv_udp_init');
-}
