@@ -100,9 +100,10 @@ export interface Contender {
  * the further peers.
  */
 export function contenders(suite: Suite): Contender[] {
-  const extra = (role: 'variant' | 'peer'): Contender[] => (suite.extraSides ?? [])
-    .filter((x) => (x.role ?? 'variant') === role)
-    .map((x) => ({ name: x.name, side: x.runs, env: x.env ?? {}, description: x.description }));
+  const extra = (role: 'variant' | 'peer'): Contender[] =>
+    (suite.extraSides ?? [])
+      .filter((x) => (x.role ?? 'variant') === role)
+      .map((x) => ({ name: x.name, side: x.runs, env: x.env ?? {}, description: x.description }));
   return [
     { name: 'uvts', side: 'uvts', env: {}, description: suite.sides.uvts },
     ...extra('variant'),
@@ -130,17 +131,29 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Runs one measurement: `node <file> <side> ...args` in a new process, which prints one JSON line. */
-export function measureInChild(file: string, side: Side, args: readonly string[], timeoutMs = 120_000,
-                               env: Record<string, string> = {}): Promise<Values> {
+export function measureInChild(
+  file: string,
+  side: Side,
+  args: readonly string[],
+  timeoutMs = 120_000,
+  env: Record<string, string> = {},
+): Promise<Values> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, side, ...args],
-      { stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [file, side, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: timeoutMs,
+      env: { ...process.env, ...env },
+    });
     let out = '';
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => { out += chunk; });
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const vars = Object.entries(env).map(([k, v]) => `${k}=${v} `).join('');
+      const vars = Object.entries(env)
+        .map(([k, v]) => `${k}=${v} `)
+        .join('');
       const what = `${vars}${side} ${file} ${args.join(' ')}`.trim();
       if (code !== 0) {
         reject(new Error(`measurement failed (${signal ?? `exit code ${code}`}): ${what}`));
@@ -168,7 +181,10 @@ type Measurement = (args: string[]) => Values | Promise<Values>;
  * The child side of a suite: reads the side from argv, runs the matching measurement once,
  * prints its values as one JSON line. Any failure exits non-zero.
  */
-export function childMain(moduleUrl: string, run: { uvts: Measurement; peer: Measurement } & Record<Side, Measurement>): void {
+export function childMain(
+  moduleUrl: string,
+  run: { uvts: Measurement; peer: Measurement } & Record<Side, Measurement>,
+): void {
   if (!isEntry(moduleUrl)) return;
   const [side, ...args] = process.argv.slice(2);
   const measure = side === undefined || !Object.hasOwn(run, side) ? undefined : run[side];
@@ -178,9 +194,11 @@ export function childMain(moduleUrl: string, run: { uvts: Measurement; peer: Mea
   }
   Promise.resolve()
     .then(() => measure(args))
-    .then((values) => { process.stdout.write(JSON.stringify(values) + '\n'); })
+    .then((values) => {
+      process.stdout.write(JSON.stringify(values) + '\n');
+    })
     .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     });
 }
@@ -243,8 +261,18 @@ export function ratios(results: readonly SuiteRuns[]): Ratio[] {
           const leftMedian = medianOf(runs[left], m.key);
           const rightMedian = medianOf(runs[right], m.key);
           const ratio = leftMedian / rightMedian;
-          const r: Ratio = { suite: suite.name, case: c.label, measure: m.label, unit: m.unit, better: m.better,
-            left, leftMedian, right, rightMedian, ratio };
+          const r: Ratio = {
+            suite: suite.name,
+            case: c.label,
+            measure: m.label,
+            unit: m.unit,
+            better: m.better,
+            left,
+            leftMedian,
+            right,
+            rightMedian,
+            ratio,
+          };
           if (suite.cpuPerRequest === true) {
             r.leftCpu = cpuMedians(runs[left]);
             r.rightCpu = cpuMedians(runs[right]);
@@ -295,14 +323,29 @@ export function formatTable(results: readonly SuiteRuns[]): string {
     const cell = (x: number): string => format(x, m?.digits) + unit;
     const cpu = (c: CpuMedians | undefined): string[] =>
       !withCpu ? [] : c === undefined ? [''] : [cpuCell(c.loopUs, c.poolUs)];
-    const ahead = !Number.isFinite(r.ratio) || r.ratio === 1 ? ''
-      : (r.better === 'higher') === (r.ratio > 1) ? `, ${r.left} ahead` : `, ${r.right} ahead`;
+    const ahead =
+      !Number.isFinite(r.ratio) || r.ratio === 1
+        ? ''
+        : (r.better === 'higher') === r.ratio > 1
+          ? `, ${r.left} ahead`
+          : `, ${r.right} ahead`;
     let verdict = `${r.better} is better${ahead}`;
     if (r.target !== undefined) {
       verdict += `; target ${r.better === 'higher' ? '>=' : '<='} ${r.target}x ${r.met === true ? 'met' : 'NOT met'}`;
     }
-    const full = [r.suite, r.case, r.measure, r.left, cell(r.leftMedian), ...cpu(r.leftCpu), r.right, cell(r.rightMedian),
-      ...cpu(r.rightCpu), Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x` : '-', verdict];
+    const full = [
+      r.suite,
+      r.case,
+      r.measure,
+      r.left,
+      cell(r.leftMedian),
+      ...cpu(r.leftCpu),
+      r.right,
+      cell(r.rightMedian),
+      ...cpu(r.rightCpu),
+      Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x` : '-',
+      verdict,
+    ];
     // Blank the leading cells that repeat the row above (suite, case, measure, side, its median
     // and its CPU).
     const lead = withCpu ? 6 : 5;
@@ -327,7 +370,9 @@ export function formatRuns(results: readonly SuiteRuns[]): string {
       for (const m of c.measures) {
         for (const k of contenders(suite)) {
           const vs = runs[k.name] ?? [];
-          lines.push(`  ${suite.name}, ${m.label} (${c.label}), ${k.name}: ${vs.map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`);
+          lines.push(
+            `  ${suite.name}, ${m.label} (${c.label}), ${k.name}: ${vs.map((v) => format(v[m.key] ?? NaN, m.digits)).join('  ')}`,
+          );
         }
       }
       if (suite.cpuPerRequest !== true) return;
@@ -343,10 +388,24 @@ export function formatRuns(results: readonly SuiteRuns[]): string {
 
 function table(header: string[], rows: string[][], numeric: ReadonlySet<number>): string[] {
   const widths: number[] = [];
-  for (const r of [header, ...rows]) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  for (const r of [header, ...rows])
+    r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
   const line = (r: string[]): string =>
-    '  ' + r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  const out = [line(header), '  ' + widths.map((w) => '-'.repeat(w)).join('  ').trimEnd()];
+    '  ' +
+    r
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    line(header),
+    '  ' +
+      widths
+        .map((w) => '-'.repeat(w))
+        .join('  ')
+        .trimEnd(),
+  ];
   for (const r of rows) out.push(r.length === 0 ? '' : line(r));
   return out;
 }

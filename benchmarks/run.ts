@@ -8,8 +8,17 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
-  comparisons, contenders, formatRuns, formatTable, measureInChild, median, ratios,
-  type CaseRuns, type Suite, type SuiteRuns, type Values,
+  comparisons,
+  contenders,
+  formatRuns,
+  formatTable,
+  measureInChild,
+  median,
+  ratios,
+  type CaseRuns,
+  type Suite,
+  type SuiteRuns,
+  type Values,
 } from './report.js';
 import { poolSizeFromEnv } from './suites/closed-loop.js';
 import { suite as asyncPummel } from './suites/async-pummel.js';
@@ -31,8 +40,17 @@ import { suite as udpPummel } from './suites/udp-pummel.js';
 const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
 
 const SUITES: readonly Suite[] = [
-  loopCount, millionTimers, asyncPummel, embedWake, tcpPingPong, tcpPump, tcpMultiAccept, pipePingPong, udpPummel,
-  ffiCall, ...DEFAULT_SUITES,
+  loopCount,
+  millionTimers,
+  asyncPummel,
+  embedWake,
+  tcpPingPong,
+  tcpPump,
+  tcpMultiAccept,
+  pipePingPong,
+  udpPummel,
+  ffiCall,
+  ...DEFAULT_SUITES,
 ];
 
 const RUNS = 5;
@@ -103,7 +121,11 @@ function describe(suite: Suite): string {
   const ks = contenders(suite);
   const width = Math.max(...ks.map((k) => k.name.length));
   for (const k of ks) lines.push(`   ${`${k.name}:`.padEnd(width + 1)} ${k.description}`);
-  lines.push(`   ratios: ${comparisons(suite).map(([a, b]) => `${a}/${b}`).join(', ')}`);
+  lines.push(
+    `   ratios: ${comparisons(suite)
+      .map(([a, b]) => `${a}/${b}`)
+      .join(', ')}`,
+  );
   for (const note of suite.notes ?? []) lines.push(`   ${note}`);
   return lines.join('\n');
 }
@@ -206,10 +228,12 @@ async function main(): Promise<void> {
   const known = SUITES.map((s) => s.name);
   const unknown = names.filter((n) => n !== 'all' && !known.includes(n));
   if (unknown.length > 0) {
-    fail(`unknown benchmark suite ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known suites: ${known.join(', ')} (or all)`);
+    fail(
+      `unknown benchmark suite ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known suites: ${known.join(', ')} (or all)`,
+    );
   }
-  const chosen = names.length === 0 ? DEFAULT_SUITES
-    : names.includes('all') ? SUITES : SUITES.filter((s) => names.includes(s.name));
+  const chosen =
+    names.length === 0 ? DEFAULT_SUITES : names.includes('all') ? SUITES : SUITES.filter((s) => names.includes(s.name));
   const runs = runCount();
   const pool = resolvePoolSize();
   // Every child inherits both variables, so Node's pool, uvts's and piscina's are the same size.
@@ -230,11 +254,15 @@ async function main(): Promise<void> {
     progress.clear();
   }
   const file = writeResults(date, m, runs, pool.size, results);
-  console.log(`\n${m.cpu}, ${m.cores} cores, ${m.platform}/${m.arch}; node ${process.version}; pool ${pool.size} threads;`
-    + ` medians of ${runs} run${runs === 1 ? '' : 's'} per side; ratio = side/vs`);
+  console.log(
+    `\n${m.cpu}, ${m.cores} cores, ${m.platform}/${m.arch}; node ${process.version}; pool ${pool.size} threads;` +
+      ` medians of ${runs} run${runs === 1 ? '' : 's'} per side; ratio = side/vs`,
+  );
   if (results.some((r) => r.suite.cpuPerRequest === true)) {
-    console.log('CPU/req loop+pool µs: CPU time per request completed in the measured window, of the thread driving the loop'
-      + '\n  + of all other threads together (pool, V8 and libuv helpers); from /proc/self/task/*/schedstat, n/a without it');
+    console.log(
+      'CPU/req loop+pool µs: CPU time per request completed in the measured window, of the thread driving the loop' +
+        '\n  + of all other threads together (pool, V8 and libuv helpers); from /proc/self/task/*/schedstat, n/a without it',
+    );
   }
   console.log(formatTable(results));
   console.log('\n  per run:');

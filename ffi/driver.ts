@@ -43,8 +43,11 @@ export function tryLibc(): Libc | Error {
       loaded = bindGuarded(name, driver.bind);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      loaded = new Error(`the FFI driver '${name}' could not load (${why.split('\n')[0]}); ` +
-        `install it with \`${driver.install}\`, or choose the other driver with UVTS_FFI`, { cause: err });
+      loaded = new Error(
+        `the FFI driver '${name}' could not load (${why.split('\n')[0]}); ` +
+          `install it with \`${driver.install}\`, or choose the other driver with UVTS_FFI`,
+        { cause: err },
+      );
     }
   }
   return loaded;

@@ -13,7 +13,16 @@ import { createRequire } from 'node:module';
 import type * as FfiRsModule from 'ffi-rs';
 import { enterNative, leaveNative } from './exit-guard.js';
 import {
-  FUNCTIONS, LIBRARY_NAMES, VARIADIC_ABI, available, missing, type Bound, type Libc, type ParamKind, type ReturnKind, type Table,
+  FUNCTIONS,
+  LIBRARY_NAMES,
+  VARIADIC_ABI,
+  available,
+  missing,
+  type Bound,
+  type Libc,
+  type ParamKind,
+  type ReturnKind,
+  type Table,
 } from './libc.js';
 
 type FfiRs = typeof FfiRsModule;
@@ -47,8 +56,13 @@ export function bindFfiRs(): Libc {
   const { DataType } = ffi;
   // memcpy(view, view, 0) returns its first argument: the address ffi-rs passed for the view.
   const identity: Call = {
-    library: LIBRARY, funcName: 'memcpy', retType: DataType.I64, paramsType: [memoryType(ffi), memoryType(ffi), DataType.U64],
-    paramsValue: [], errno: true, freeResultMemory: false,
+    library: LIBRARY,
+    funcName: 'memcpy',
+    retType: DataType.I64,
+    paramsType: [memoryType(ffi), memoryType(ffi), DataType.U64],
+    paramsValue: [],
+    errno: true,
+    freeResultMemory: false,
   };
   const addressOf = (view: ArrayBufferView): number => {
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -76,8 +90,14 @@ export function bindFfiRsTable<T extends Table>(table: T, paths: readonly string
   const { DataType } = ffi;
   const memory = memoryType(ffi);
   const param: Record<ParamKind, FfiRsModule.FieldType> = {
-    int: DataType.I32, uint: DataType.U32, ulong: DataType.U64, in: memory, out: memory, inout: memory,
-    ptr: DataType.I64, long: DataType.I64,
+    int: DataType.I32,
+    uint: DataType.U32,
+    ulong: DataType.U64,
+    in: memory,
+    out: memory,
+    inout: memory,
+    ptr: DataType.I64,
+    long: DataType.I64,
   };
   const ret: Record<ReturnKind, FfiRsModule.DataType> = { int: DataType.I32, long: DataType.I64, void: DataType.Void };
 
@@ -97,8 +117,13 @@ export function bindFfiRsTable<T extends Table>(table: T, paths: readonly string
     }
     const types = sig.params.map((p) => param[p]);
     const call: Call = {
-      library: key, funcName: sig.symbol ?? name, retType: ret[sig.ret], paramsType: types,
-      paramsValue: [], errno: true, freeResultMemory: false,
+      library: key,
+      funcName: sig.symbol ?? name,
+      retType: ret[sig.ret],
+      paramsType: types,
+      paramsValue: [],
+      errno: true,
+      freeResultMemory: false,
     };
     resolve(ffi, call);
     bound[name] = (...args: Arg[]): number => {

@@ -37,7 +37,15 @@ export const VIA_LIBKQUEUE = process.platform === 'linux';
 //   24     | void *udata        | 8
 //   32     | uint64 ext[4]      | 32, FreeBSD 12+ only
 const FREEBSD_64 = process.platform === 'freebsd' && Number(release().split('.')[0]) >= 12;
-export const KEVENT = { size: FREEBSD_64 ? 64 : 32, ident: 0, filter: 8, flags: 10, fflags: 12, data: 16, udata: 24 } as const;
+export const KEVENT = {
+  size: FREEBSD_64 ? 64 : 32,
+  ident: 0,
+  filter: 8,
+  flags: 10,
+  fflags: 12,
+  data: 16,
+  udata: 24,
+} as const;
 
 // struct timespec on LP64: i64 tv_sec, i64 tv_nsec.
 export const KEVENT_TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;

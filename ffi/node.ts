@@ -66,9 +66,16 @@ export function tryNodeUv(): NodeUv | Error {
       uv_backend_fd: self.func('int uv_backend_fd(void *loop)') as (loop: Pointer | number) => number,
       uv_run: self.func('uv_run', 'int', [addr, 'int']) as (loop: number, mode: number) => number,
       uv_signal_init: self.func('uv_signal_init', 'int', [addr, addr]) as (loop: number, handle: number) => number,
-      uv_signal_start: self.func('uv_signal_start', 'int', [addr, addr, 'int']) as (h: number, cb: number, s: number) => number,
-      uv_signal_start_oneshot: self.func('uv_signal_start_oneshot', 'int', [addr, addr, 'int']) as
-        (h: number, cb: number, s: number) => number,
+      uv_signal_start: self.func('uv_signal_start', 'int', [addr, addr, 'int']) as (
+        h: number,
+        cb: number,
+        s: number,
+      ) => number,
+      uv_signal_start_oneshot: self.func('uv_signal_start_oneshot', 'int', [addr, addr, 'int']) as (
+        h: number,
+        cb: number,
+        s: number,
+      ) => number,
       uv_signal_stop: self.func('uv_signal_stop', 'int', [addr]) as (h: number) => number,
       uv_close: self.func('uv_close', 'void', [addr, addr]) as (h: number, cb: number) => void,
       currentLoop(): Pointer {

@@ -77,7 +77,9 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
     value(this: Error) {
       return `${head}: ${this.message}`;
     },
-    enumerable: false, writable: true, configurable: true,
+    enumerable: false,
+    writable: true,
+    configurable: true,
   });
   return err;
 }

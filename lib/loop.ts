@@ -39,7 +39,11 @@ let defaultLoop: Loop | undefined;
 class RefusedRequest implements PendingWork {
   qnext: QueueNode = this;
   qprev: QueueNode = this;
-  constructor(private readonly loop: Loop, private readonly cb: (err: UVError) => void, private readonly err: UVError) {}
+  constructor(
+    private readonly loop: Loop,
+    private readonly cb: (err: UVError) => void,
+    private readonly err: UVError,
+  ) {}
 
   runPending(): void {
     this.loop.activeReqs--;
@@ -224,7 +228,9 @@ export class Loop {
 
   /** uv_loop_alive. */
   alive(): boolean {
-    return this.activeHandles > 0 || this.activeReqs > 0 || !this.pendingQueue.isEmpty() || this.closingHandles !== null;
+    return (
+      this.activeHandles > 0 || this.activeReqs > 0 || !this.pendingQueue.isEmpty() || this.closingHandles !== null
+    );
   }
 
   /** uv_now: ms, cached at the start of each iteration. */
@@ -244,8 +250,13 @@ export class Loop {
 
   /** uv_backend_timeout: how long the poll phase would block now; -1 means no limit. */
   backendTimeout(): number {
-    if (this.stopFlag || (this.activeHandles === 0 && this.activeReqs === 0) || !this.pendingQueue.isEmpty() ||
-        !this.idleHandles.isEmpty() || this.closingHandles !== null) {
+    if (
+      this.stopFlag ||
+      (this.activeHandles === 0 && this.activeReqs === 0) ||
+      !this.pendingQueue.isEmpty() ||
+      !this.idleHandles.isEmpty() ||
+      this.closingHandles !== null
+    ) {
       return 0;
     }
     const timers = this.timers;
@@ -281,7 +292,12 @@ export class Loop {
 
   metrics(): { loopCount: number; events: number; eventsWaiting: number; idleTime: bigint } {
     const s = this.stats;
-    return { loopCount: s.loopCount, events: s.events, eventsWaiting: s.eventsWaiting, idleTime: BigInt(Math.round(s.idleTimeNs)) };
+    return {
+      loopCount: s.loopCount,
+      events: s.events,
+      eventsWaiting: s.eventsWaiting,
+      idleTime: BigInt(Math.round(s.idleTimeNs)),
+    };
   }
 
   // The phases.
@@ -563,7 +579,8 @@ export class Loop {
  * prototype) is a TypeError naming the argument, before anything else is read.
  */
 export function checkLoop(value: unknown, name = 'loop'): asserts value is Loop {
-  if (typeof value !== 'object' || value === null || !Loop.made(value)) throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || !Loop.made(value))
+    throw new TypeError(`${name} must be a Loop, got ${describe(value)}`);
 }
 
 /**
@@ -583,9 +600,12 @@ function nextMacrotask(): Promise<void> {
 
 function runMode(mode: unknown): number {
   switch (mode) {
-    case 'default': return DEFAULT;
-    case 'once': return ONCE;
-    case 'nowait': return NOWAIT;
+    case 'default':
+      return DEFAULT;
+    case 'once':
+      return ONCE;
+    case 'nowait':
+      return NOWAIT;
   }
   throw new TypeError(`mode must be 'default', 'once' or 'nowait', got ${describe(mode)}`);
 }

@@ -190,7 +190,9 @@ function capBytes(): number {
   if (text === undefined || text === '') return MAX_BYTES;
   const n = Number(text);
   if (!Number.isInteger(n) || n < MIN_CAP) {
-    throw new RangeError(`UVTS_HEAP_MAX (for tests only) must be a whole number of bytes, at least ${MIN_CAP}; got ${JSON.stringify(text)}`);
+    throw new RangeError(
+      `UVTS_HEAP_MAX (for tests only) must be a whole number of bytes, at least ${MIN_CAP}; got ${JSON.stringify(text)}`,
+    );
   }
   return Math.min(MAX_BYTES, n - (n % GROW_STEP));
 }
@@ -242,7 +244,8 @@ export function refreshHeap(): void {
 export function heapReaches(end: number): void {
   if (end <= heap.u8.length) return;
   refreshHeap();
-  if (end > heap.u8.length) throw new Error(`uvts: heap offset ${end} is past the shared heap (${heap.u8.length} bytes)`);
+  if (end > heap.u8.length)
+    throw new Error(`uvts: heap offset ${end} is past the shared heap (${heap.u8.length} bytes)`);
 }
 
 /** A used block's TAG: odd, and unlike the bytes a caller is likely to leave at a block's start. */
@@ -391,7 +394,8 @@ function unlink(block: number, size: number): void {
     return;
   }
   const list = listOf(size);
-  if (i32[HEADS + list] !== block) throw corrupt(block, 'a free block without a predecessor is not the head of its list');
+  if (i32[HEADS + list] !== block)
+    throw corrupt(block, 'a free block without a predecessor is not the head of its list');
   i32[HEADS + list] = next;
   if (next !== 0) return;
   const first = list >> SL_SHIFT;
@@ -514,7 +518,8 @@ export function free(offset: number): void {
       reachTop();
       const w = pending >> 2;
       const size = (heap.i32[w] as number) & SIZE_MASK;
-      if (heap.i32[w + TAG] !== (tagOf(pending) ^ RELEASING)) throw corrupt(pending, 'lost its RELEASING mark while its pages went');
+      if (heap.i32[w + TAG] !== (tagOf(pending) ^ RELEASING))
+        throw corrupt(pending, 'lost its RELEASING mark while its pages went');
       // Its pages are gone (then nothing of it is resident but its own words), or may not be.
       pending = released ? coalesce(pending, 0, 0, DEFER) : coalesce(pending, pending, pending + size, KEEP);
     } finally {
@@ -530,7 +535,9 @@ function freeLocked(offset: number): number {
   const top = i32[TOP] as number;
   const block = offset - BLOCK_HEADER;
   if ((block | 0) !== block || (block & 7) !== 0 || block < ARENA || block + MIN_BLOCK > top) {
-    throw new Error(`uvts: free(${offset}): not a block in use (blocks in use lie in [${ARENA + BLOCK_HEADER}, ${top}))`);
+    throw new Error(
+      `uvts: free(${offset}): not a block in use (blocks in use lie in [${ARENA + BLOCK_HEADER}, ${top}))`,
+    );
   }
   const w = block >> 2;
   const word = i32[w] as number;
@@ -539,7 +546,8 @@ function freeLocked(offset: number): number {
   if ((word & USED) === 0 || i32[w + TAG] !== tagOf(block) || size < MIN_BLOCK || end > top) {
     throw new Error(`uvts: free(${offset}): not a block in use (freed already, never allocated, or a wake word)`);
   }
-  if (end < top && ((i32[end >> 2] as number) & PREV_FREE) !== 0) throw corrupt(end, 'says the block below it, in use, is free');
+  if (end < top && ((i32[end >> 2] as number) & PREV_FREE) !== 0)
+    throw corrupt(end, 'says the block below it, in use, is free');
   i32[USED_BYTES] = (i32[USED_BYTES] as number) - size;
   if (size <= QUICK_LIMIT && (i32[QUICK_BYTES] as number) + size <= QUICK_MAX) {
     i32[w + TAG] = tagOf(block) ^ QUICK_TAG;
@@ -749,7 +757,10 @@ export function heapStats(): HeapStats {
   lock();
   try {
     return {
-      top: heap.i32[TOP] as number, used: heap.i32[USED_BYTES] as number, length: heap.sab.byteLength, max: heap.sab.maxByteLength,
+      top: heap.i32[TOP] as number,
+      used: heap.i32[USED_BYTES] as number,
+      length: heap.sab.byteLength,
+      max: heap.sab.maxByteLength,
     };
   } finally {
     unlock();
@@ -778,7 +789,8 @@ export function verifyHeap(): void {
       const size = word & SIZE_MASK;
       if (size < MIN_BLOCK || block + size > top) throw corrupt(block, `has size ${size} (TOP ${top})`);
       if ((word & USED) !== 0) {
-        if (((word & PREV_FREE) !== 0) !== prevFree) throw corrupt(block, 'has a PREV_FREE bit that disagrees with the block below');
+        if (((word & PREV_FREE) !== 0) !== prevFree)
+          throw corrupt(block, 'has a PREV_FREE bit that disagrees with the block below');
         const tag = i32[w + TAG] as number;
         if (tag === (tagOf(block) ^ QUICK_TAG)) quick += size;
         else if (tag === tagOf(block) || tag === (tagOf(block) ^ FOREVER)) used += size;
@@ -795,21 +807,24 @@ export function verifyHeap(): void {
     }
     if (block !== top) throw corrupt(block, `runs past TOP ${top}`);
     if (prevFree) throw corrupt(block, 'is the free block below TOP');
-    if (used !== i32[USED_BYTES]) throw corrupt(ARENA, `starts blocks in use of ${used} bytes, USED says ${i32[USED_BYTES]}`);
+    if (used !== i32[USED_BYTES])
+      throw corrupt(ARENA, `starts blocks in use of ${used} bytes, USED says ${i32[USED_BYTES]}`);
     let listed = 0;
     for (let list = 0; list < FIRST_LEVELS << SL_SHIFT; list++) {
       const first = list >> SL_SHIFT;
       const bit = 1 << (list & 31);
       let at = i32[HEADS + list] as number;
       const marked = ((i32[SL_MAP + first] as number) & bit) !== 0;
-      if (marked !== (at !== 0)) throw corrupt(at, `heads list ${list}, whose bitmap bit is ${marked ? 'set' : 'clear'}`);
+      if (marked !== (at !== 0))
+        throw corrupt(at, `heads list ${list}, whose bitmap bit is ${marked ? 'set' : 'clear'}`);
       if (((i32[SL_MAP + first] as number) !== 0) !== (((i32[FL_MAP] as number) & (1 << first)) !== 0)) {
         throw corrupt(at, `is in first level ${first}, whose FL_MAP bit disagrees`);
       }
       let before = 0;
       while (at !== 0) {
         const size = i32[at >> 2] as number;
-        if ((size & USED) !== 0 || listOf(size) !== list) throw corrupt(at, `is in list ${list} with size word ${size}`);
+        if ((size & USED) !== 0 || listOf(size) !== list)
+          throw corrupt(at, `is in list ${list} with size word ${size}`);
         if (i32[(at >> 2) + PREV] !== before) throw corrupt(at, 'has a PREV link that disagrees');
         listed++;
         before = at;
@@ -827,7 +842,10 @@ export function verifyHeap(): void {
       }
     }
     if (quicked !== quick || quick !== i32[QUICK_BYTES]) {
-      throw corrupt(ARENA, `starts quick blocks of ${quick} bytes, the quick lists hold ${quicked}, QUICK_BYTES says ${i32[QUICK_BYTES]}`);
+      throw corrupt(
+        ARENA,
+        `starts quick blocks of ${quick} bytes, the quick lists hold ${quicked}, QUICK_BYTES says ${i32[QUICK_BYTES]}`,
+      );
     }
   } finally {
     unlock();

@@ -1,5 +1,13 @@
 import { isIP } from 'node:net';
-import { AF_INET, AF_INET6, INET6_ADDRSTRLEN, SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE_SIZE, type Libc } from '../ffi/libc.js';
+import {
+  AF_INET,
+  AF_INET6,
+  INET6_ADDRSTRLEN,
+  SOCKADDR_IN,
+  SOCKADDR_IN6,
+  SOCKADDR_STORAGE_SIZE,
+  type Libc,
+} from '../ffi/libc.js';
 import { PLATFORM } from '../ffi/os.js';
 import type { Platform } from '../ffi/os/platform.js';
 import { UVError } from './errors.js';
@@ -15,13 +23,24 @@ export interface SocketAddress {
 }
 
 /** A sockaddr for `host`:`port`, checked first: an IP literal without NUL, a port 0..65535. */
-export function encodeSockaddr(libc: Libc, host: unknown, port: unknown, syscall: string): { sa: Uint8Array; family: 4 | 6 } {
+export function encodeSockaddr(
+  libc: Libc,
+  host: unknown,
+  port: unknown,
+  syscall: string,
+): { sa: Uint8Array; family: 4 | 6 } {
   if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
   if (typeof port !== 'number') throw new TypeError(`port must be a number, got ${describe(port)}`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
   const family = isIP(host);
   if (family === 0 || host.includes('%')) {
-    throw new UVError('EINVAL', syscall, undefined, `host must be an IPv4 or IPv6 address without a scope id, got ${JSON.stringify(host)}`);
+    throw new UVError(
+      'EINVAL',
+      syscall,
+      undefined,
+      `host must be an IPv4 or IPv6 address without a scope id, got ${JSON.stringify(host)}`,
+    );
   }
   // isIP admits no NUL, so the C string below ends where the JS string does.
   const text = Buffer.from(host + '\0', 'latin1');
@@ -68,14 +87,16 @@ const text = new Uint8Array(INET6_ADDRSTRLEN);
 export function decodeSockaddr(libc: Libc, sa: Uint8Array, syscall: string): SocketAddress {
   const view = new DataView(sa.buffer, sa.byteOffset, sa.byteLength);
   // sockaddr_in and sockaddr_in6 start alike: the family, then the port.
-  const af = SOCKADDR_IN.familyBytes === 1 ? view.getUint8(SOCKADDR_IN.family) : view.getUint16(SOCKADDR_IN.family, true);
+  const af =
+    SOCKADDR_IN.familyBytes === 1 ? view.getUint8(SOCKADDR_IN.family) : view.getUint16(SOCKADDR_IN.family, true);
   const port = view.getUint16(SOCKADDR_IN.port, false);
   let raw: Uint8Array;
   if (af === AF_INET) raw = sa.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4);
   else if (af === AF_INET6) raw = sa.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16);
   else throw new UVError('EAFNOSUPPORT', syscall, undefined, `address family ${af} is not IPv4 or IPv6`);
   text.fill(0);
-  if (libc.inet_ntop(af, raw, text, INET6_ADDRSTRLEN) === 0) throw new UVError('EINVAL', syscall, undefined, 'inet_ntop failed');
+  if (libc.inet_ntop(af, raw, text, INET6_ADDRSTRLEN) === 0)
+    throw new UVError('EINVAL', syscall, undefined, 'inet_ntop failed');
   const end = text.indexOf(0);
   return { address: Buffer.from(text.subarray(0, end)).toString('latin1'), port, family: af === AF_INET ? 4 : 6 };
 }
@@ -132,8 +153,10 @@ export class PeerDecoder {
   constructor(private readonly libc: Libc) {}
 
   decode(sa: Uint8Array, syscall: string): SocketAddress {
-    const af = SOCKADDR_IN.familyBytes === 1 ? sa[SOCKADDR_IN.family] as number
-      : (sa[SOCKADDR_IN.family] as number) | ((sa[SOCKADDR_IN.family + 1] as number) << 8);
+    const af =
+      SOCKADDR_IN.familyBytes === 1
+        ? (sa[SOCKADDR_IN.family] as number)
+        : (sa[SOCKADDR_IN.family] as number) | ((sa[SOCKADDR_IN.family + 1] as number) << 8);
     const port = ((sa[SOCKADDR_IN.port] as number) << 8) | (sa[SOCKADDR_IN.port + 1] as number);
     const raw = this.raw;
     if (af === AF_INET) {

@@ -7,7 +7,13 @@ import { closeLoop } from './support.js';
 
 const fixture = new URL('./fixtures/async-sender.js', import.meta.url);
 
-function startSender(job: { mode: string; sender: AsyncSender; shared: Int32Array; index?: number; rounds?: number }): Promise<number> {
+function startSender(job: {
+  mode: string;
+  sender: AsyncSender;
+  shared: Int32Array;
+  index?: number;
+  rounds?: number;
+}): Promise<number> {
   const worker = new Worker(fixture, { workerData: { index: 0, rounds: 0, ...job } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
@@ -17,7 +23,7 @@ function startSender(job: { mode: string; sender: AsyncSender; shared: Int32Arra
 
 const sharedInts = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
-test('an Async handle is active once made and keeps the loop alive until unref\'d', (t) => {
+test("an Async handle is active once made and keeps the loop alive until unref'd", (t) => {
   const loop = new Loop();
   const async = new Async(loop, () => t.fail('nothing was sent'));
   t.is(async.type, 'async');
@@ -49,8 +55,10 @@ test('a send made during the callback gives exactly one more callback, later', (
   const iterations: number[] = [];
   new Async(loop, (h) => {
     iterations.push(loop.metrics().loopCount);
-    if (iterations.length === 1) { h.send(); h.send(); }
-    else h.close();
+    if (iterations.length === 1) {
+      h.send();
+      h.send();
+    } else h.close();
   }).send();
   loop.run();
   t.is(iterations.length, 2);
@@ -78,7 +86,7 @@ test('each of 1000 sends from a worker wakes the loop from its sleep in poll, on
   closeLoop(t, loop);
 });
 
-test('no send is lost: 4 workers × 20,000 sends, and the last callback sees every worker\'s last round', async (t) => {
+test("no send is lost: 4 workers × 20,000 sends, and the last callback sees every worker's last round", async (t) => {
   const loop = new Loop();
   const workers = 4;
   const rounds = 20_000;
@@ -93,7 +101,8 @@ test('no send is lost: 4 workers × 20,000 sends, and the last callback sees eve
     if (finished()) h.close();
   });
   const exits = Array.from({ length: workers }, (_, index) =>
-    startSender({ mode: 'rounds', sender: async.sender(), shared, index, rounds }));
+    startSender({ mode: 'rounds', sender: async.sender(), shared, index, rounds }),
+  );
   // Were a wakeup lost after the last round, this would sleep forever with the Async active.
   t.false(loop.run());
   t.true(finished());

@@ -9,8 +9,22 @@ import { domainToASCII } from 'node:url';
 import { bindFfiRs } from '../ffi/ffi-rs.js';
 import { bindKoffi } from '../ffi/koffi.js';
 import {
-  ADDRINFO, AF_INET, AF_INET6, AI_NUMERICHOST, AI_NUMERICSERV, EAI_NONAME, EAI_SYSTEM, ENOENT, INET6_ADDRSTRLEN,
-  NI_NAMEREQD, NI_NUMERICHOST, NI_NUMERICSERV, POINTER_SIZE, SOCK_DGRAM, SOCK_STREAM, type Libc,
+  ADDRINFO,
+  AF_INET,
+  AF_INET6,
+  AI_NUMERICHOST,
+  AI_NUMERICSERV,
+  EAI_NONAME,
+  EAI_SYSTEM,
+  ENOENT,
+  INET6_ADDRSTRLEN,
+  NI_NAMEREQD,
+  NI_NUMERICHOST,
+  NI_NUMERICSERV,
+  POINTER_SIZE,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  type Libc,
 } from '../ffi/libc.js';
 import { EAI_INTR } from '../ffi/os/linux.js';
 import { codeOf, errnoOf } from '../lib/errors.js';
@@ -20,7 +34,22 @@ import { alloc, free, heap, heapReaches } from '../lib/shared-heap.js';
 import { AGAIN, NO_VALUE, Failed } from '../lib/threadpool/op.js';
 import { Refused, freeBlocks } from '../lib/threadpool/slot-data.js';
 import {
-  A0, A1, A2, DATA, DATA_LEN, ERROR, IN, OUT, OUT_AREA, OUT_LEN, RECORD, RESULT, SLOT_BYTES, SYSCALL, int, setInt,
+  A0,
+  A1,
+  A2,
+  DATA,
+  DATA_LEN,
+  ERROR,
+  IN,
+  OUT,
+  OUT_AREA,
+  OUT_LEN,
+  RECORD,
+  RESULT,
+  SLOT_BYTES,
+  SYSCALL,
+  int,
+  setInt,
   type Slot,
 } from '../lib/threadpool/slot.js';
 import { specLibc } from './support.js';
@@ -60,7 +89,8 @@ const REQ = { state: undefined };
 
 /** A decoder's value: these ops never answer AGAIN, NO_VALUE or Failed. */
 function value<T>(v: T | typeof AGAIN | typeof NO_VALUE | Failed): T {
-  if (v === AGAIN || v === NO_VALUE || v instanceof Failed) throw new Error('a dns op answered AGAIN, NO_VALUE or Failed');
+  if (v === AGAIN || v === NO_VALUE || v instanceof Failed)
+    throw new Error('a dns op answered AGAIN, NO_VALUE or Failed');
   return v;
 }
 
@@ -72,18 +102,36 @@ const FAMILY = { 0: 0, 4: 4, 6: 6 } as const;
 const SOCKTYPE = { stream: SOCK_STREAM, dgram: SOCK_DGRAM } as const;
 
 /** getaddrinfo through the op: family 0/4/6 (another number reaches libc as it is), socktype by name or number. */
-function lookup(libc: Libc, node: string, service: string | null, family: number, socktype: keyof typeof SOCKTYPE | null | number,
-  flags: number): Address[] | string {
+function lookup(
+  libc: Libc,
+  node: string,
+  service: string | null,
+  family: number,
+  socktype: keyof typeof SOCKTYPE | null | number,
+  flags: number,
+): Address[] | string {
   const op = DNS_OPS.getaddrinfo;
   const type = socktype === null ? 0 : typeof socktype === 'number' ? socktype : SOCKTYPE[socktype];
-  return turn((slot) => op.encode(slot, REQ, node, service, family, type, flags),
-    (slot) => void op.run(slot, pool(libc)), (slot) => value(op.decode(slot, REQ)));
+  return turn(
+    (slot) => op.encode(slot, REQ, node, service, family, type, flags),
+    (slot) => void op.run(slot, pool(libc)),
+    (slot) => value(op.decode(slot, REQ)),
+  );
 }
 
-function nameinfo(libc: Libc, address: string, family: 4 | 6, port: number, flags: number): { host: string; service: string } | string {
+function nameinfo(
+  libc: Libc,
+  address: string,
+  family: 4 | 6,
+  port: number,
+  flags: number,
+): { host: string; service: string } | string {
   const op = DNS_OPS.getnameinfo;
-  return turn((slot) => op.encode(slot, REQ, address, family, port, flags),
-    (slot) => void op.run(slot, pool(libc)), (slot) => value(op.decode(slot, REQ)));
+  return turn(
+    (slot) => op.encode(slot, REQ, address, family, port, flags),
+    (slot) => void op.run(slot, pool(libc)),
+    (slot) => value(op.decode(slot, REQ)),
+  );
 }
 
 function nodeLookup(name: string, family: 0 | 4 | 6): Promise<NodeResult<dns.LookupAddress[]>> {
@@ -128,10 +176,15 @@ test('a family hint filters, and agrees with Node for each family', async (t) =>
   t.true(Array.isArray(v4) && v4.length > 0 && v4.every((a) => a.family === 4));
   t.true((v4 as Address[]).some((a) => a.address === '127.0.0.1'));
   for (const family of [4, 6] as const) {
-    const { ours, node } = sameAsNode(lookup(libc, 'localhost', null, FAMILY[family], 'stream', 0), await nodeLookup('localhost', family));
+    const { ours, node } = sameAsNode(
+      lookup(libc, 'localhost', null, FAMILY[family], 'stream', 0),
+      await nodeLookup('localhost', family),
+    );
     t.deepEqual(ours, node, `family ${family}`);
   }
-  t.deepEqual(lookup(libc, '::1', null, 6, 'stream', AI_NUMERICHOST), [{ family: 6, address: '::1', port: 0, socktype: 'stream' }]);
+  t.deepEqual(lookup(libc, '::1', null, 6, 'stream', AI_NUMERICHOST), [
+    { family: 6, address: '::1', port: 0, socktype: 'stream' },
+  ]);
   t.is(lookup(libc, '::1', null, 4, 'stream', AI_NUMERICHOST), 'EAI_ADDRFAMILY', 'an IPv6 literal asked for as IPv4');
 });
 
@@ -141,32 +194,48 @@ test('a service gives its port, in network order decoded', (t) => {
   t.true(Array.isArray(http) && http.length > 0);
   for (const a of http as Address[]) t.is(a.port, 80);
   // 0x1234 tells a byte-swapped port (0x3412) from the right one.
-  t.deepEqual(lookup(libc, '127.0.0.1', '4660', 4, 'dgram', AI_NUMERICHOST | AI_NUMERICSERV),
-    [{ family: 4, address: '127.0.0.1', port: 0x1234, socktype: 'dgram' }]);
-  t.deepEqual(lookup(libc, '::1', '65535', 6, 'stream', AI_NUMERICHOST),
-    [{ family: 6, address: '::1', port: 65535, socktype: 'stream' }]);
-  t.deepEqual(lookup(libc, '255.254.253.252', '1', 4, 'stream', AI_NUMERICHOST),
-    [{ family: 4, address: '255.254.253.252', port: 1, socktype: 'stream' }], 'every byte of the address lands');
-  t.deepEqual(lookup(libc, 'fedc:ba98:7654:3210:0123:4567:89ab:cdef', '257', 6, 'stream', AI_NUMERICHOST),
-    [{ family: 6, address: 'fedc:ba98:7654:3210:123:4567:89ab:cdef', port: 257, socktype: 'stream' }]);
+  t.deepEqual(lookup(libc, '127.0.0.1', '4660', 4, 'dgram', AI_NUMERICHOST | AI_NUMERICSERV), [
+    { family: 4, address: '127.0.0.1', port: 0x1234, socktype: 'dgram' },
+  ]);
+  t.deepEqual(lookup(libc, '::1', '65535', 6, 'stream', AI_NUMERICHOST), [
+    { family: 6, address: '::1', port: 65535, socktype: 'stream' },
+  ]);
+  t.deepEqual(
+    lookup(libc, '255.254.253.252', '1', 4, 'stream', AI_NUMERICHOST),
+    [{ family: 4, address: '255.254.253.252', port: 1, socktype: 'stream' }],
+    'every byte of the address lands',
+  );
+  t.deepEqual(lookup(libc, 'fedc:ba98:7654:3210:0123:4567:89ab:cdef', '257', 6, 'stream', AI_NUMERICHOST), [
+    { family: 6, address: 'fedc:ba98:7654:3210:123:4567:89ab:cdef', port: 257, socktype: 'stream' },
+  ]);
 });
 
 test('an IPv4-mapped and an IPv4-compatible address print as inet_ntop prints them', (t) => {
   const libc = specLibc();
-  t.deepEqual(lookup(libc, '::ffff:1.2.3.4', '7', 6, 'stream', AI_NUMERICHOST),
-    [{ family: 6, address: '::ffff:1.2.3.4', port: 7, socktype: 'stream' }]);
-  t.deepEqual(lookup(libc, '0:0:0:0:0:ffff:0a00:0001', null, 0, 'stream', AI_NUMERICHOST),
-    [{ family: 6, address: '::ffff:10.0.0.1', port: 0, socktype: 'stream' }]);
-  t.deepEqual(lookup(libc, '::9.8.7.6', null, 6, 'dgram', AI_NUMERICHOST),
-    [{ family: 6, address: '::9.8.7.6', port: 0, socktype: 'dgram' }]);
+  t.deepEqual(lookup(libc, '::ffff:1.2.3.4', '7', 6, 'stream', AI_NUMERICHOST), [
+    { family: 6, address: '::ffff:1.2.3.4', port: 7, socktype: 'stream' },
+  ]);
+  t.deepEqual(lookup(libc, '0:0:0:0:0:ffff:0a00:0001', null, 0, 'stream', AI_NUMERICHOST), [
+    { family: 6, address: '::ffff:10.0.0.1', port: 0, socktype: 'stream' },
+  ]);
+  t.deepEqual(lookup(libc, '::9.8.7.6', null, 6, 'dgram', AI_NUMERICHOST), [
+    { family: 6, address: '::9.8.7.6', port: 0, socktype: 'dgram' },
+  ]);
 });
 
 test('without a socktype hint every address comes once per socket type, in libc order, undeduplicated; a hint filters', (t) => {
   const libc = specLibc();
   const all = lookup(libc, '127.0.0.1', '7', 4, null, AI_NUMERICHOST);
-  t.deepEqual(all, (['stream', 'dgram', 'raw'] as const).map((socktype) => ({ family: 4, address: '127.0.0.1', port: 7, socktype })));
-  t.deepEqual(lookup(libc, '127.0.0.1', '7', 4, 'dgram', AI_NUMERICHOST), [{ family: 4, address: '127.0.0.1', port: 7, socktype: 'dgram' }]);
-  t.deepEqual(lookup(libc, '127.0.0.1', '7', 4, 'stream', AI_NUMERICHOST), [{ family: 4, address: '127.0.0.1', port: 7, socktype: 'stream' }]);
+  t.deepEqual(
+    all,
+    (['stream', 'dgram', 'raw'] as const).map((socktype) => ({ family: 4, address: '127.0.0.1', port: 7, socktype })),
+  );
+  t.deepEqual(lookup(libc, '127.0.0.1', '7', 4, 'dgram', AI_NUMERICHOST), [
+    { family: 4, address: '127.0.0.1', port: 7, socktype: 'dgram' },
+  ]);
+  t.deepEqual(lookup(libc, '127.0.0.1', '7', 4, 'stream', AI_NUMERICHOST), [
+    { family: 4, address: '127.0.0.1', port: 7, socktype: 'stream' },
+  ]);
   // localhost from /etc/hosts, with no hints at all: three records per address, every one kept.
   const hosts = lookup(libc, 'localhost', null, 0, null, 0);
   const streams = lookup(libc, 'localhost', null, 0, 'stream', 0);
@@ -179,7 +248,9 @@ test('without a socktype hint every address comes once per socket type, in libc 
  * addresses (FAKE + offset); memcpy reads that memory or the heap (the runner is given base 0,
  * so its C pointers are heap offsets). It counts freeaddrinfo calls.
  */
-function fakeLibc(entries: { family: number; socktype: number; addrlen?: number; noAddr?: boolean; bytes: number[]; port: number }[]) {
+function fakeLibc(
+  entries: { family: number; socktype: number; addrlen?: number; noAddr?: boolean; bytes: number[]; port: number }[],
+) {
   const FAKE = 2 ** 40;
   const NODE = ADDRINFO.size + 28;
   const mem = new Uint8Array(entries.length * NODE);
@@ -221,10 +292,16 @@ test('a list longer than the OUT area moves to a heap block, in order; entries t
   for (let i = 0; i < 130; i++) {
     const v6 = i % 2 === 1;
     const socktype = [SOCK_STREAM, SOCK_DGRAM, 3][i % 3] as number;
-    const bytes = v6 ? [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i >> 8, i & 0xff] : [10, 0, i >> 8, i & 0xff];
+    const bytes = v6
+      ? [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i >> 8, i & 0xff]
+      : [10, 0, i >> 8, i & 0xff];
     entries.push({ family: v6 ? AF_INET6 : AF_INET, socktype, bytes, port: 1000 + i });
-    expected.push({ family: v6 ? 6 : 4, address: v6 ? `2001:db8::${i.toString(16)}` : `10.0.${i >> 8}.${i & 0xff}`, port: 1000 + i,
-      socktype: (['stream', 'dgram', 'raw'] as const)[i % 3] as Address['socktype'] });
+    expected.push({
+      family: v6 ? 6 : 4,
+      address: v6 ? `2001:db8::${i.toString(16)}` : `10.0.${i >> 8}.${i & 0xff}`,
+      port: 1000 + i,
+      socktype: (['stream', 'dgram', 'raw'] as const)[i % 3] as Address['socktype'],
+    });
     // Between them, what a libc may list that the API has no word for, or that is short.
     if (i % 17 === 0) entries.push({ family: 1 /* AF_UNIX */, socktype: SOCK_STREAM, bytes: [], port: 0 });
     if (i % 19 === 0) entries.push({ family: AF_INET, socktype: 5, bytes: [1, 2, 3, 4], port: 1 });
@@ -234,33 +311,53 @@ test('a list longer than the OUT area moves to a heap block, in order; entries t
   const { libc, calls } = fakeLibc(entries);
   const op = DNS_OPS.getaddrinfo;
   let block = 0;
-  const list = turn((slot) => op.encode(slot, REQ, 'many.example', null, 0, 0, 0),
+  const list = turn(
+    (slot) => op.encode(slot, REQ, 'many.example', null, 0, 0, 0),
     (slot) => {
       void op.run(slot, { libc, base: 0 });
       block = int(slot, OUT) === slot + OUT_AREA ? 0 : int(slot, OUT);
-    }, (slot) => value(op.decode(slot, REQ)));
+    },
+    (slot) => value(op.decode(slot, REQ)),
+  );
   t.deepEqual(list, expected);
   t.not(block, 0, 'the records left the OUT area for a heap block');
   t.deepEqual(calls.freed, [0], 'freeaddrinfo once, on the head');
 
   // Ten records fit the OUT area itself.
-  const few = fakeLibc(entries.filter((e) => e.family === AF_INET && e.socktype !== 5 && e.noAddr !== true).slice(0, 10));
+  const few = fakeLibc(
+    entries.filter((e) => e.family === AF_INET && e.socktype !== 5 && e.noAddr !== true).slice(0, 10),
+  );
   let inline = false;
-  const ten = turn((slot) => op.encode(slot, REQ, 'ten.example', null, 0, 0, 0),
+  const ten = turn(
+    (slot) => op.encode(slot, REQ, 'ten.example', null, 0, 0, 0),
     (slot) => {
       void op.run(slot, { libc: few.libc, base: 0 });
       inline = int(slot, OUT) === slot + OUT_AREA;
-    }, (slot) => value(op.decode(slot, REQ)));
+    },
+    (slot) => value(op.decode(slot, REQ)),
+  );
   t.is((ten as Address[]).length, 10);
   t.true(inline);
 });
 
 test('freeaddrinfo runs even when copying the list throws', (t) => {
   const { libc, calls } = fakeLibc([{ family: AF_INET, socktype: SOCK_STREAM, bytes: [1, 2, 3, 4], port: 1 }]);
-  const broken = { ...libc, memcpy: () => { throw new Error('boom'); } } as unknown as Libc;
+  const broken = {
+    ...libc,
+    memcpy: () => {
+      throw new Error('boom');
+    },
+  } as unknown as Libc;
   const op = DNS_OPS.getaddrinfo;
-  t.throws(() => turn((slot) => op.encode(slot, REQ, 'x.example', null, 0, 0, 0),
-    (slot) => void op.run(slot, { libc: broken, base: 0 }), (slot) => value(op.decode(slot, REQ))), { message: 'boom' });
+  t.throws(
+    () =>
+      turn(
+        (slot) => op.encode(slot, REQ, 'x.example', null, 0, 0, 0),
+        (slot) => void op.run(slot, { libc: broken, base: 0 }),
+        (slot) => value(op.decode(slot, REQ)),
+      ),
+    { message: 'boom' },
+  );
   t.deepEqual(calls.freed, [0]);
 });
 
@@ -270,10 +367,14 @@ test('a name that cannot exist fails as it does for Node', async (t) => {
   t.is(typeof ours, 'string');
   const node = await nodeLookup('nonexistent.invalid', 0);
   t.true('err' in node);
-  t.is(errnoOf(ours as string), 'err' in node ? node.err.errno ?? 0 : 0, `ours ${String(ours)}`);
+  t.is(errnoOf(ours as string), 'err' in node ? (node.err.errno ?? 0) : 0, `ours ${String(ours)}`);
   // With a resolver this is EAI_NONAME (Node calls it ENOTFOUND; the errno is libuv's EAI_NONAME).
   if (ours === 'EAI_NONAME') t.is(errnoOf('EAI_NONAME'), -3008);
-  t.is(lookup(libc, 'localhost', null, 0, null, AI_NUMERICHOST), 'EAI_NONAME', 'not numeric, and lookups are forbidden');
+  t.is(
+    lookup(libc, 'localhost', null, 0, null, AI_NUMERICHOST),
+    'EAI_NONAME',
+    'not numeric, and lookups are forbidden',
+  );
 });
 
 test('hints libc refuses come back as libuv names them', (t) => {
@@ -290,12 +391,17 @@ test('names libuv refuses before queueing fail in the encoder: empty or over-lon
   t.is(lookup(libc, '', '80', 0, null, 0), 'EINVAL', 'libuv refuses an empty host name');
   t.is(lookup(libc, 'a'.repeat(256), null, 0, null, 0), 'EINVAL', '256 bytes do not fit with the NUL');
   t.is(lookup(libc, '\ud800.example', null, 0, null, 0), 'EINVAL', 'a lone surrogate is not UTF-8');
-  t.is(lookup(libc, `${'ü'.repeat(40)}.`.repeat(6) + 'example', null, 0, null, 0), 'EINVAL', 'its IDNA form is too long');
+  t.is(
+    lookup(libc, `${'ü'.repeat(40)}.`.repeat(6) + 'example', null, 0, null, 0),
+    'EINVAL',
+    'its IDNA form is too long',
+  );
   t.is(typeof lookup(libc, 'a'.repeat(255), null, 0, null, AI_NUMERICHOST), 'string', '255 bytes reach libc');
   // A long service does not fit the IN area: DATA moves to a heap block, and libc still reads it.
   t.is(lookup(libc, '127.0.0.1', 'x'.repeat(700), 4, 'stream', AI_NUMERICHOST), 'EAI_SERVICE');
-  t.deepEqual(lookup(libc, '127.0.0.1', '0'.repeat(700) + '9', 4, 'stream', AI_NUMERICHOST | AI_NUMERICSERV),
-    [{ family: 4, address: '127.0.0.1', port: 9, socktype: 'stream' }]);
+  t.deepEqual(lookup(libc, '127.0.0.1', '0'.repeat(700) + '9', 4, 'stream', AI_NUMERICHOST | AI_NUMERICSERV), [
+    { family: 4, address: '127.0.0.1', port: 9, socktype: 'stream' },
+  ]);
 });
 
 test('non-ASCII names become IDNA labels as libuv encodes them', (t) => {
@@ -316,7 +422,10 @@ test('getnameinfo agrees with dns.lookupService, and numeric flags give the lite
   const ours = nameinfo(libc, '127.0.0.1', 4, 22, NI_NAMEREQD);
   const node = await nodeLookupService('127.0.0.1', 22);
   t.deepEqual(typeof ours === 'string' ? errnoOf(ours) : ours, 'err' in node ? node.err.errno : node.value);
-  t.deepEqual(nameinfo(libc, '127.0.0.1', 4, 0x1234, NI_NUMERICHOST | NI_NUMERICSERV), { host: '127.0.0.1', service: '4660' });
+  t.deepEqual(nameinfo(libc, '127.0.0.1', 4, 0x1234, NI_NUMERICHOST | NI_NUMERICSERV), {
+    host: '127.0.0.1',
+    service: '4660',
+  });
   t.deepEqual(nameinfo(libc, '::1', 6, 65535, NI_NUMERICHOST | NI_NUMERICSERV), { host: '::1', service: '65535' });
   // Without NI_NAMEREQD an address with no name comes back as its literal.
   const plain = nameinfo(libc, '::1', 6, 80, 0);
@@ -329,9 +438,12 @@ test('getnameinfo agrees with dns.lookupService, and numeric flags give the lite
 test('getnameinfo takes an IPv6 zone as uv_ip6_addr does, and Node with it', async (t) => {
   const libc = specLibc();
   const ours = nameinfo(libc, 'fe80::1%lo', 6, 80, NI_NUMERICHOST | NI_NUMERICSERV);
-  t.deepEqual(ours, { host: 'fe80::1%lo', service: '80' }, 'the zone became lo\'s index, and libc names it back');
-  t.deepEqual(nameinfo(libc, 'fe80::1%no-such-if', 6, 80, NI_NUMERICHOST | NI_NUMERICSERV), { host: 'fe80::1', service: '80' },
-    'an unknown interface is no zone, as in libuv');
+  t.deepEqual(ours, { host: 'fe80::1%lo', service: '80' }, "the zone became lo's index, and libc names it back");
+  t.deepEqual(
+    nameinfo(libc, 'fe80::1%no-such-if', 6, 80, NI_NUMERICHOST | NI_NUMERICSERV),
+    { host: 'fe80::1', service: '80' },
+    'an unknown interface is no zone, as in libuv',
+  );
   const node = await nodeLookupService('fe80::1%lo', 80);
   const mine = nameinfo(libc, 'fe80::1%lo', 6, 80, NI_NAMEREQD);
   t.deepEqual(typeof mine === 'string' ? errnoOf(mine) : mine, 'err' in node ? node.err.errno : node.value);
@@ -377,14 +489,29 @@ function sixteenByteAddresses(count: number): Uint8Array[] {
   const next = generator(0x5eed);
   const out: Uint8Array[] = [];
   const fixed = [
-    [], [0, 0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304], [0, 0, 0, 0, 0, 0, 0x0102, 0x0304],
-    [0, 0, 0, 0, 0, 0xffff, 0, 0], [0, 0, 0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 0, 0, 1, 0], [1, 0, 0, 1, 0, 0, 0, 1],
-    [0, 0, 1, 0, 0, 0, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0xfffe, 1, 2], [0, 0, 0, 0, 1, 0xffff, 1, 2],
-    [0xfe80, 0, 0, 0, 0, 0, 0, 1], [1, 2, 3, 4, 5, 6, 7, 8], [0, 1, 0, 1, 0, 1, 0, 1], [0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff],
+    [],
+    [0, 0, 0, 0, 0, 0, 0, 1],
+    [0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304],
+    [0, 0, 0, 0, 0, 0, 0x0102, 0x0304],
+    [0, 0, 0, 0, 0, 0xffff, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 2],
+    [0, 0, 0, 0, 0, 0, 1, 0],
+    [1, 0, 0, 1, 0, 0, 0, 1],
+    [0, 0, 1, 0, 0, 0, 0, 0],
+    [1, 0, 0, 0, 1, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0xfffe, 1, 2],
+    [0, 0, 0, 0, 1, 0xffff, 1, 2],
+    [0xfe80, 0, 0, 0, 0, 0, 0, 1],
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [0, 1, 0, 1, 0, 1, 0, 1],
+    [0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff],
   ];
   for (const words of fixed) {
     const b = new Uint8Array(16);
-    words.forEach((w, i) => { b[2 * i] = w >> 8; b[2 * i + 1] = w & 0xff; });
+    words.forEach((w, i) => {
+      b[2 * i] = w >> 8;
+      b[2 * i + 1] = w & 0xff;
+    });
     out.push(b);
   }
   while (out.length < count) {
@@ -403,7 +530,7 @@ function sixteenByteAddresses(count: number): Uint8Array[] {
   return out;
 }
 
-test('IPv6 text is what libc\'s inet_ntop and Node\'s uv_inet_ntop print, byte for byte', (t) => {
+test("IPv6 text is what libc's inet_ntop and Node's uv_inet_ntop print, byte for byte", (t) => {
   const libc = specLibc();
   const text = new Uint8Array(INET6_ADDRSTRLEN);
   let checked = 0;
@@ -412,7 +539,9 @@ test('IPv6 text is what libc\'s inet_ntop and Node\'s uv_inet_ntop print, byte f
     t.not(libc.inet_ntop(AF_INET6, bytes, text, INET6_ADDRSTRLEN), 0);
     const theirs = Buffer.from(text.subarray(0, text.indexOf(0))).toString('latin1');
     const ours = formatIPv6(bytes, 0);
-    const full = Array.from({ length: 8 }, (_, i) => (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16)).join(':');
+    const full = Array.from({ length: 8 }, (_, i) =>
+      (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16),
+    ).join(':');
     const node = new SocketAddress({ address: full, family: 'ipv6' }).address;
     if (ours !== theirs || ours !== node) {
       t.fail(`${full}: ours ${ours}, libc ${theirs}, Node ${node}`);
@@ -444,7 +573,10 @@ test('IPv4 text is dotted decimal, from any offset', (t) => {
   t.is(formatIPv4(Uint8Array.of(9, 0, 255, 10, 0), 1), '0.255.10.0');
 });
 
-for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as const) {
+for (const [name, bind] of [
+  ['koffi', bindKoffi],
+  ['ffi-rs', bindFfiRs],
+] as const) {
   test(`${name} passes NULL as a ptr of 0 and copies libc's list through raw addresses`, (t) => {
     const libc = bind();
     const hints = new Uint8Array(ADDRINFO.size);
@@ -487,11 +619,14 @@ for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as cons
   test(`${name}: a getaddrinfo turn leaves its records where the layout says`, (t) => {
     const libc = bind();
     const op = DNS_OPS.getaddrinfo;
-    const seen = turn((slot) => op.encode(slot, REQ, '::ffff:10.20.30.40', '4660', 6, SOCK_DGRAM, AI_NUMERICHOST),
-      (slot) => void op.run(slot, pool(libc)), (slot) => {
+    const seen = turn(
+      (slot) => op.encode(slot, REQ, '::ffff:10.20.30.40', '4660', 6, SOCK_DGRAM, AI_NUMERICHOST),
+      (slot) => void op.run(slot, pool(libc)),
+      (slot) => {
         const at = int(slot, OUT);
         return { inline: at === slot + OUT_AREA, bytes: [...heap.u8.subarray(at, at + int(slot, OUT_LEN))] };
-      });
+      },
+    );
     t.deepEqual(seen, {
       inline: true,
       bytes: [6, SOCK_DGRAM, 0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 20, 30, 40],

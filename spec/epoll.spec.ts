@@ -86,7 +86,8 @@ test('a signal that interrupts epoll_wait (EINTR) is retried, not reported', asy
   // signals, so the main thread takes it and its epoll_wait returns EINTR. The wait has no
   // timeout: only the worker's write to the other end of the pair ends it, after its signals,
   // so however late the worker starts, every signal finds the main thread blocked.
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { workerData } = require('node:worker_threads');
     const pause = new Int32Array(new SharedArrayBuffer(4));
     for (let i = 0; i < 3; i++) {
@@ -95,7 +96,9 @@ test('a signal that interrupts epoll_wait (EINTR) is retried, not reported', asy
     }
     Atomics.wait(pause, 0, 0, 20);
     require('node:fs').writeSync(workerData, 'x');
-  `, { eval: true, workerData: b });
+  `,
+    { eval: true, workerData: b },
+  );
   const exited = new Promise((resolve) => worker.once('exit', resolve));
   t.is(backend.wait(-1), READY, 'the write made the fd ready, and no error came out');
   await exited;
@@ -131,7 +134,7 @@ test('more ready fds than the event buffer holds all run in one poll phase', (t)
   closeLoop(t, loop);
 });
 
-test('a worker\'s send wakes a loop blocked in epoll_wait, through the eventfd, every time', async (t) => {
+test("a worker's send wakes a loop blocked in epoll_wait, through the eventfd, every time", async (t) => {
   const loop = new Loop({ backend: 'epoll' });
   t.is(loop.backend, 'epoll');
   await wakeFromKernelEveryTime(t, loop, 200);
@@ -149,11 +152,14 @@ test('the loop time is refreshed after epoll_wait returns, before fd callbacks r
     poll.close();
   });
   // Another thread makes the fd ready only after 30 ms, so the loop blocks in epoll_wait.
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { workerData } = require('node:worker_threads');
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
     require('node:fs').writeSync(workerData, 'x');
-  `, { eval: true, workerData: b });
+  `,
+    { eval: true, workerData: b },
+  );
   const exited = new Promise((resolve) => worker.once('exit', resolve));
   loop.run();
   t.is(await exited, 0);

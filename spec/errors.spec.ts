@@ -6,9 +6,13 @@ import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { UVError } from '../lib/index.js';
 
-test('a UVError reads exactly as Node\'s error for the same failure', (t) => {
+test("a UVError reads exactly as Node's error for the same failure", (t) => {
   let nodeErr: NodeJS.ErrnoException | undefined;
-  try { statSync('/nonexistent/uvts'); } catch (e) { nodeErr = e as NodeJS.ErrnoException; }
+  try {
+    statSync('/nonexistent/uvts');
+  } catch (e) {
+    nodeErr = e as NodeJS.ErrnoException;
+  }
   if (nodeErr === undefined) return t.fail('statSync of a missing path did not throw');
   const err = new UVError('ENOENT', 'stat', '/nonexistent/uvts');
   t.true(err instanceof Error);
@@ -16,10 +20,11 @@ test('a UVError reads exactly as Node\'s error for the same failure', (t) => {
   t.is(err.message, nodeErr.message);
   t.deepEqual(
     { code: err.code, errno: err.errno, syscall: err.syscall, path: err.path },
-    { code: nodeErr.code, errno: nodeErr.errno, syscall: nodeErr.syscall, path: nodeErr.path });
+    { code: nodeErr.code, errno: nodeErr.errno, syscall: nodeErr.syscall, path: nodeErr.path },
+  );
 });
 
-test('errno is negative, the platform\'s value, and maps back to the code', (t) => {
+test("errno is negative, the platform's value, and maps back to the code", (t) => {
   for (const code of ['ENOENT', 'EBADF', 'EBUSY', 'EINVAL', 'EEXIST', 'ECANCELED', 'ENOSYS']) {
     const err = new UVError(code, 'uv_test');
     t.is(err.errno, -(constants.errno as Record<string, number>)[code]!, code);

@@ -6,7 +6,11 @@ import { closeLoop } from './support.js';
 
 class Boom extends Error {}
 
-const watcherKinds = [['idle', Idle], ['prepare', Prepare], ['check', Check]] as const;
+const watcherKinds = [
+  ['idle', Idle],
+  ['prepare', Prepare],
+  ['check', Check],
+] as const;
 
 for (const [name, Kind] of watcherKinds) {
   test(`${name}: a throwing callback leaves run(); the watchers after it run in the next pass`, (t) => {
@@ -19,9 +23,16 @@ for (const [name, Kind] of watcherKinds) {
     // Started last, so it runs first.
     const thrower = new Kind(loop).start(() => {
       log.push('thrower');
-      if (!thrown) { thrown = true; throw boom; }
+      if (!thrown) {
+        thrown = true;
+        throw boom;
+      }
     });
-    t.is(t.throws(() => loop.run('nowait')), boom, 'the same error object, unchanged');
+    t.is(
+      t.throws(() => loop.run('nowait')),
+      boom,
+      'the same error object, unchanged',
+    );
     t.deepEqual(log, ['thrower']);
     log.length = 0;
     t.true(loop.run('nowait'));
@@ -35,10 +46,16 @@ test('timers: a throwing callback leaves run(); the other due timers fire in the
   const loop = new Loop();
   const log: string[] = [];
   const boom = new Boom('timer');
-  new Timer(loop).start(() => { log.push('first'); throw boom; }, 0);
+  new Timer(loop).start(() => {
+    log.push('first');
+    throw boom;
+  }, 0);
   new Timer(loop).start(() => log.push('second'), 0);
   new Timer(loop).start(() => log.push('third'), 0);
-  t.is(t.throws(() => loop.run()), boom);
+  t.is(
+    t.throws(() => loop.run()),
+    boom,
+  );
   t.deepEqual(log, ['first']);
   t.false(loop.run());
   t.deepEqual(log, ['first', 'second', 'third']);
@@ -48,10 +65,14 @@ test('timers: a throwing callback leaves run(); the other due timers fire in the
 test('a repeating timer that throws stays armed', (t) => {
   const loop = new Loop();
   let fired = 0;
-  const timer = new Timer(loop).start((h) => {
-    if (++fired === 1) throw new Boom('repeat');
-    h.stop();
-  }, 0, 1);
+  const timer = new Timer(loop).start(
+    (h) => {
+      if (++fired === 1) throw new Boom('repeat');
+      h.stop();
+    },
+    0,
+    1,
+  );
   t.throws(() => loop.run(), { instanceOf: Boom });
   t.true(timer.isActive());
   loop.run();
@@ -63,7 +84,10 @@ test('close callbacks: a throwing one leaves run(); the others still run', (t) =
   const loop = new Loop();
   const log: string[] = [];
   new Idle(loop).close(() => log.push('a'));
-  new Idle(loop).close(() => { log.push('thrower'); throw new Boom('close'); });
+  new Idle(loop).close(() => {
+    log.push('thrower');
+    throw new Boom('close');
+  });
   new Idle(loop).close(() => log.push('c'));
   t.throws(() => loop.run(), { instanceOf: Boom });
   t.false(loop.run());
@@ -74,8 +98,14 @@ test('close callbacks: a throwing one leaves run(); the others still run', (t) =
 test('async: a throwing callback leaves run(); the other handles sent to still get their callbacks', (t) => {
   const loop = new Loop();
   const log: string[] = [];
-  const thrower = new Async(loop, () => { log.push('thrower'); throw new Boom('async'); });
-  const other = new Async(loop, (h) => { log.push('other'); h.close(); });
+  const thrower = new Async(loop, () => {
+    log.push('thrower');
+    throw new Boom('async');
+  });
+  const other = new Async(loop, (h) => {
+    log.push('other');
+    h.close();
+  });
   thrower.send();
   other.send();
   t.throws(() => loop.run('nowait'), { instanceOf: Boom });
@@ -90,7 +120,10 @@ test('stop() called before a callback threw does not leak into the next run()', 
   const loop = new Loop();
   let ticks = 0;
   new Idle(loop).start((h) => {
-    if (++ticks === 1) { loop.stop(); throw new Boom('stop'); }
+    if (++ticks === 1) {
+      loop.stop();
+      throw new Boom('stop');
+    }
     if (ticks === 3) h.close();
   });
   t.throws(() => loop.run(), { instanceOf: Boom });

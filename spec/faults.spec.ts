@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 
 const fixture = (name: string): string => new URL(`./fixtures/${name}.js`, import.meta.url).pathname;
 
-function run(args: string[], env: Record<string, string> = {}): { out: Record<string, unknown>; stderr: string; status: number | null } {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { out: Record<string, unknown>; stderr: string; status: number | null } {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   let out: Record<string, unknown> = {};
@@ -20,7 +23,7 @@ function run(args: string[], env: Record<string, string> = {}): { out: Record<st
   return { out, stderr: r.stderr, status: r.status };
 }
 
-test('the worker that first used the pool ends: the main loop\'s 100 stats and 10 queueWork all complete', (t) => {
+test("the worker that first used the pool ends: the main loop's 100 stats and 10 queueWork all complete", (t) => {
   const { out, stderr, status } = run([fixture('fault-owner-exits')]);
   t.is(status, 0, stderr);
   t.deepEqual(out, { workerExit: 0, stats: 100, works: 10, errors: [] });
@@ -30,7 +33,10 @@ test('a program that ends while pool threads are still starting exits cleanly, 1
   // A worker terminated inside koffi's addon initialization aborted the whole process ("FATAL
   // ERROR: ... napi_throw"): 12 exits in 30 of this program, before the exit waited for binds.
   for (let i = 0; i < 12; i++) {
-    const r = spawnSync(process.execPath, [fixture('fault-quick-exit'), i % 2 === 0 ? 'return' : 'exit'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [fixture('fault-quick-exit'), i % 2 === 0 ? 'return' : 'exit'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     t.is(r.status, 0, `run ${i}: ${r.stderr}`);
   }
 });
@@ -41,7 +47,12 @@ test('a process whose worker thread was the first to use the FFI driver exits cl
   t.is(status, 0, stderr);
 });
 
-for (const flags of [['--max-old-space-size=4096'], ['--expose-gc'], ['--stack-size=2000'], ['--title=uvts-spec', '--no-warnings']]) {
+for (const flags of [
+  ['--max-old-space-size=4096'],
+  ['--expose-gc'],
+  ['--stack-size=2000'],
+  ['--title=uvts-spec', '--no-warnings'],
+]) {
   test(`pool threads start under node ${flags.join(' ')}`, (t) => {
     const { out, stderr, status } = run([...flags, fixture('fault-flags')]);
     t.is(status, 0, stderr);

@@ -9,7 +9,17 @@ import { fileURLToPath } from 'node:url';
 import { bindFfiRs } from '../ffi/ffi-rs.js';
 import { bindKoffi, bindKoffiTable } from '../ffi/koffi.js';
 import {
-  AF_INET, AF_INET6, FIONBIO, F_GETFL, FUNCTIONS, LIBRARY_NAMES, O_CLOEXEC, O_CREAT, O_NONBLOCK, O_WRONLY, type Libc,
+  AF_INET,
+  AF_INET6,
+  FIONBIO,
+  F_GETFL,
+  FUNCTIONS,
+  LIBRARY_NAMES,
+  O_CLOEXEC,
+  O_CREAT,
+  O_NONBLOCK,
+  O_WRONLY,
+  type Libc,
 } from '../ffi/libc.js';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_EVENT } from '../ffi/os/linux.js';
 import { specLibc } from './support.js';
@@ -40,11 +50,15 @@ test('the suite runs under the driver UVTS_FFI names (koffi by default)', (t) =>
   t.is(specLibc().driver, process.env['UVTS_FFI'] === 'ffi-rs' ? 'ffi-rs' : 'koffi');
 });
 
-for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as const) {
+for (const [name, bind] of [
+  ['koffi', bindKoffi],
+  ['ffi-rs', bindFfiRs],
+] as const) {
   test(`${name} binds every function of the table`, (t) => {
     const libc: Libc = bind();
     t.is(libc.driver, name);
-    for (const fn of Object.keys(FUNCTIONS)) t.is(typeof (libc as unknown as Record<string, unknown>)[fn], 'function', fn);
+    for (const fn of Object.keys(FUNCTIONS))
+      t.is(typeof (libc as unknown as Record<string, unknown>)[fn], 'function', fn);
   });
 
   test(`${name} reads and writes the caller's memory in place, exactly the view's range`, (t) => {
@@ -98,16 +112,22 @@ for (const [name, bind] of [['koffi', bindKoffi], ['ffi-rs', bindFfiRs]] as cons
 /** Runs an ES module snippet in a fresh node with `env` added; returns its stdout. */
 function runNode(code: string, env: Record<string, string>, cwd?: string): string {
   return execFileSync(process.execPath, ['--input-type=module', '-e', code], {
-    cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
 test('a UVTS_FFI naming no driver is an error that names the variable', (t) => {
   const index = join(dist, 'lib', 'index.js');
-  const out = runNode(`
+  const out = runNode(
+    `
     const { Loop } = await import(${JSON.stringify(index)});
     try { new Loop(); console.log('no error'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }
-  `, { UVTS_FFI: 'libffi' });
+  `,
+    { UVTS_FFI: 'libffi' },
+  );
   t.regex(out, /^TypeError: UVTS_FFI must be 'koffi' or 'ffi-rs', got "libffi"/);
 });
 
@@ -118,7 +138,8 @@ test('with no FFI package installed, auto falls back to futex and fd handles say
     cpSync(join(dist, 'lib'), join(root, 'dist', 'lib'), { recursive: true });
     cpSync(join(dist, 'ffi'), join(root, 'dist', 'ffi'), { recursive: true });
     writeFileSync(join(root, 'package.json'), '{"type":"module"}');
-    const out = runNode(`
+    const out = runNode(
+      `
       const { Loop, Poll, Tcp, Timer } = await import('./dist/lib/index.js');
       const loop = new Loop();
       const report = [loop.backend];
@@ -131,7 +152,10 @@ test('with no FFI package installed, auto falls back to futex and fd handles say
       }
       loop.close();
       console.log(JSON.stringify(report));
-    `, { UVTS_BACKEND: '' }, root); // auto's own choice, which falls back: a named backend does not
+    `,
+      { UVTS_BACKEND: '' },
+      root,
+    ); // auto's own choice, which falls back: a named backend does not
     const [backend, fired, poll, tcp, epoll] = JSON.parse(out) as [string, boolean, string, string, string];
     t.is(backend, 'futex');
     t.true(fired, 'timers still run');

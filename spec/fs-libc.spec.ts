@@ -24,7 +24,11 @@ test.after.always(() => scratch.remove());
 /** auto's own choice, which falls back to futex: a backend UVTS_BACKEND names does not. */
 const AUTO = { UVTS_BACKEND: '' };
 
-function child(t: ExecutionContext, scenario: string, options: { env?: Record<string, string>; execArgv?: string[] } = {}): Record<string, unknown> {
+function child(
+  t: ExecutionContext,
+  scenario: string,
+  options: { env?: Record<string, string>; execArgv?: string[] } = {},
+): Record<string, unknown> {
   const script = new URL('./fixtures/fs-child.js', import.meta.url);
   const index = new URL('../lib/index.js', import.meta.url).href;
   const r = spawnSync(process.execPath, [...(options.execArgv ?? []), script.pathname, scenario, index, scratchDir()], {
@@ -53,16 +57,19 @@ function nodeEntries(dir: string): { name: string; type: string }[] {
 
 // 1. Faults and large buffers, in child processes.
 
-test.serial('an fd the pool opened outlives the pool thread that opened it: a write after its death lands in the right file', (t) => {
-  // Fails on a pool that opens through node:fs: the dead Worker's fds are closed, B reuses
-  // A's number, and the write lands in B.
-  const r = child(t, 'wrong-file', { env: { UVTS_THREADPOOL_SIZE: '1' } });
-  t.is(r['died'], 'ERR_UVTS_POOL_THREAD_DIED', 'the queueWork killed its pool thread');
-  t.false(r['reusedNumber'], 'A\'s fd stayed open, so B never got its number');
-  t.is(r['wrote'], 11);
-  t.is(r['a'], 'meant for a');
-  t.is(r['b'], '');
-});
+test.serial(
+  'an fd the pool opened outlives the pool thread that opened it: a write after its death lands in the right file',
+  (t) => {
+    // Fails on a pool that opens through node:fs: the dead Worker's fds are closed, B reuses
+    // A's number, and the write lands in B.
+    const r = child(t, 'wrong-file', { env: { UVTS_THREADPOOL_SIZE: '1' } });
+    t.is(r['died'], 'ERR_UVTS_POOL_THREAD_DIED', 'the queueWork killed its pool thread');
+    t.false(r['reusedNumber'], "A's fd stayed open, so B never got its number");
+    t.is(r['wrote'], 11);
+    t.is(r['a'], 'meant for a');
+    t.is(r['b'], '');
+  },
+);
 
 test.serial('fs.read of 600 MiB into a plain Buffer, straight into it at an offset, from a position', (t) => {
   const r = child(t, 'read-600');
@@ -77,7 +84,10 @@ test.serial('SharedArrayBuffers read into and dropped are freed: pool threads ke
   const r = child(t, 'sab-dropped', { execArgv: ['--expose-gc'] });
   t.is(r['read'], 40);
   // 40 x 25 MiB were touched; what stays after a collection is the process's own.
-  t.true((r['rssMiB'] as number) < 400, `RSS after dropping them is ${String(r['rssMiB'])} MiB (${String(r['rssBeforeMiB'])} MiB before the collection)`);
+  t.true(
+    (r['rssMiB'] as number) < 400,
+    `RSS after dropping them is ${String(r['rssMiB'])} MiB (${String(r['rssBeforeMiB'])} MiB before the collection)`,
+  );
 });
 
 test.serial('readFile of a 700 MiB file', (t) => {
@@ -89,51 +99,65 @@ test.serial('readFile of a 700 MiB file', (t) => {
   t.is(r['samplesBad'], 0);
 });
 
-test.serial('with no FFI driver, read, write and writeFile fail with ENOSYS through their callbacks, never a throw', (t) => {
-  const dir = scratchDir();
-  const hide = join(dir, 'hide-ffi.cjs');
-  nodeFs.writeFileSync(hide, `
+test.serial(
+  'with no FFI driver, read, write and writeFile fail with ENOSYS through their callbacks, never a throw',
+  (t) => {
+    const dir = scratchDir();
+    const hide = join(dir, 'hide-ffi.cjs');
+    nodeFs.writeFileSync(
+      hide,
+      `
 const Module = require('node:module');
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
   if (request === 'koffi' || request === 'ffi-rs') throw new Error(request + ' is hidden by the spec');
   return resolve.call(this, request, ...rest);
-};`);
-  const r = child(t, 'no-driver', { execArgv: ['--require', hide], env: AUTO });
-  t.is(r['threw'], null);
-  t.deepEqual(r['seen'], { read: 'ENOSYS read', write: 'ENOSYS write', writeFile: 'ENOSYS open', 'read sab': 'ENOSYS read' });
-  t.is(r['content'], 'data', 'nothing was written');
-  t.false(r['otherExists'], 'writeFile made no file');
-});
+};`,
+    );
+    const r = child(t, 'no-driver', { execArgv: ['--require', hide], env: AUTO });
+    t.is(r['threw'], null);
+    t.deepEqual(r['seen'], {
+      read: 'ENOSYS read',
+      write: 'ENOSYS write',
+      writeFile: 'ENOSYS open',
+      'read sab': 'ENOSYS read',
+    });
+    t.is(r['content'], 'data', 'nothing was written');
+    t.false(r['otherExists'], 'writeFile made no file');
+  },
+);
 
 // 2. The bytes go where libuv's would.
 
-test.serial('fs.read fills a view on a growable SharedArrayBuffer; a view on a resizable ArrayBuffer is refused', (t) => {
-  const loop = new Loop();
-  const file = join(scratchDir(), 'file');
-  nodeFs.writeFileSync(file, 'growable');
-  const fd = nodeFs.openSync(file, 'r');
-  const growable = new SharedArrayBuffer(8, { maxByteLength: 64 });
-  const view = new Uint8Array(growable);
-  let n: number | undefined;
-  fs.read(loop, fd, view, 0, 8, 0, (err, got) => {
-    t.is(err, null);
-    n = got;
-  });
-  t.false(loop.run());
-  t.is(n, 8);
-  t.is(Buffer.from(growable).toString(), 'growable');
+test.serial(
+  'fs.read fills a view on a growable SharedArrayBuffer; a view on a resizable ArrayBuffer is refused',
+  (t) => {
+    const loop = new Loop();
+    const file = join(scratchDir(), 'file');
+    nodeFs.writeFileSync(file, 'growable');
+    const fd = nodeFs.openSync(file, 'r');
+    const growable = new SharedArrayBuffer(8, { maxByteLength: 64 });
+    const view = new Uint8Array(growable);
+    let n: number | undefined;
+    fs.read(loop, fd, view, 0, 8, 0, (err, got) => {
+      t.is(err, null);
+      n = got;
+    });
+    t.false(loop.run());
+    t.is(n, 8);
+    t.is(Buffer.from(growable).toString(), 'growable');
 
-  const resizable = new ArrayBuffer(16, { maxByteLength: 64 });
-  const cb = (): void => t.fail('no callback');
-  const refused = { instanceOf: TypeError, message: /resizable ArrayBuffer/ };
-  t.throws(() => fs.read(loop, fd, new Uint8Array(resizable), 0, 4, 0, cb), refused);
-  t.throws(() => fs.write(loop, fd, new Uint8Array(resizable, 4, 4), 0, 4, 0, cb), refused);
-  t.throws(() => fs.writeFile(loop, join(scratchDir(), 'x'), new Uint8Array(resizable), cb), refused);
-  t.false(loop.alive());
-  nodeFs.closeSync(fd);
-  closeLoop(t, loop);
-});
+    const resizable = new ArrayBuffer(16, { maxByteLength: 64 });
+    const cb = (): void => t.fail('no callback');
+    const refused = { instanceOf: TypeError, message: /resizable ArrayBuffer/ };
+    t.throws(() => fs.read(loop, fd, new Uint8Array(resizable), 0, 4, 0, cb), refused);
+    t.throws(() => fs.write(loop, fd, new Uint8Array(resizable, 4, 4), 0, 4, 0, cb), refused);
+    t.throws(() => fs.writeFile(loop, join(scratchDir(), 'x'), new Uint8Array(resizable), cb), refused);
+    t.false(loop.alive());
+    nodeFs.closeSync(fd);
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('positions past 4 GiB reach pread and pwrite whole; write writes every byte of a large buffer', (t) => {
   const loop = new Loop();
@@ -174,7 +198,10 @@ test.serial('open adds O_CLOEXEC, as uv_fs_open does', (t) => {
     fd = got!;
   });
   t.false(loop.run());
-  const flags = Number.parseInt(/flags:\s*([0-7]+)/.exec(nodeFs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+  const flags = Number.parseInt(
+    /flags:\s*([0-7]+)/.exec(nodeFs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0',
+    8,
+  );
   t.not(flags & 0o2000000, 0, 'close-on-exec is set');
   nodeFs.closeSync(fd);
   closeLoop(t, loop);
@@ -182,25 +209,33 @@ test.serial('open adds O_CLOEXEC, as uv_fs_open does', (t) => {
 
 // 3. readFile in turns.
 
-test.serial('readFile of a file over 2 GiB fails as Node\'s does: RangeError ERR_FS_FILE_TOO_LARGE, through the callback', async (t) => {
-  const loop = new Loop();
-  const file = join(scratchDir(), 'huge');
-  const fd = nodeFs.openSync(file, 'w');
-  nodeFs.ftruncateSync(fd, 2 * GiB + 1);
-  nodeFs.closeSync(fd);
-  let got: unknown;
-  fs.readFile(loop, file, (err, data) => {
-    got = err;
-    t.is(data, undefined);
-  });
-  t.false(loop.run());
-  const node = await new Promise<Error | null>((resolve) => nodeFs.readFile(file, (err) => resolve(err)));
-  t.true(got instanceof RangeError);
-  t.true(node instanceof RangeError);
-  const shape = (e: unknown) => ({ name: (e as Error).name, code: (e as { code?: string }).code, message: (e as Error).message, text: String(e) });
-  t.deepEqual(shape(got), shape(node));
-  closeLoop(t, loop);
-});
+test.serial(
+  "readFile of a file over 2 GiB fails as Node's does: RangeError ERR_FS_FILE_TOO_LARGE, through the callback",
+  async (t) => {
+    const loop = new Loop();
+    const file = join(scratchDir(), 'huge');
+    const fd = nodeFs.openSync(file, 'w');
+    nodeFs.ftruncateSync(fd, 2 * GiB + 1);
+    nodeFs.closeSync(fd);
+    let got: unknown;
+    fs.readFile(loop, file, (err, data) => {
+      got = err;
+      t.is(data, undefined);
+    });
+    t.false(loop.run());
+    const node = await new Promise<Error | null>((resolve) => nodeFs.readFile(file, (err) => resolve(err)));
+    t.true(got instanceof RangeError);
+    t.true(node instanceof RangeError);
+    const shape = (e: unknown) => ({
+      name: (e as Error).name,
+      code: (e as { code?: string }).code,
+      message: (e as Error).message,
+      text: String(e),
+    });
+    t.deepEqual(shape(got), shape(node));
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('readFile of a file of unknown size (a FIFO) reads 64 KiB chunks to EOF; /proc files too', (t) => {
   const loop = new Loop();
@@ -210,8 +245,10 @@ test.serial('readFile of a file of unknown size (a FIFO) reads 64 KiB chunks to 
   const expected = Buffer.alloc(size);
   for (let i = 0; i < size; i++) expected[i] = (i * 31 + 7) & 0xff;
   // The writer is another process: this thread blocks in run() while the pool reads.
-  const writer = spawn(process.execPath, ['-e',
-    `const b = Buffer.alloc(${size}); for (let i = 0; i < b.length; i++) b[i] = (i * 31 + 7) & 0xff; require('fs').writeFileSync(${JSON.stringify(fifo)}, b);`]);
+  const writer = spawn(process.execPath, [
+    '-e',
+    `const b = Buffer.alloc(${size}); for (let i = 0; i < b.length; i++) b[i] = (i * 31 + 7) & 0xff; require('fs').writeFileSync(${JSON.stringify(fifo)}, b);`,
+  ]);
   let data: Buffer | undefined;
   fs.readFile(loop, fifo, (err, d) => {
     t.is(err, null);
@@ -230,19 +267,33 @@ test.serial('readFile of a file of unknown size (a FIFO) reads 64 KiB chunks to 
   closeLoop(t, loop);
 });
 
-test.serial('readFile errors read as Node\'s: open names the path, read (a directory) does not', (t) => {
+test.serial("readFile errors read as Node's: open names the path, read (a directory) does not", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const errs: Record<string, unknown> = {};
-  fs.readFile(loop, join(dir, 'missing'), (err) => { errs['ENOENT'] = err; });
-  fs.readFile(loop, dir, (err) => { errs['EISDIR'] = err; });
+  fs.readFile(loop, join(dir, 'missing'), (err) => {
+    errs['ENOENT'] = err;
+  });
+  fs.readFile(loop, dir, (err) => {
+    errs['EISDIR'] = err;
+  });
   t.false(loop.run());
-  sameAsNode(t, errs['ENOENT'], nodeError(() => nodeFs.readFileSync(join(dir, 'missing'))), 'ENOENT');
-  sameAsNode(t, errs['EISDIR'], nodeError(() => nodeFs.readFileSync(dir)), 'EISDIR');
+  sameAsNode(
+    t,
+    errs['ENOENT'],
+    nodeError(() => nodeFs.readFileSync(join(dir, 'missing'))),
+    'ENOENT',
+  );
+  sameAsNode(
+    t,
+    errs['EISDIR'],
+    nodeError(() => nodeFs.readFileSync(dir)),
+    'EISDIR',
+  );
   closeLoop(t, loop);
 });
 
-test.serial('cancel() between readFile\'s turns returns false: the file is still read, and its fd closed', (t) => {
+test.serial("cancel() between readFile's turns returns false: the file is still read, and its fd closed", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -256,14 +307,18 @@ test.serial('cancel() between readFile\'s turns returns false: the file is still
     calls++;
   });
   // The first turn (open, fstat) has run once an fd to the file is open and no pool thread is busy.
-  const fdOfFile = (): boolean => nodeFs.readdirSync('/proc/self/fd').some((fd) => {
-    try {
-      return nodeFs.readlinkSync(`/proc/self/fd/${fd}`) === file;
-    } catch {
-      return false;
-    }
-  });
-  t.true(waitUntil(() => fdOfFile() && busyPoolThreads() === 0), 'the first turn ran');
+  const fdOfFile = (): boolean =>
+    nodeFs.readdirSync('/proc/self/fd').some((fd) => {
+      try {
+        return nodeFs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    });
+  t.true(
+    waitUntil(() => fdOfFile() && busyPoolThreads() === 0),
+    'the first turn ran',
+  );
   // With every pool thread pinned, the loop takes the first turn's completion and queues the second.
   const pin = pinPool(t, loop, dir);
   try {
@@ -283,96 +338,147 @@ test.serial('cancel() between readFile\'s turns returns false: the file is still
 
 // 4. readdir, copyfile, utime.
 
-test.serial('readdir matches readdirSync withFileTypes on 1491 entries of every type (several getdents64 buffers), in byte order', (t) => {
-  const loop = new Loop();
-  const dir = scratchDir();
-  for (let i = 0; i < 1400; i++) nodeFs.writeFileSync(join(dir, `file-${i}-${'x'.repeat(i % 50)}`), '');
-  for (let i = 0; i < 40; i++) nodeFs.mkdirSync(join(dir, `dir-${i}`));
-  for (let i = 0; i < 40; i++) nodeFs.symlinkSync(`file-${i}`, join(dir, `link-${i}`));
-  for (const name of ['Zebra', 'apple', 'été', 'Été', '_under', '.hidden', '..dots', '日本', 'a b', 'émoji-😀']) nodeFs.writeFileSync(join(dir, name), '');
-  execFileSync('mkfifo', [join(dir, 'a-fifo')]);
-  const empty = join(dir, 'dir-0');
-  let entries: unknown;
-  let none: unknown;
-  fs.readdir(loop, dir, (err, list) => {
-    t.is(err, null);
-    entries = list;
-  });
-  fs.readdir(loop, empty, (err, list) => {
-    t.is(err, null);
-    none = list;
-  });
-  t.false(loop.run());
-  const expected = nodeEntries(dir);
-  t.is(expected.length, 1491);
-  t.deepEqual(entries, expected);
-  t.deepEqual(none, []);
-  const names = (entries as { name: string }[]).map((e) => Buffer.from(e.name));
-  t.true(names.every((n, i) => i === 0 || Buffer.compare(names[i - 1]!, n) < 0), 'sorted by byte, as strcmp');
-
-  const errs: Record<string, unknown> = {};
-  fs.readdir(loop, join(dir, 'missing'), (err) => { errs['ENOENT'] = err; });
-  fs.readdir(loop, join(dir, 'apple'), (err) => { errs['ENOTDIR'] = err; });
-  t.false(loop.run());
-  sameAsNode(t, errs['ENOENT'], nodeError(() => nodeFs.readdirSync(join(dir, 'missing'))), 'readdir ENOENT');
-  sameAsNode(t, errs['ENOTDIR'], nodeError(() => nodeFs.readdirSync(join(dir, 'apple'))), 'readdir ENOTDIR');
-  closeLoop(t, loop);
-});
-
-test.serial('copyfile as uv_fs_copyfile: the source\'s mode and times, FICLONE falling back, FICLONE_FORCE and directories failing as Node\'s', (t) => {
-  const loop = new Loop();
-  const dir = scratchDir();
-  const src = join(dir, 'src');
-  const data = Buffer.alloc(300_000);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
-  nodeFs.writeFileSync(src, data);
-  nodeFs.chmodSync(src, 0o604);
-  const errs: Record<string, unknown> = {};
-  const done = (name: string) => (err: unknown): void => {
-    errs[name] = err;
-  };
-  // One at a time: each copy's read of the source moves its access time (relatime).
-  for (const [name, flags] of [['plain', 0], ['clone', constants.COPYFILE_FICLONE]] as const) {
-    nodeFs.utimesSync(src, 1_000_000_000.25, 1_100_000_000.5);
-    fs.copyfile(loop, src, join(dir, name), flags, done(name));
+test.serial(
+  'readdir matches readdirSync withFileTypes on 1491 entries of every type (several getdents64 buffers), in byte order',
+  (t) => {
+    const loop = new Loop();
+    const dir = scratchDir();
+    for (let i = 0; i < 1400; i++) nodeFs.writeFileSync(join(dir, `file-${i}-${'x'.repeat(i % 50)}`), '');
+    for (let i = 0; i < 40; i++) nodeFs.mkdirSync(join(dir, `dir-${i}`));
+    for (let i = 0; i < 40; i++) nodeFs.symlinkSync(`file-${i}`, join(dir, `link-${i}`));
+    for (const name of ['Zebra', 'apple', 'été', 'Été', '_under', '.hidden', '..dots', '日本', 'a b', 'émoji-😀'])
+      nodeFs.writeFileSync(join(dir, name), '');
+    execFileSync('mkfifo', [join(dir, 'a-fifo')]);
+    const empty = join(dir, 'dir-0');
+    let entries: unknown;
+    let none: unknown;
+    fs.readdir(loop, dir, (err, list) => {
+      t.is(err, null);
+      entries = list;
+    });
+    fs.readdir(loop, empty, (err, list) => {
+      t.is(err, null);
+      none = list;
+    });
     t.false(loop.run());
-  }
-  fs.copyfile(loop, src, join(dir, 'forced'), constants.COPYFILE_FICLONE_FORCE, done('forced'));
-  fs.copyfile(loop, dir, join(dir, 'from-dir'), 0, done('from-dir'));
-  fs.copyfile(loop, src, src, 0, done('onto itself'));
-  t.false(loop.run());
-  for (const name of ['plain', 'clone']) {
-    t.is(errs[name], null, name);
-    const copy = join(dir, name);
-    // libuv 1.49+ gives the copy its source's times before copying the bytes, so the copy has
-    // the source's access time (as it was before the copy read it) until something reads the
-    // copy, and its writes set its mtime (Node 20's libuv 1.46 sets neither).
-    t.is(nodeFs.statSync(copy).atimeMs, 1_000_000_000_250, `${name}: the source's atime`);
-    t.is(nodeFs.statSync(copy).mode & 0o7777, 0o604, `${name}: the source's mode`);
-    t.true(nodeFs.readFileSync(copy).equals(data), `${name}: the bytes`);
-  }
-  t.is(errs['onto itself'], null);
-  t.true(nodeFs.readFileSync(src).equals(data), 'a copy onto itself leaves the file whole');
+    const expected = nodeEntries(dir);
+    t.is(expected.length, 1491);
+    t.deepEqual(entries, expected);
+    t.deepEqual(none, []);
+    const names = (entries as { name: string }[]).map((e) => Buffer.from(e.name));
+    t.true(
+      names.every((n, i) => i === 0 || Buffer.compare(names[i - 1]!, n) < 0),
+      'sorted by byte, as strcmp',
+    );
 
-  const forced = nodeError(() => nodeFs.copyFileSync(src, join(dir, 'forced-node'), constants.COPYFILE_FICLONE_FORCE));
-  if (nodeFs.existsSync(join(dir, 'forced-node'))) {
-    t.is(errs['forced'], null, 'this file system clones');
-  } else {
-    sameAsNode(t, errs['forced'], { ...forced, message: forced.message.replace('forced-node', 'forced'), dest: join(dir, 'forced') } as NodeJS.ErrnoException, 'FICLONE_FORCE');
-    t.false(nodeFs.existsSync(join(dir, 'forced')), 'the failed copy was removed');
-  }
-  sameAsNode(t, errs['from-dir'], nodeError(() => nodeFs.copyFileSync(dir, join(dir, 'from-dir'))), 'a directory');
-  t.false(nodeFs.existsSync(join(dir, 'from-dir')), 'the failed copy was removed');
-  closeLoop(t, loop);
-});
+    const errs: Record<string, unknown> = {};
+    fs.readdir(loop, join(dir, 'missing'), (err) => {
+      errs['ENOENT'] = err;
+    });
+    fs.readdir(loop, join(dir, 'apple'), (err) => {
+      errs['ENOTDIR'] = err;
+    });
+    t.false(loop.run());
+    sameAsNode(
+      t,
+      errs['ENOENT'],
+      nodeError(() => nodeFs.readdirSync(join(dir, 'missing'))),
+      'readdir ENOENT',
+    );
+    sameAsNode(
+      t,
+      errs['ENOTDIR'],
+      nodeError(() => nodeFs.readdirSync(join(dir, 'apple'))),
+      'readdir ENOTDIR',
+    );
+    closeLoop(t, loop);
+  },
+);
 
-test.serial('utime refuses an Invalid Date, a non-finite number and a time past a Date\'s range, synchronously', (t) => {
+test.serial(
+  "copyfile as uv_fs_copyfile: the source's mode and times, FICLONE falling back, FICLONE_FORCE and directories failing as Node's",
+  (t) => {
+    const loop = new Loop();
+    const dir = scratchDir();
+    const src = join(dir, 'src');
+    const data = Buffer.alloc(300_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+    nodeFs.writeFileSync(src, data);
+    nodeFs.chmodSync(src, 0o604);
+    const errs: Record<string, unknown> = {};
+    const done =
+      (name: string) =>
+      (err: unknown): void => {
+        errs[name] = err;
+      };
+    // One at a time: each copy's read of the source moves its access time (relatime).
+    for (const [name, flags] of [
+      ['plain', 0],
+      ['clone', constants.COPYFILE_FICLONE],
+    ] as const) {
+      nodeFs.utimesSync(src, 1_000_000_000.25, 1_100_000_000.5);
+      fs.copyfile(loop, src, join(dir, name), flags, done(name));
+      t.false(loop.run());
+    }
+    fs.copyfile(loop, src, join(dir, 'forced'), constants.COPYFILE_FICLONE_FORCE, done('forced'));
+    fs.copyfile(loop, dir, join(dir, 'from-dir'), 0, done('from-dir'));
+    fs.copyfile(loop, src, src, 0, done('onto itself'));
+    t.false(loop.run());
+    for (const name of ['plain', 'clone']) {
+      t.is(errs[name], null, name);
+      const copy = join(dir, name);
+      // libuv 1.49+ gives the copy its source's times before copying the bytes, so the copy has
+      // the source's access time (as it was before the copy read it) until something reads the
+      // copy, and its writes set its mtime (Node 20's libuv 1.46 sets neither).
+      t.is(nodeFs.statSync(copy).atimeMs, 1_000_000_000_250, `${name}: the source's atime`);
+      t.is(nodeFs.statSync(copy).mode & 0o7777, 0o604, `${name}: the source's mode`);
+      t.true(nodeFs.readFileSync(copy).equals(data), `${name}: the bytes`);
+    }
+    t.is(errs['onto itself'], null);
+    t.true(nodeFs.readFileSync(src).equals(data), 'a copy onto itself leaves the file whole');
+
+    const forced = nodeError(() =>
+      nodeFs.copyFileSync(src, join(dir, 'forced-node'), constants.COPYFILE_FICLONE_FORCE),
+    );
+    if (nodeFs.existsSync(join(dir, 'forced-node'))) {
+      t.is(errs['forced'], null, 'this file system clones');
+    } else {
+      sameAsNode(
+        t,
+        errs['forced'],
+        {
+          ...forced,
+          message: forced.message.replace('forced-node', 'forced'),
+          dest: join(dir, 'forced'),
+        } as NodeJS.ErrnoException,
+        'FICLONE_FORCE',
+      );
+      t.false(nodeFs.existsSync(join(dir, 'forced')), 'the failed copy was removed');
+    }
+    sameAsNode(
+      t,
+      errs['from-dir'],
+      nodeError(() => nodeFs.copyFileSync(dir, join(dir, 'from-dir'))),
+      'a directory',
+    );
+    t.false(nodeFs.existsSync(join(dir, 'from-dir')), 'the failed copy was removed');
+    closeLoop(t, loop);
+  },
+);
+
+test.serial("utime refuses an Invalid Date, a non-finite number and a time past a Date's range, synchronously", (t) => {
   const loop = new Loop();
   const file = join(scratchDir(), 'file');
   nodeFs.writeFileSync(file, '');
   const cb = (): void => t.fail('no callback');
-  t.throws(() => fs.utime(loop, file, new Date(Number.NaN), 0, cb), { instanceOf: RangeError, message: /atime must be a valid Date/ });
-  t.throws(() => fs.utime(loop, file, 0, new Date('not a date'), cb), { instanceOf: RangeError, message: /mtime must be a valid Date/ });
+  t.throws(() => fs.utime(loop, file, new Date(Number.NaN), 0, cb), {
+    instanceOf: RangeError,
+    message: /atime must be a valid Date/,
+  });
+  t.throws(() => fs.utime(loop, file, 0, new Date('not a date'), cb), {
+    instanceOf: RangeError,
+    message: /mtime must be a valid Date/,
+  });
   t.throws(() => fs.utime(loop, file, Number.NaN, 0, cb), { instanceOf: TypeError, message: /finite number/ });
   t.throws(() => fs.utime(loop, file, 0, Number.NEGATIVE_INFINITY, cb), { instanceOf: TypeError });
   t.throws(() => fs.utime(loop, file, 1e300, 0, cb), { instanceOf: RangeError, message: /a Date's range/ });
@@ -400,9 +506,11 @@ test.serial('no fd is left open by any op, failing ones included', (t) => {
   nodeFs.writeFileSync(exists, '');
   const fd = nodeFs.openSync(file, 'r+');
   const results: Record<string, string> = {};
-  const note = (name: string) => (err: unknown): void => {
-    results[name] = err === null ? 'ok' : String((err as { code?: string }).code);
-  };
+  const note =
+    (name: string) =>
+    (err: unknown): void => {
+      results[name] = err === null ? 'ok' : String((err as { code?: string }).code);
+    };
   let round = 0;
   const everyOp = (): void => {
     round++;
@@ -440,24 +548,56 @@ test.serial('no fd is left open by any op, failing ones included', (t) => {
   t.false(loop.run());
   t.deepEqual(openFds(), before, 'the same fds are open after every op as before');
   t.deepEqual(results, {
-    open: 'ok', close: 'ok', 'open ENOENT': 'ENOENT', read: 'ok', write: 'ok', readFile: 'ok', 'readFile unknown size': 'ok',
-    'readFile ENOENT': 'ENOENT', 'readFile EISDIR': 'EISDIR', 'readFile too large': 'ERR_FS_FILE_TOO_LARGE', writeFile: 'ok',
-    'writeFile EISDIR': 'EISDIR', 'writeFile ENOSPC': 'ENOSPC', copyfile: 'ok', 'copyfile EEXIST': 'EEXIST',
-    'copyfile EISDIR': 'EISDIR', 'copyfile ENOENT': 'ENOENT', readdir: 'ok', 'readdir ENOTDIR': 'ENOTDIR', stat: 'ok',
-    fstat: 'ok', realpath: 'ok', mkdtemp: 'ok',
+    open: 'ok',
+    close: 'ok',
+    'open ENOENT': 'ENOENT',
+    read: 'ok',
+    write: 'ok',
+    readFile: 'ok',
+    'readFile unknown size': 'ok',
+    'readFile ENOENT': 'ENOENT',
+    'readFile EISDIR': 'EISDIR',
+    'readFile too large': 'ERR_FS_FILE_TOO_LARGE',
+    writeFile: 'ok',
+    'writeFile EISDIR': 'EISDIR',
+    'writeFile ENOSPC': 'ENOSPC',
+    copyfile: 'ok',
+    'copyfile EEXIST': 'EEXIST',
+    'copyfile EISDIR': 'EISDIR',
+    'copyfile ENOENT': 'ENOENT',
+    readdir: 'ok',
+    'readdir ENOTDIR': 'ENOTDIR',
+    stat: 'ok',
+    fstat: 'ok',
+    realpath: 'ok',
+    mkdtemp: 'ok',
   });
   nodeFs.closeSync(fd);
   closeLoop(t, loop);
 });
 
-test.serial('writeFile\'s write error reads as Node\'s (no path), its open error names the path', (t) => {
+test.serial("writeFile's write error reads as Node's (no path), its open error names the path", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const errs: Record<string, unknown> = {};
-  fs.writeFile(loop, '/dev/full', 'data', (err) => { errs['ENOSPC'] = err; });
-  fs.writeFile(loop, dir, 'data', (err) => { errs['EISDIR'] = err; });
+  fs.writeFile(loop, '/dev/full', 'data', (err) => {
+    errs['ENOSPC'] = err;
+  });
+  fs.writeFile(loop, dir, 'data', (err) => {
+    errs['EISDIR'] = err;
+  });
   t.false(loop.run());
-  sameAsNode(t, errs['ENOSPC'], nodeError(() => nodeFs.writeFileSync('/dev/full', 'data')), 'ENOSPC');
-  sameAsNode(t, errs['EISDIR'], nodeError(() => nodeFs.writeFileSync(dir, 'data')), 'EISDIR');
+  sameAsNode(
+    t,
+    errs['ENOSPC'],
+    nodeError(() => nodeFs.writeFileSync('/dev/full', 'data')),
+    'ENOSPC',
+  );
+  sameAsNode(
+    t,
+    errs['EISDIR'],
+    nodeError(() => nodeFs.writeFileSync(dir, 'data')),
+    'EISDIR',
+  );
   closeLoop(t, loop);
 });

@@ -61,8 +61,16 @@ export function sameAsNode(t: ExecutionContext, err: unknown, node: NodeJS.Errno
   const e = err as UVError & { dest?: string };
   t.deepEqual(
     { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, dest: e.dest, message: e.message },
-    { code: node.code, errno: node.errno, syscall: node.syscall, path: node.path, dest: (node as { dest?: string }).dest, message: node.message },
-    what);
+    {
+      code: node.code,
+      errno: node.errno,
+      syscall: node.syscall,
+      path: node.path,
+      dest: (node as { dest?: string }).dest,
+      message: node.message,
+    },
+    what,
+  );
 }
 
 /** How many pool threads are running a request now (the CURRENT words of the pool's control block). */
@@ -78,7 +86,11 @@ export function busyPoolThreads(): number {
  * thread has started), or the cap passed. release() opens the FIFO O_RDWR, which lets them all
  * through; done() closes what they opened, once their callbacks have run.
  */
-export function pinPool(t: ExecutionContext, loop: Loop, dir: string): { release(): void; done(): void; opened: number[] } {
+export function pinPool(
+  t: ExecutionContext,
+  loop: Loop,
+  dir: string,
+): { release(): void; done(): void; opened: number[] } {
   const fifo = join(dir, 'pin.fifo');
   execFileSync('mkfifo', [fifo]);
   const opened: number[] = [];

@@ -29,7 +29,19 @@ function warmPool(t: ExecutionContext, loop: Loop): void {
 }
 
 const STAT_FIELDS = [
-  'dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'atimeMs', 'mtimeMs', 'ctimeMs',
+  'dev',
+  'ino',
+  'mode',
+  'nlink',
+  'uid',
+  'gid',
+  'rdev',
+  'size',
+  'blksize',
+  'blocks',
+  'atimeMs',
+  'mtimeMs',
+  'ctimeMs',
   'birthtimeMs',
 ] as const;
 
@@ -41,7 +53,7 @@ function statFields(s: Stats | nodeFs.Stats): Record<string, number> {
 
 // 1. Every operation, success path.
 
-test.serial('stat, lstat and fstat give every field of Node\'s fs.Stats, and the type predicates', (t) => {
+test.serial("stat, lstat and fstat give every field of Node's fs.Stats, and the type predicates", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -50,10 +62,12 @@ test.serial('stat, lstat and fstat give every field of Node\'s fs.Stats, and the
   nodeFs.symlinkSync(file, link);
   const fd = nodeFs.openSync(file, 'r');
   const got: Record<string, Stats> = {};
-  const keep = (name: string) => (err: UVError | null, s?: Stats): void => {
-    t.is(err, null, name);
-    if (s !== undefined) got[name] = s;
-  };
+  const keep =
+    (name: string) =>
+    (err: UVError | null, s?: Stats): void => {
+      t.is(err, null, name);
+      if (s !== undefined) got[name] = s;
+    };
   t.true(fs.stat(loop, file, keep('stat file')) instanceof Request);
   fs.stat(loop, dir, keep('stat dir'));
   fs.stat(loop, link, keep('stat link'));
@@ -209,7 +223,11 @@ test.serial('readFile and writeFile, with strings, Uint8Arrays and paths too lon
   t.deepEqual([...nodeFs.readFileSync(long)], [1, 2, 3]);
 
   const read: Record<string, Buffer> = {};
-  for (const [name, path] of [['text', text], ['bin', bin], ['long', long]] as const) {
+  for (const [name, path] of [
+    ['text', text],
+    ['bin', bin],
+    ['long', long],
+  ] as const) {
     fs.readFile(loop, path, (err, data) => {
       t.is(err, null);
       t.true(Buffer.isBuffer(data), `${name}: a Buffer`);
@@ -291,7 +309,10 @@ test.serial('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
     { name: 'inner', type: 'dir' },
     { name: 'link', type: 'link' },
   ]);
-  t.deepEqual(sorted.map((e) => e.name), nodeFs.readdirSync(sub).sort());
+  t.deepEqual(
+    sorted.map((e) => e.name),
+    nodeFs.readdirSync(sub).sort(),
+  );
   t.deepEqual(emptyEntries, []);
 
   const log: string[] = [];
@@ -329,7 +350,12 @@ test.serial('rename, copyfile (and COPYFILE_EXCL), ftruncate, fsync, fdatasync',
       t.is(cerr, null);
       fs.copyfile(loop, b, c, constants.COPYFILE_EXCL, (xerr) => {
         t.true(xerr instanceof UVError);
-        sameAsNode(t, xerr, nodeError(() => nodeFs.copyFileSync(b, c, constants.COPYFILE_EXCL)), 'copyfile EXCL');
+        sameAsNode(
+          t,
+          xerr,
+          nodeError(() => nodeFs.copyFileSync(b, c, constants.COPYFILE_EXCL)),
+          'copyfile EXCL',
+        );
         t.is(xerr?.code, 'EEXIST');
       });
     });
@@ -361,7 +387,11 @@ test.serial('rename, copyfile (and COPYFILE_EXCL), ftruncate, fsync, fdatasync',
   t.false(loop.run());
   nodeFs.closeSync(fd);
   t.deepEqual(log, ['ftruncate 3', 'fsync', 'ftruncate 10', 'fdatasync']);
-  t.deepEqual(nodeFs.readFileSync(c), Buffer.concat([Buffer.from('the'), Buffer.alloc(7)]), 'shrunk, then grown with zeros');
+  t.deepEqual(
+    nodeFs.readFileSync(c),
+    Buffer.concat([Buffer.from('the'), Buffer.alloc(7)]),
+    'shrunk, then grown with zeros',
+  );
   // rename over an existing file replaces it
   fs.rename(loop, c, b, (err) => t.is(err, null));
   t.false(loop.run());
@@ -455,17 +485,19 @@ test.serial('access, chmod, utime (Date and seconds), link, symlink, readlink, r
 
 // 2. Errors: only through the callback, with Node's shape.
 
-test.serial('errors come through the callback, never thrown, and read as Node\'s', (t) => {
+test.serial("errors come through the callback, never thrown, and read as Node's", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
   const missing = join(dir, 'missing');
   nodeFs.writeFileSync(file, 'x');
   const errs: Record<string, UVError | null> = {};
-  const expect = (name: string) => (err: UVError | null): void => {
-    t.false(name in errs, `${name}: one callback`);
-    errs[name] = err;
-  };
+  const expect =
+    (name: string) =>
+    (err: UVError | null): void => {
+      t.false(name in errs, `${name}: one callback`);
+      errs[name] = err;
+    };
 
   let req: Request | undefined;
   t.notThrows(() => {
@@ -553,12 +585,24 @@ test.serial('EBADF from fstat, close, read and write of a closed fd', (t) => {
     fs.close(loop, fd!, (cerr) => {
       t.is(cerr, null);
       closedFd = fd!;
-      fs.fstat(loop, fd!, (e) => { errs['fstat'] = e; });
-      fs.close(loop, fd!, (e) => { errs['close'] = e; });
-      fs.read(loop, fd!, Buffer.alloc(4), 0, 4, null, (e) => { errs['read'] = e; });
-      fs.write(loop, fd!, Buffer.alloc(4), 0, 4, 0, (e) => { errs['write'] = e; });
-      fs.fsync(loop, fd!, (e) => { errs['fsync'] = e; });
-      fs.ftruncate(loop, fd!, 0, (e) => { errs['ftruncate'] = e; });
+      fs.fstat(loop, fd!, (e) => {
+        errs['fstat'] = e;
+      });
+      fs.close(loop, fd!, (e) => {
+        errs['close'] = e;
+      });
+      fs.read(loop, fd!, Buffer.alloc(4), 0, 4, null, (e) => {
+        errs['read'] = e;
+      });
+      fs.write(loop, fd!, Buffer.alloc(4), 0, 4, 0, (e) => {
+        errs['write'] = e;
+      });
+      fs.fsync(loop, fd!, (e) => {
+        errs['fsync'] = e;
+      });
+      fs.ftruncate(loop, fd!, 0, (e) => {
+        errs['ftruncate'] = e;
+      });
     });
   });
   t.false(loop.run());
@@ -722,41 +766,44 @@ test.serial('a callback that throws propagates out of run(); the next run() deli
 
 // 5. A chain within one run().
 
-test.serial('open, write, fsync, close, rename, open, read, ftruncate, close, unlink: a chain within one run()', (t) => {
-  const loop = new Loop();
-  const dir = scratchDir();
-  const first = join(dir, 'first');
-  const second = join(dir, 'second');
-  const data = Buffer.from('chained through ten requests, each started from the last callback\n'.repeat(20));
-  const back = Buffer.alloc(data.length + 10);
-  const steps: string[] = [];
-  let sizeBeforeUnlink = -1;
-  const ok = (step: string, err: UVError | null): void => {
-    t.is(err, null, step);
-    steps.push(step);
-  };
-  fs.open(loop, first, 'w', 0o600, (e1, fd1) => {
-    ok('open', e1);
-    fs.write(loop, fd1!, data, 0, data.length, 0, (e2, n) => {
-      ok('write', e2);
-      t.is(n, data.length);
-      fs.fsync(loop, fd1!, (e3) => {
-        ok('fsync', e3);
-        fs.close(loop, fd1!, (e4) => {
-          ok('close', e4);
-          fs.rename(loop, first, second, (e5) => {
-            ok('rename', e5);
-            fs.open(loop, second, 'r+', 0, (e6, fd2) => {
-              ok('open', e6);
-              fs.read(loop, fd2!, back, 0, back.length, 0, (e7, m) => {
-                ok('read', e7);
-                t.is(m, data.length);
-                fs.ftruncate(loop, fd2!, 7, (e8) => {
-                  ok('ftruncate', e8);
-                  fs.close(loop, fd2!, (e9) => {
-                    ok('close', e9);
-                    sizeBeforeUnlink = nodeFs.statSync(second).size;
-                    fs.unlink(loop, second, (e10) => ok('unlink', e10));
+test.serial(
+  'open, write, fsync, close, rename, open, read, ftruncate, close, unlink: a chain within one run()',
+  (t) => {
+    const loop = new Loop();
+    const dir = scratchDir();
+    const first = join(dir, 'first');
+    const second = join(dir, 'second');
+    const data = Buffer.from('chained through ten requests, each started from the last callback\n'.repeat(20));
+    const back = Buffer.alloc(data.length + 10);
+    const steps: string[] = [];
+    let sizeBeforeUnlink = -1;
+    const ok = (step: string, err: UVError | null): void => {
+      t.is(err, null, step);
+      steps.push(step);
+    };
+    fs.open(loop, first, 'w', 0o600, (e1, fd1) => {
+      ok('open', e1);
+      fs.write(loop, fd1!, data, 0, data.length, 0, (e2, n) => {
+        ok('write', e2);
+        t.is(n, data.length);
+        fs.fsync(loop, fd1!, (e3) => {
+          ok('fsync', e3);
+          fs.close(loop, fd1!, (e4) => {
+            ok('close', e4);
+            fs.rename(loop, first, second, (e5) => {
+              ok('rename', e5);
+              fs.open(loop, second, 'r+', 0, (e6, fd2) => {
+                ok('open', e6);
+                fs.read(loop, fd2!, back, 0, back.length, 0, (e7, m) => {
+                  ok('read', e7);
+                  t.is(m, data.length);
+                  fs.ftruncate(loop, fd2!, 7, (e8) => {
+                    ok('ftruncate', e8);
+                    fs.close(loop, fd2!, (e9) => {
+                      ok('close', e9);
+                      sizeBeforeUnlink = nodeFs.statSync(second).size;
+                      fs.unlink(loop, second, (e10) => ok('unlink', e10));
+                    });
                   });
                 });
               });
@@ -765,21 +812,24 @@ test.serial('open, write, fsync, close, rename, open, read, ftruncate, close, un
         });
       });
     });
-  });
-  let runs = 0;
-  runs++;
-  const more = loop.run();
-  t.is(runs, 1);
-  t.false(more, 'run() returned false: nothing left');
-  t.deepEqual(steps, ['open', 'write', 'fsync', 'close', 'rename', 'open', 'read', 'ftruncate', 'close', 'unlink'],
-    'the whole chain ran within the one run()');
-  t.deepEqual(back.subarray(0, data.length), data, 'read back what was written');
-  t.is(sizeBeforeUnlink, 7);
-  t.false(nodeFs.existsSync(first));
-  t.false(nodeFs.existsSync(second));
-  t.false(loop.alive());
-  t.notThrows(() => loop.close());
-});
+    let runs = 0;
+    runs++;
+    const more = loop.run();
+    t.is(runs, 1);
+    t.false(more, 'run() returned false: nothing left');
+    t.deepEqual(
+      steps,
+      ['open', 'write', 'fsync', 'close', 'rename', 'open', 'read', 'ftruncate', 'close', 'unlink'],
+      'the whole chain ran within the one run()',
+    );
+    t.deepEqual(back.subarray(0, data.length), data, 'read back what was written');
+    t.is(sizeBeforeUnlink, 7);
+    t.false(nodeFs.existsSync(first));
+    t.false(nodeFs.existsSync(second));
+    t.false(loop.alive());
+    t.notThrows(() => loop.close());
+  },
+);
 
 // 6. Many in flight.
 
@@ -795,14 +845,16 @@ function manyPaths(dir: string, n: number): string[] {
 }
 
 function statMany(loop: Loop, paths: string[], calls: number[], bad: string[]): Request[] {
-  return paths.map((path, i) => fs.stat(loop, path, (err, s) => {
-    calls[i] = (calls[i] ?? 0) + 1;
-    if (i % 2 === 0) {
-      if (err !== null || s?.size !== i % 1000 || !s.isFile()) bad.push(`${i}: ${String(err)} size ${s?.size}`);
-    } else if (err?.code !== 'ENOENT' || err.path !== path || err.syscall !== 'stat' || s !== undefined) {
-      bad.push(`${i}: ${String(err)}`);
-    }
-  }));
+  return paths.map((path, i) =>
+    fs.stat(loop, path, (err, s) => {
+      calls[i] = (calls[i] ?? 0) + 1;
+      if (i % 2 === 0) {
+        if (err !== null || s?.size !== i % 1000 || !s.isFile()) bad.push(`${i}: ${String(err)} size ${s?.size}`);
+      } else if (err?.code !== 'ENOENT' || err.path !== path || err.syscall !== 'stat' || s !== undefined) {
+        bad.push(`${i}: ${String(err)}`);
+      }
+    }),
+  );
 }
 
 /** calls[i] is 1 for every i below n (a sparse array's holes count as 0). */
@@ -825,27 +877,30 @@ test.serial('300 stats in flight at once: each callback once, with its own resul
   closeLoop(t, loop);
 });
 
-test.serial('5000 stats in flight in one loop: past the 1024 in flight, through the overflow queue; cancel from it', (t) => {
-  const loop = new Loop();
-  const n = 5000;
-  const paths = manyPaths(scratchDir(), n);
-  const calls: number[] = [];
-  const bad: string[] = [];
-  const reqs = statMany(loop, paths, calls, bad);
-  // The last one is certainly waiting in the overflow queue: nothing has been collected since
-  // it was submitted, and 1024 were in flight before it. It is cancelled there.
-  const last = reqs[n - 1]!;
-  t.true(last.cancel(), 'cancel() of a request in the overflow queue');
-  t.false(last.cancel(), 'a second cancel() of it');
-  t.true(loop.alive());
-  t.false(loop.run());
-  t.is(calls.length, n);
-  t.true(onceEach(calls, n), 'every callback exactly once');
-  // Only the cancelled (odd, so missing) one differs from the expected ENOENT.
-  t.deepEqual(bad, [`${n - 1}: UVError: ECANCELED: operation canceled, stat`]);
-  t.false(last.cancel());
-  closeLoop(t, loop);
-});
+test.serial(
+  '5000 stats in flight in one loop: past the 1024 in flight, through the overflow queue; cancel from it',
+  (t) => {
+    const loop = new Loop();
+    const n = 5000;
+    const paths = manyPaths(scratchDir(), n);
+    const calls: number[] = [];
+    const bad: string[] = [];
+    const reqs = statMany(loop, paths, calls, bad);
+    // The last one is certainly waiting in the overflow queue: nothing has been collected since
+    // it was submitted, and 1024 were in flight before it. It is cancelled there.
+    const last = reqs[n - 1]!;
+    t.true(last.cancel(), 'cancel() of a request in the overflow queue');
+    t.false(last.cancel(), 'a second cancel() of it');
+    t.true(loop.alive());
+    t.false(loop.run());
+    t.is(calls.length, n);
+    t.true(onceEach(calls, n), 'every callback exactly once');
+    // Only the cancelled (odd, so missing) one differs from the expected ENOENT.
+    t.deepEqual(bad, [`${n - 1}: UVError: ECANCELED: operation canceled, stat`]);
+    t.false(last.cancel());
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('5 loops with 1000 stats each: past the 4096 of the submission ring', (t) => {
   const loops = Array.from({ length: 5 }, () => new Loop());
@@ -886,7 +941,10 @@ test.serial('fs.read into a SharedArrayBuffer is filled in place by the pool thr
     t.is(n, 16);
     ran++;
   });
-  t.true(waitUntil(() => view[8] !== 0 && view[23] !== 0), 'the SAB changed without the loop running');
+  t.true(
+    waitUntil(() => view[8] !== 0 && view[23] !== 0),
+    'the SAB changed without the loop running',
+  );
   t.is(ran, 0, 'no callback has run');
   t.deepEqual(Buffer.from(sab, 8, 16), content.subarray(4, 20));
   t.true(view.subarray(0, 8).every((b) => b === 0) && view.subarray(24).every((b) => b === 0), 'nothing else touched');
@@ -905,7 +963,10 @@ test.serial('fs.read into a SharedArrayBuffer is filled in place by the pool thr
   t.is(ran, 1);
   const whole = new Uint8Array(sab2);
   t.deepEqual(Buffer.from(sab2, 105, 10), content.subarray(0, 10));
-  t.true(whole.subarray(0, 105).every((b) => b === 0) && whole.subarray(115).every((b) => b === 0), 'only [105, 115) written');
+  t.true(
+    whole.subarray(0, 105).every((b) => b === 0) && whole.subarray(115).every((b) => b === 0),
+    'only [105, 115) written',
+  );
   t.false(loop.run());
   t.is(ran, 2);
   nodeFs.closeSync(fd);
@@ -930,7 +991,10 @@ test.serial('fs.read into a plain Buffer is filled in place by the pool thread, 
   });
   // The read(2) has happened once the fd's offset moved (null position: the current one).
   const pos = (): number => Number(/pos:\s*(\d+)/.exec(nodeFs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]);
-  t.true(waitUntil(() => pos() === 16), 'the pool thread has read');
+  t.true(
+    waitUntil(() => pos() === 16),
+    'the pool thread has read',
+  );
   t.is(ran, 0);
   t.deepEqual(buf.subarray(4, 20), content.subarray(0, 16), 'filled before the callback');
   t.true(buf.subarray(0, 4).every((b) => b === 0) && buf.subarray(20).every((b) => b === 0), 'nothing else touched');
@@ -955,7 +1019,10 @@ test.serial('fs.write from a SharedArrayBuffer: the file has the bytes before th
     t.is(n, 12);
     ran++;
   });
-  t.true(waitUntil(() => nodeFs.statSync(file).size === 12), 'the file grew without the loop running');
+  t.true(
+    waitUntil(() => nodeFs.statSync(file).size === 12),
+    'the file grew without the loop running',
+  );
   t.is(ran, 0);
   t.is(nodeFs.readFileSync(file, 'utf8'), 'shared bytes');
   t.false(loop.run());
@@ -1024,27 +1091,30 @@ test.serial('cancel() of a queued fs request: true, and ECANCELED from inside ru
 // A request cancelled from the ring has handed its slot to the pool, which frees it. A second
 // cancel() before the callback must not touch shared memory: it once compare-exchanged the
 // word at offset 0, the heap's lock, and succeeded whenever another thread held the lock.
-test.serial('a second cancel() of a request cancelled from the ring returns false, whatever the heap lock holds', (t) => {
-  const loop = new Loop();
-  const dir = scratchDir();
-  const pin = pinPool(t, loop, dir);
-  const i32 = heap.i32;
-  let second: boolean | undefined;
-  try {
-    const victim = fs.stat(loop, dir, (err) => t.is(err?.code, 'ECANCELED'));
-    t.true(victim.cancel());
-    t.is(Atomics.load(i32, 0), 0, 'the heap lock is free');
-    Atomics.store(i32, 0, 1); // as if another thread were inside alloc() or free()
+test.serial(
+  'a second cancel() of a request cancelled from the ring returns false, whatever the heap lock holds',
+  (t) => {
+    const loop = new Loop();
+    const dir = scratchDir();
+    const pin = pinPool(t, loop, dir);
+    const i32 = heap.i32;
+    let second: boolean | undefined;
     try {
-      second = victim.cancel();
+      const victim = fs.stat(loop, dir, (err) => t.is(err?.code, 'ECANCELED'));
+      t.true(victim.cancel());
+      t.is(Atomics.load(i32, 0), 0, 'the heap lock is free');
+      Atomics.store(i32, 0, 1); // as if another thread were inside alloc() or free()
+      try {
+        second = victim.cancel();
+      } finally {
+        Atomics.store(i32, 0, 0);
+      }
     } finally {
-      Atomics.store(i32, 0, 0);
+      pin.release();
     }
-  } finally {
-    pin.release();
-  }
-  t.false(second, 'cancel() of an already cancelled request');
-  loop.run();
-  pin.done();
-  closeLoop(t, loop);
-});
+    t.false(second, 'cancel() of an already cancelled request');
+    loop.run();
+    pin.done();
+    closeLoop(t, loop);
+  },
+);

@@ -1,7 +1,21 @@
 // SEMANTICS.md, "Handles, ref and close", with libuv's test-ref.c and test-close-order.c as
 // the model.
 import test from 'ava';
-import { Async, Check, Idle, Loop, Poll, Prepare, Tcp, Timer, fs, getaddrinfo, getnameinfo, queueWork, type Handle } from '../lib/index.js';
+import {
+  Async,
+  Check,
+  Idle,
+  Loop,
+  Poll,
+  Prepare,
+  Tcp,
+  Timer,
+  fs,
+  getaddrinfo,
+  getnameinfo,
+  queueWork,
+  type Handle,
+} from '../lib/index.js';
 import { closeLoop, uvCode } from './support.js';
 
 const makers: [string, (loop: Loop) => Handle & { start?: unknown }][] = [
@@ -78,11 +92,13 @@ test('close() checks its callback before anything changes', (t) => {
   closeLoop(t, loop);
 });
 
-test('an unref\'d closing handle still keeps the loop alive until its callback ran', (t) => {
+test("an unref'd closing handle still keeps the loop alive until its callback ran", (t) => {
   const loop = new Loop();
   let closed = false;
   const h = new Timer(loop).unref();
-  h.close(() => { closed = true; });
+  h.close(() => {
+    closed = true;
+  });
   t.true(loop.alive());
   t.false(loop.run());
   t.true(closed);
@@ -121,7 +137,9 @@ test('check callbacks run before close callbacks, and handles closed in the clos
 test('no callback runs synchronously inside the call that caused it', (t) => {
   const loop = new Loop();
   let ran = 0;
-  const count = (): void => { ran++; };
+  const count = (): void => {
+    ran++;
+  };
   const timer = new Timer(loop).start(count, 0);
   timer.again();
   const idle = new Idle(loop).start(count);
@@ -136,20 +154,31 @@ test('no callback runs synchronously inside the call that caused it', (t) => {
   closeLoop(t, loop);
 });
 
-test('the data slot is the user\'s', (t) => {
+test("the data slot is the user's", (t) => {
   const loop = new Loop();
   const h = new Timer(loop);
   t.is(h.data, undefined);
   const payload = { n: 1 };
   h.data = payload;
   let seen: unknown;
-  h.start((x) => { seen = x.data; }, 0);
+  h.start((x) => {
+    seen = x.data;
+  }, 0);
   loop.run();
   t.is(seen, payload);
   closeLoop(t, loop);
 });
 
-const NOT_LOOPS: unknown[] = [undefined, null, {}, 42, 'loop', Object.create(Loop.prototype) as unknown, Loop, { io: {}, pool: () => {} }];
+const NOT_LOOPS: unknown[] = [
+  undefined,
+  null,
+  {},
+  42,
+  'loop',
+  Object.create(Loop.prototype) as unknown,
+  Loop,
+  { io: {}, pool: () => {} },
+];
 
 test('every handle constructor refuses a non-Loop with a TypeError naming the loop, before its other arguments', (t) => {
   const constructors: [string, (loop: never) => unknown][] = [
@@ -174,7 +203,10 @@ test('every handle constructor refuses a non-Loop with a TypeError naming the lo
 
 test('every request function refuses a non-Loop with a TypeError naming the loop, before its other arguments', (t) => {
   const calls: [string, (loop: never) => unknown][] = [
-    ...Object.entries(fs).map(([name, f]) => [`fs.${name}`, (l: never) => (f as (...args: unknown[]) => unknown)(l)] as [string, (loop: never) => unknown]),
+    ...Object.entries(fs).map(
+      ([name, f]) =>
+        [`fs.${name}`, (l: never) => (f as (...args: unknown[]) => unknown)(l)] as [string, (loop: never) => unknown],
+    ),
     ['getaddrinfo', (l) => getaddrinfo(l, 'localhost', null, null, () => {})],
     ['getaddrinfo with bad hints', (l) => getaddrinfo(l, 'localhost', null, [] as never, () => {})],
     ['getnameinfo', (l) => getnameinfo(l, '127.0.0.1', 80, 0, () => {})],

@@ -82,65 +82,84 @@ test.serial('alloc/free cycles of mixed sizes reuse freed memory instead of rais
   const before = heapStats().top;
   for (const at of small) free(at);
   const large = Array.from({ length: 150 }, () => alloc(10 * KiB));
-  t.true(heapStats().top - before <= 256 * KiB, `1.5 MiB asked for after 2 MiB of 1000-byte blocks was freed; TOP rose ${heapStats().top - before}`);
+  t.true(
+    heapStats().top - before <= 256 * KiB,
+    `1.5 MiB asked for after 2 MiB of 1000-byte blocks was freed; TOP rose ${heapStats().top - before}`,
+  );
   for (const at of large) free(at);
   verifyHeap();
 });
 
-test.serial('a freed span of 200 MiB goes back to the OS, wherever it lies, and its neighbours keep their bytes', (t) => {
-  const size = 200 * MiB;
-  const below = alloc(4 * KiB);
-  heap.u8.fill(0x5a, below, below + 4 * KiB);
-  // At TOP: freeing it lowers TOP.
-  const top = alloc(size);
-  t.not(top, 0);
-  heap.u8.fill(1, top, top + size);
-  const filled = resident();
-  free(top);
-  const freed = resident();
-  t.true(filled - freed >= 150 * MiB, `RSS ${filled >> 20} MiB with the block, ${freed >> 20} MiB after freeing it`);
-  // In the middle: a block above it stays in use.
-  const middle = alloc(size);
-  const above = alloc(4 * KiB);
-  t.not(middle, 0);
-  heap.u8.fill(0xa5, above, above + 4 * KiB);
-  heap.u8.fill(2, middle, middle + size);
-  const filledAgain = resident();
-  free(middle);
-  const freedAgain = resident();
-  t.true(filledAgain - freedAgain >= 150 * MiB, `RSS ${filledAgain >> 20} MiB with the block, ${freedAgain >> 20} MiB after freeing it`);
-  t.true(heap.u8.subarray(below, below + 4 * KiB).every((x) => x === 0x5a), 'the block below kept its bytes');
-  t.true(heap.u8.subarray(above, above + 4 * KiB).every((x) => x === 0xa5), 'the block above kept its bytes');
-  verifyHeap();
-  // Released pages come back as zeros, and the allocator's own words were kept out of them.
-  const again = alloc(size);
-  t.is(again, middle);
-  t.is(heap.u8[again + 100 * MiB], 0);
-  free(again);
-  free(above);
-  free(below);
-  verifyHeap();
-});
+test.serial(
+  'a freed span of 200 MiB goes back to the OS, wherever it lies, and its neighbours keep their bytes',
+  (t) => {
+    const size = 200 * MiB;
+    const below = alloc(4 * KiB);
+    heap.u8.fill(0x5a, below, below + 4 * KiB);
+    // At TOP: freeing it lowers TOP.
+    const top = alloc(size);
+    t.not(top, 0);
+    heap.u8.fill(1, top, top + size);
+    const filled = resident();
+    free(top);
+    const freed = resident();
+    t.true(filled - freed >= 150 * MiB, `RSS ${filled >> 20} MiB with the block, ${freed >> 20} MiB after freeing it`);
+    // In the middle: a block above it stays in use.
+    const middle = alloc(size);
+    const above = alloc(4 * KiB);
+    t.not(middle, 0);
+    heap.u8.fill(0xa5, above, above + 4 * KiB);
+    heap.u8.fill(2, middle, middle + size);
+    const filledAgain = resident();
+    free(middle);
+    const freedAgain = resident();
+    t.true(
+      filledAgain - freedAgain >= 150 * MiB,
+      `RSS ${filledAgain >> 20} MiB with the block, ${freedAgain >> 20} MiB after freeing it`,
+    );
+    t.true(
+      heap.u8.subarray(below, below + 4 * KiB).every((x) => x === 0x5a),
+      'the block below kept its bytes',
+    );
+    t.true(
+      heap.u8.subarray(above, above + 4 * KiB).every((x) => x === 0xa5),
+      'the block above kept its bytes',
+    );
+    verifyHeap();
+    // Released pages come back as zeros, and the allocator's own words were kept out of them.
+    const again = alloc(size);
+    t.is(again, middle);
+    t.is(heap.u8[again + 100 * MiB], 0);
+    free(again);
+    free(above);
+    free(below);
+    verifyHeap();
+  },
+);
 
-test.serial('free() throws on a double free, an offset alloc() never returned, and a wake word, and changes nothing', (t) => {
-  const a = alloc(100);
-  const b = alloc(5000);
-  free(a);
-  t.throws(() => free(a), { message: /not a block in use/ }, 'a small block freed twice');
-  free(b);
-  t.throws(() => free(b), { message: /not a block in use/ }, 'a large block freed twice');
-  const c = alloc(5000);
-  for (const foreign of [0, 8, 3, c + 8, c + 4, c - 4, heapStats().top + 8, 2 ** 31, -8, 1.5, Number.NaN]) {
-    t.throws(() => free(foreign), { message: /not a block in use/ }, `free(${foreign})`);
-  }
-  t.throws(() => free(allocForever(3)), { message: /not a block in use/ }, 'a wake word is never freed');
-  verifyHeap();
-  free(c);
-  verifyHeap();
-});
+test.serial(
+  'free() throws on a double free, an offset alloc() never returned, and a wake word, and changes nothing',
+  (t) => {
+    const a = alloc(100);
+    const b = alloc(5000);
+    free(a);
+    t.throws(() => free(a), { message: /not a block in use/ }, 'a small block freed twice');
+    free(b);
+    t.throws(() => free(b), { message: /not a block in use/ }, 'a large block freed twice');
+    const c = alloc(5000);
+    for (const foreign of [0, 8, 3, c + 8, c + 4, c - 4, heapStats().top + 8, 2 ** 31, -8, 1.5, Number.NaN]) {
+      t.throws(() => free(foreign), { message: /not a block in use/ }, `free(${foreign})`);
+    }
+    t.throws(() => free(allocForever(3)), { message: /not a block in use/ }, 'a wake word is never freed');
+    verifyHeap();
+    free(c);
+    verifyHeap();
+  },
+);
 
 test.serial('alloc() answers 0 for a size it cannot serve, never a throw', (t) => {
-  for (const size of [2 ** 31, heapStats().max, -1, Number.NaN, Number.POSITIVE_INFINITY]) t.is(alloc(size), 0, `alloc(${size})`);
+  for (const size of [2 ** 31, heapStats().max, -1, Number.NaN, Number.POSITIVE_INFINITY])
+    t.is(alloc(size), 0, `alloc(${size})`);
   const a = alloc(0);
   t.not(a, 0, 'a size of 0 gets a block');
   free(a);
@@ -160,42 +179,53 @@ test.serial('a full heap answers 0; smaller requests still succeed, and freed bl
   t.is(r['nan'], 0);
 });
 
-test.serial('threads allocating, writing, checking and freeing at once, and freeing each other’s blocks, never see each other’s bytes', async (t) => {
-  const script = new URL('./fixtures/heap-stress.js', import.meta.url);
-  const used = heapStats().used;
-  const rounds = 100_000;
-  // Cells of [state, offset, words, tag] through which workers hand blocks to each other.
-  const mailbox = new Int32Array(new SharedArrayBuffer(16 * 4 * 4));
-  type Result = { id: number; allocs: number; full: number; corrupt: number; handed: number; taken: number };
-  const results = await Promise.all([0, 1, 2].map((id) => new Promise<Result>((resolve, reject) => {
-    const w = new Worker(script, { workerData: { id, rounds, mailbox } });
-    w.once('message', resolve);
-    w.once('error', reject);
-  })));
-  let handed = 0;
-  let taken = 0;
-  for (const r of results) {
-    t.is(r.corrupt, 0, `worker ${r.id} found no word changed under it`);
-    t.is(r.full, 0);
-    t.true(r.allocs > rounds / 3);
-    handed += r.handed;
-    taken += r.taken;
-  }
-  // What is still in the mailbox: this thread checks and frees it.
-  for (let c = 0; c < mailbox.length; c += 4) {
-    if (mailbox[c] !== 2) continue;
-    const at = mailbox[c + 1] as number;
-    const words = mailbox[c + 2] as number;
-    heapReaches(at + words * 4);
-    t.true(heap.i32.subarray(at >> 2, (at >> 2) + words).every((w) => w === mailbox[c + 3]), `handed block at ${at} intact`);
-    free(at);
-    taken++;
-  }
-  t.true(handed > 1000, `${handed} blocks were freed by a thread other than their allocator's`);
-  t.is(taken, handed);
-  verifyHeap();
-  t.is(heapStats().used, used, 'every block the workers made was freed');
-});
+test.serial(
+  'threads allocating, writing, checking and freeing at once, and freeing each other’s blocks, never see each other’s bytes',
+  async (t) => {
+    const script = new URL('./fixtures/heap-stress.js', import.meta.url);
+    const used = heapStats().used;
+    const rounds = 100_000;
+    // Cells of [state, offset, words, tag] through which workers hand blocks to each other.
+    const mailbox = new Int32Array(new SharedArrayBuffer(16 * 4 * 4));
+    type Result = { id: number; allocs: number; full: number; corrupt: number; handed: number; taken: number };
+    const results = await Promise.all(
+      [0, 1, 2].map(
+        (id) =>
+          new Promise<Result>((resolve, reject) => {
+            const w = new Worker(script, { workerData: { id, rounds, mailbox } });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    let handed = 0;
+    let taken = 0;
+    for (const r of results) {
+      t.is(r.corrupt, 0, `worker ${r.id} found no word changed under it`);
+      t.is(r.full, 0);
+      t.true(r.allocs > rounds / 3);
+      handed += r.handed;
+      taken += r.taken;
+    }
+    // What is still in the mailbox: this thread checks and frees it.
+    for (let c = 0; c < mailbox.length; c += 4) {
+      if (mailbox[c] !== 2) continue;
+      const at = mailbox[c + 1] as number;
+      const words = mailbox[c + 2] as number;
+      heapReaches(at + words * 4);
+      t.true(
+        heap.i32.subarray(at >> 2, (at >> 2) + words).every((w) => w === mailbox[c + 3]),
+        `handed block at ${at} intact`,
+      );
+      free(at);
+      taken++;
+    }
+    t.true(handed > 1000, `${handed} blocks were freed by a thread other than their allocator's`);
+    t.is(taken, handed);
+    verifyHeap();
+    t.is(heapStats().used, used, 'every block the workers made was freed');
+  },
+);
 
 test('queueWork on a heap too small for its arguments or its result gets ENOMEM through its callback', (t) => {
   const r = child('work', 8 * MiB);

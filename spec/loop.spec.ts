@@ -10,9 +10,18 @@ test('one iteration runs pending, idle, prepare, poll, check, closing, then time
   const loop = new Loop();
   const order: string[] = [];
   new Timer(loop).start(() => order.push('timer'), 0);
-  new Idle(loop).start((h) => { order.push('idle'); h.stop(); });
-  new Prepare(loop).start((h) => { order.push('prepare'); h.stop(); });
-  new Check(loop).start((h) => { order.push('check'); h.stop(); });
+  new Idle(loop).start((h) => {
+    order.push('idle');
+    h.stop();
+  });
+  new Prepare(loop).start((h) => {
+    order.push('prepare');
+    h.stop();
+  });
+  new Check(loop).start((h) => {
+    order.push('check');
+    h.stop();
+  });
   new Idle(loop).close(() => order.push('close'));
   // 'nowait' skips the timer pass that 'default' makes before its first iteration.
   t.false(loop.run('nowait'));
@@ -27,7 +36,10 @@ test("'default' fires a timer that is due before the first iteration in that ite
   new Timer(loop).start(() => {
     order.push(`timer@${loop.metrics().loopCount}`);
     idle.stop();
-    new Check(loop).start((c) => { order.push(`check@${loop.metrics().loopCount}`); c.close(); });
+    new Check(loop).start((c) => {
+      order.push(`check@${loop.metrics().loopCount}`);
+      c.close();
+    });
   }, 0);
   t.false(loop.run());
   t.deepEqual(order, ['timer@0', 'check@1'], 'the timer ran before iteration 1, whose idle phase it emptied');
@@ -91,7 +103,9 @@ test("'nowait' never blocks and runs one iteration", (t) => {
 test("'once' and 'nowait' run the timer phase once: a timer re-armed in it waits for the next run", (t) => {
   const loop = new Loop();
   let fired = 0;
-  new Timer(loop).start((h) => { if (++fired === 1) h.start(() => fired++, 0); }, 0);
+  new Timer(loop).start((h) => {
+    if (++fired === 1) h.start(() => fired++, 0);
+  }, 0);
   t.true(loop.run('nowait'));
   t.is(fired, 1);
   t.false(loop.run('nowait'));
@@ -106,7 +120,7 @@ test('run() with an unknown mode is a TypeError, before anything runs', (t) => {
   closeLoop(t, loop);
 });
 
-test('alive(): active ref\'d handles and closing handles keep the loop alive; unref\'d ones do not', (t) => {
+test("alive(): active ref'd handles and closing handles keep the loop alive; unref'd ones do not", (t) => {
   const loop = new Loop();
   t.false(loop.alive());
   const timer = new Timer(loop).start(() => {}, HOUR);
@@ -139,7 +153,7 @@ test('backendTimeout(): 0, -1, or ms until the earliest timer, capped at 2^31-1'
   const idle = new Idle(loop).start(() => {});
   t.is(loop.backendTimeout(), 0, 'an idle handle is active');
   idle.unref();
-  t.is(loop.backendTimeout(), 0, 'even an unref\'d one');
+  t.is(loop.backendTimeout(), 0, "even an unref'd one");
   idle.stop();
   t.true(loop.backendTimeout() > 0);
   loop.stop();
@@ -174,12 +188,16 @@ test('now() is refreshed when a blocking poll returns, before the callbacks of w
   const loop = new Loop();
   const start = loop.now();
   let seen = -1;
-  const async = new Async(loop, (h) => { seen = loop.now(); h.close(); });
+  const async = new Async(loop, (h) => {
+    seen = loop.now();
+    h.close();
+  });
   const worker = new Worker(
     `const { workerData } = require('node:worker_threads');
      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
      import(workerData.url).then((uv) => uv.AsyncSender.from(workerData.sender).send());`,
-    { eval: true, workerData: { url: new URL('../lib/index.js', import.meta.url).href, sender: async.sender() } });
+    { eval: true, workerData: { url: new URL('../lib/index.js', import.meta.url).href, sender: async.sender() } },
+  );
   loop.run();
   await new Promise((resolve) => worker.once('exit', resolve));
   t.true(seen >= start + 50, `now() in the callback (${seen}) counts the ~50 ms the poll slept since ${start}`);
@@ -203,10 +221,16 @@ test('stop() from a callback: that iteration does not block, finishes check, clo
   new Prepare(loop).start((h) => {
     order.push('prepare');
     loop.stop();
-    new Timer(loop).start((timer) => { order.push('timer'); timer.close(); }, 0);
+    new Timer(loop).start((timer) => {
+      order.push('timer');
+      timer.close();
+    }, 0);
     h.close(() => order.push('close'));
   });
-  new Check(loop).start((h) => { order.push('check'); h.close(); });
+  new Check(loop).start((h) => {
+    order.push('check');
+    h.close();
+  });
   // Were the poll to block after stop(), it would wait an hour for `keep`.
   t.true(loop.run(), 'returns true while the hour-long timer keeps the loop alive');
   t.deepEqual(order, ['prepare', 'check', 'close', 'timer']);
@@ -234,11 +258,17 @@ test('a repeating timer that stops the loop (libuv loop_stop)', (t) => {
   const loop = new Loop();
   let prepares = 0;
   let timers = 0;
-  new Prepare(loop).start((h) => { if (++prepares === 10) h.stop(); });
-  new Timer(loop).start((h) => {
-    if (++timers === 1) loop.stop();
-    else if (timers === 10) h.stop();
-  }, 10, 10);
+  new Prepare(loop).start((h) => {
+    if (++prepares === 10) h.stop();
+  });
+  new Timer(loop).start(
+    (h) => {
+      if (++timers === 1) loop.stop();
+      else if (timers === 10) h.stop();
+    },
+    10,
+    10,
+  );
   t.true(loop.run());
   t.is(timers, 1);
   t.true(loop.run('nowait'));
@@ -252,7 +282,13 @@ test('a repeating timer that stops the loop (libuv loop_stop)', (t) => {
 test('run() called from a callback of the same loop is EBUSY', (t) => {
   const loop = new Loop();
   let err: unknown;
-  new Timer(loop).start(() => { try { loop.run(); } catch (e) { err = e; } }, 0);
+  new Timer(loop).start(() => {
+    try {
+      loop.run();
+    } catch (e) {
+      err = e;
+    }
+  }, 0);
   loop.run();
   t.true(err instanceof UVError);
   t.is((err as UVError).code, 'EBUSY');
@@ -275,7 +311,14 @@ test('close(): EBUSY while a handle is open or still closing, then succeeds; a c
 test('close() from a callback of the running loop is EBUSY', (t) => {
   const loop = new Loop();
   let err: unknown;
-  new Timer(loop).start((h) => { h.close(); try { loop.close(); } catch (e) { err = e; } }, 0);
+  new Timer(loop).start((h) => {
+    h.close();
+    try {
+      loop.close();
+    } catch (e) {
+      err = e;
+    }
+  }, 0);
   loop.run();
   t.is((err as UVError | undefined)?.code, 'EBUSY');
   closeLoop(t, loop);
@@ -297,7 +340,11 @@ test('walk() visits every handle not yet closed, closing ones included, in the o
   const timer = new Timer(loop);
   const idle = new Idle(loop).start(() => {});
   const async = new Async(loop, () => {});
-  const walked = (): Handle[] => { const all: Handle[] = []; loop.walk((h) => all.push(h)); return all; };
+  const walked = (): Handle[] => {
+    const all: Handle[] = [];
+    loop.walk((h) => all.push(h));
+    return all;
+  };
   const same = (actual: Handle[], expected: Handle[]): boolean =>
     actual.length === expected.length && actual.every((h, i) => h === expected[i]);
   t.true(same(walked(), [timer, idle, async]));
@@ -308,7 +355,10 @@ test('walk() visits every handle not yet closed, closing ones included, in the o
   const later = new Check(loop);
   t.true(same(walked(), [timer, async, later]));
   const visited: string[] = [];
-  loop.walk((h) => { visited.push(h.type); h.close(); });
+  loop.walk((h) => {
+    visited.push(h.type);
+    h.close();
+  });
   t.deepEqual(visited, ['timer', 'async', 'check'], 'closing handles from walk() visits each once');
   t.throws(() => loop.walk(42 as never), { instanceOf: TypeError });
   closeLoop(t, loop);
@@ -324,7 +374,11 @@ test('Loop options: an unknown backend is a TypeError; a backend not built here 
   closeLoop(t, loop);
   const auto = new Loop();
   const chosen = process.env['UVTS_BACKEND'] || (process.platform === 'linux' ? 'epoll' : 'futex');
-  t.is(auto.backend as string, chosen, "'auto' is what UVTS_BACKEND names, else epoll on Linux, where an FFI driver loads");
+  t.is(
+    auto.backend as string,
+    chosen,
+    "'auto' is what UVTS_BACKEND names, else epoll on Linux, where an FFI driver loads",
+  );
   closeLoop(t, auto);
   const epoll = new Loop({ backend: 'epoll' });
   t.is(epoll.backend, 'epoll');

@@ -20,14 +20,20 @@ test('loopCount grows by one per iteration, just before poll', (t) => {
 test('idleTime counts time blocked in the poll, never time spent in callbacks', (t) => {
   const loop = new Loop();
   let ticks = 0;
-  new Idle(loop).start((h) => { busyWait(5); if (++ticks === 3) h.close(); });
+  new Idle(loop).start((h) => {
+    busyWait(5);
+    if (++ticks === 3) h.close();
+  });
   loop.run();
   t.is(loop.metrics().idleTime, 0n, '15 ms of busy callbacks, and the poll never blocked');
   const before = loop.hrtime();
   new Timer(loop).start(() => {}, 30);
   // Nothing changes between prepare and poll, so this is the timeout the poll will sleep for.
   let timeout = -1;
-  new Prepare(loop).start((h) => { timeout = loop.backendTimeout(); h.close(); });
+  new Prepare(loop).start((h) => {
+    timeout = loop.backendTimeout();
+    h.close();
+  });
   loop.run();
   const elapsed = loop.hrtime() - before;
   const idle = loop.metrics().idleTime;

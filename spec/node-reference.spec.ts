@@ -9,7 +9,10 @@ test('scheduled from a poll-phase callback, check runs before a 0 ms timer, as s
   const node = await new Promise<string[]>((resolve) => {
     readFile(new URL(import.meta.url), () => {
       const order: string[] = [];
-      setTimeout(() => { order.push('timer'); resolve(order); }, 0);
+      setTimeout(() => {
+        order.push('timer');
+        resolve(order);
+      }, 0);
       setImmediate(() => order.push('check'));
     });
   });
@@ -17,8 +20,14 @@ test('scheduled from a poll-phase callback, check runs before a 0 ms timer, as s
   const loop = new Loop();
   const uv: string[] = [];
   new Async(loop, (a) => {
-    new Timer(loop).start((h) => { uv.push('timer'); h.close(); }, 0);
-    new Check(loop).start((h) => { uv.push('check'); h.close(); });
+    new Timer(loop).start((h) => {
+      uv.push('timer');
+      h.close();
+    }, 0);
+    new Check(loop).start((h) => {
+      uv.push('check');
+      h.close();
+    });
     a.close();
   }).send();
   loop.run();
@@ -32,7 +41,11 @@ test('timers with equal timeouts fire in the order they were started, as setTime
   const names = ['a', 'b', 'c', 'd', 'e'];
   const node = await new Promise<string[]>((resolve) => {
     const order: string[] = [];
-    for (const name of names) setTimeout(() => { order.push(name); if (order.length === names.length) resolve(order); }, 5);
+    for (const name of names)
+      setTimeout(() => {
+        order.push(name);
+        if (order.length === names.length) resolve(order);
+      }, 5);
   });
 
   const loop = new Loop();
@@ -51,7 +64,10 @@ test('a check callback that schedules another check defers it to the next iterat
     const order: string[] = [];
     setImmediate(() => {
       order.push('first');
-      setImmediate(() => { order.push('nested'); resolve(order); });
+      setImmediate(() => {
+        order.push('nested');
+        resolve(order);
+      });
       setTimeout(() => order.push('timer'), 0);
     });
   });
@@ -61,15 +77,27 @@ test('a check callback that schedules another check defers it to the next iterat
   new Check(loop).start((first) => {
     uv.push('first');
     first.close();
-    new Check(loop).start((nested) => { uv.push('nested'); nested.close(); });
-    new Timer(loop).start((h) => { uv.push('timer'); h.close(); }, 0);
+    new Check(loop).start((nested) => {
+      uv.push('nested');
+      nested.close();
+    });
+    new Timer(loop).start((h) => {
+      uv.push('timer');
+      h.close();
+    }, 0);
   });
   loop.run();
 
   // Node's setTimeout(0) is 1 ms, so the timer may land on either side of 'nested' there;
   // what both loops agree on is that the nested check waits for the next iteration.
-  t.deepEqual(node.filter((x) => x !== 'timer'), ['first', 'nested']);
-  t.deepEqual(uv.filter((x) => x !== 'timer'), ['first', 'nested']);
+  t.deepEqual(
+    node.filter((x) => x !== 'timer'),
+    ['first', 'nested'],
+  );
+  t.deepEqual(
+    uv.filter((x) => x !== 'timer'),
+    ['first', 'nested'],
+  );
   t.deepEqual(uv, ['first', 'timer', 'nested'], 'uvts (libuv 1.48) fires the 0 ms timer in the same iteration');
   closeLoop(t, loop);
 });

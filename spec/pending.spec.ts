@@ -16,7 +16,10 @@ test('fed work runs first in the next iteration, before idle, and keeps the poll
   const loop = new Loop();
   const log: string[] = [];
   const keep = new Timer(loop).start(() => t.fail('the hour-long timer must not fire'), 3_600_000);
-  new Idle(loop).start((h) => { log.push('idle'); h.close(); });
+  new Idle(loop).start((h) => {
+    log.push('idle');
+    h.close();
+  });
   loop.feedPending(work(() => log.push('pending')));
   t.true(loop.alive());
   t.is(loop.backendTimeout(), 0, 'pending work means the poll must not block');
@@ -30,10 +33,12 @@ test('fed work runs first in the next iteration, before idle, and keeps the poll
 test('work fed while the pending phase runs waits for the next pass', (t) => {
   const loop = new Loop();
   const passes: number[] = [];
-  loop.feedPending(work(() => {
-    passes.push(loop.metrics().loopCount);
-    loop.feedPending(work(() => passes.push(loop.metrics().loopCount)));
-  }));
+  loop.feedPending(
+    work(() => {
+      passes.push(loop.metrics().loopCount);
+      loop.feedPending(work(() => passes.push(loop.metrics().loopCount)));
+    }),
+  );
   loop.run('nowait');
   // The second runs after poll in the same iteration: libuv drains refills up to 8 times there.
   t.deepEqual(passes, [0, 1]);
@@ -44,7 +49,12 @@ test('work fed while the pending phase runs waits for the next pass', (t) => {
 test('a throwing pending callback leaves run(); the rest run next time, in order', (t) => {
   const loop = new Loop();
   const log: string[] = [];
-  loop.feedPending(work(() => { log.push('a'); throw new Error('pending'); }));
+  loop.feedPending(
+    work(() => {
+      log.push('a');
+      throw new Error('pending');
+    }),
+  );
   loop.feedPending(work(() => log.push('b')));
   loop.feedPending(work(() => log.push('c')));
   t.throws(() => loop.run('nowait'), { message: 'pending' });

@@ -4,7 +4,17 @@
 // runAsync(). Sizes are kept so that the ffi-rs driver (~15 µs a call) stays quick.
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +134,7 @@ test('an echo server and client: each end names the other as the other names its
 
   t.true(eof, 'the client read the echo to its end');
   t.true(Buffer.concat(received).equals(message), 'the echo is the message');
-  t.deepEqual(serverSide, { local: path, remote: '' }, 'the accepted end has the server\'s name; the client is unnamed');
+  t.deepEqual(serverSide, { local: path, remote: '' }, "the accepted end has the server's name; the client is unnamed");
   t.deepEqual(clientSide, { local: '', remote: path });
   t.false(existsSync(path), 'closing the server removed the socket file (uv__pipe_close)');
   closeLoop(t, loop);
@@ -260,7 +270,10 @@ test('64 MiB from client to server arrive whole: the same SHA-256 and byte count
   t.is(digest, expected);
   t.true(reads > 1, 'it came in many reads');
   t.is(writeResults.length, size / chunkSize);
-  t.true(writeResults.every((r) => r === 'ok'), 'every write succeeded');
+  t.true(
+    writeResults.every((r) => r === 'ok'),
+    'every write succeeded',
+  );
   t.is(shutdownResult, 'ok');
   t.is(writesBeforeShutdown, size / chunkSize, 'the shutdown callback came after every write callback');
   t.true(clientEof);
@@ -429,7 +442,7 @@ test('bind to a path that is taken: EADDRINUSE from bind() itself, as uv_pipe_bi
   uvCode(t, () => second.address(), 'EBADF');
   second.close();
   loop.run('nowait');
-  t.true(existsSync(path), 'the listener\'s file is still there');
+  t.true(existsSync(path), "the listener's file is still there");
 
   // A stale socket file is taken too: the kernel does not know that nobody listens on it.
   const stale = join(dir(), 'stale.sock');
@@ -443,7 +456,7 @@ test('bind to a path that is taken: EADDRINUSE from bind() itself, as uv_pipe_bi
   t.false(existsSync(path));
 });
 
-test('the abstract namespace (Linux): no file, the name with its leading NUL, and autobind for \'\'', (t) => {
+test("the abstract namespace (Linux): no file, the name with its leading NUL, and autobind for ''", (t) => {
   const loop = new Loop();
   const name = abstractName('echo');
   if (!LINUX) {
@@ -622,7 +635,7 @@ test('closing while connecting: the connect, a write and a shutdown get ECANCELE
   closeLoop(t, loop);
 });
 
-test('names up to sun_path\'s size bind and connect; one byte more is EINVAL (UV_PIPE_NO_TRUNCATE), never cut short', (t) => {
+test("names up to sun_path's size bind and connect; one byte more is EINVAL (UV_PIPE_NO_TRUNCATE), never cut short", (t) => {
   const loop = new Loop();
   const base = dir();
   const fill = SOCKADDR_UN.pathSize - base.length - 1;
@@ -693,7 +706,7 @@ test('argument and state checks throw before anything reaches FFI', (t) => {
   closeLoop(t, loop);
 });
 
-test('sockaddr_un per platform: the BSD length byte and u8 family, Linux\'s u16 family; names read back', (t) => {
+test("sockaddr_un per platform: the BSD length byte and u8 family, Linux's u16 family; names read back", (t) => {
   const name = Buffer.from('/tmp/uvts.sock');
   const onLinux = encodeSockaddrUn(name, linux);
   t.is(onLinux.sa.length, 110);
@@ -772,5 +785,5 @@ test.serial('every fd is closed at the end: /proc/self/fd is as it was before th
   t.is(pending, 0);
   t.true(peak > before.length + clients, `${peak} fds were open at the peak`);
   closeLoop(t, loop);
-  t.deepEqual(openFds(), before, 'every socket, pipe end and the loop\'s own fds are closed');
+  t.deepEqual(openFds(), before, "every socket, pipe end and the loop's own fds are closed");
 });

@@ -22,7 +22,7 @@ function nonBlockingCloexec(fd: number): boolean {
   return (flags & O_NONBLOCK) !== 0 && (flags & O_CLOEXEC) !== 0;
 }
 
-test('a socket made as on macOS (socket, then fcntl) is non-blocking and close-on-exec, as Linux\'s flags make it', (t) => {
+test("a socket made as on macOS (socket, then fcntl) is non-blocking and close-on-exec, as Linux's flags make it", (t) => {
   const libc = specLibc();
   const atomic = openSocket(libc, AF_INET, SOCK_STREAM);
   const settled = openThenSettle(libc, AF_INET, SOCK_STREAM);
@@ -78,7 +78,7 @@ test('setNonBlocking (uv__nonblock) turns on O_NONBLOCK of a blocking fd', (t) =
   closeFds(r, w);
 });
 
-test('sockaddr heads as each platform lays them out: BSD\'s length byte and one-byte family, Linux\'s u16 family', (t) => {
+test("sockaddr heads as each platform lays them out: BSD's length byte and one-byte family, Linux's u16 family", (t) => {
   const head = (platform: typeof linux, family: 4 | 6): number[] => {
     const u8 = new Uint8Array(32).fill(0xee);
     writeSockaddrHead(u8, 4, family, platform);

@@ -194,20 +194,45 @@ test('start() takes only a combination of the four event bits: not 2 ** 32, nor 
   const [a, b] = socketPair();
   const poll = new Poll(loop, a);
   // Each of these was accepted once: as int32, 2 ** 32 is 0 and 2 ** 32 + 1 is READABLE.
-  for (const events of [2 ** 32, 2 ** 32 + 1, 2 ** 32 + 15, 2 ** 31, 2 ** 31 + 1, 2 ** 53, 16, 32, 0x7fffffff, -1, -0.5, 1.5,
-    NaN, Infinity, -Infinity]) {
-    t.throws(() => poll.start(events, () => t.fail('never started')), { instanceOf: RangeError, message: /^events must combine/ }, String(events));
+  for (const events of [
+    2 ** 32,
+    2 ** 32 + 1,
+    2 ** 32 + 15,
+    2 ** 31,
+    2 ** 31 + 1,
+    2 ** 53,
+    16,
+    32,
+    0x7fffffff,
+    -1,
+    -0.5,
+    1.5,
+    NaN,
+    Infinity,
+    -Infinity,
+  ]) {
+    t.throws(
+      () => poll.start(events, () => t.fail('never started')),
+      { instanceOf: RangeError, message: /^events must combine/ },
+      String(events),
+    );
     t.false(poll.isActive(), `${events} left it stopped`);
   }
   for (const events of ['1', 1n, null, undefined, {}, [1]]) {
-    t.throws(() => poll.start(events as never, () => {}), { instanceOf: TypeError, message: /^events must be a number/ });
+    t.throws(() => poll.start(events as never, () => {}), {
+      instanceOf: TypeError,
+      message: /^events must be a number/,
+    });
   }
   for (let events = 1; events <= 15; events++) {
     if ((events & PRIORITIZED) !== 0 && !canPrioritize(loop)) {
       uvCode(t, () => poll.start(events, () => {}), 'ENOTSUP');
       continue;
     }
-    t.is(poll.start(events, () => {}), poll);
+    t.is(
+      poll.start(events, () => {}),
+      poll,
+    );
     t.true(poll.isActive(), `${events} is a mask of the four bits`);
   }
   poll.close();
@@ -255,11 +280,16 @@ test('a handle closed by an earlier callback of the same poll phase gets no call
   const [a2, b2] = socketPair();
   const ran: string[] = [];
   const polls: Poll[] = [];
-  for (const [name, fd] of [['one', a1], ['two', a2]] as const) {
-    polls.push(new Poll(loop, fd).start(WRITABLE, () => {
-      ran.push(name);
-      for (const p of polls) if (!p.isClosing()) p.close();
-    }));
+  for (const [name, fd] of [
+    ['one', a1],
+    ['two', a2],
+  ] as const) {
+    polls.push(
+      new Poll(loop, fd).start(WRITABLE, () => {
+        ran.push(name);
+        for (const p of polls) if (!p.isClosing()) p.close();
+      }),
+    );
   }
   loop.run();
   t.is(ran.length, 1, `only the first ready handle ran: ${ran.join(', ')}`);
@@ -321,6 +351,6 @@ test('an fd closed before its watch reached the kernel gives the callback EBADF,
   });
   closeFds(a, b);
   t.false(loop.run(), 'the handle stopped and closed; nothing keeps the loop alive');
-  t.deepEqual(seen, [{ code: 'EBADF', events: 0, loopCount: 1 }], 'once, in the first iteration\'s poll phase');
+  t.deepEqual(seen, [{ code: 'EBADF', events: 0, loopCount: 1 }], "once, in the first iteration's poll phase");
   closeLoop(t, loop);
 });

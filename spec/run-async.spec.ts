@@ -15,9 +15,14 @@ const index = new URL('../lib/index.js', import.meta.url).href;
 
 /** Runs `code` (an ES module body with `uvts` imported) in a fresh node; its status, signal and output. */
 function child(code: string): { status: number | null; signal: string | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const uvts = await import(${JSON.stringify(index)});\n${code}`], {
-    encoding: 'utf8', timeout: 30_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `const uvts = await import(${JSON.stringify(index)});\n${code}`],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   return { status: r.status, signal: r.signal, out: r.stdout.trim(), err: r.stderr };
 }
 
@@ -75,7 +80,8 @@ test('uvts fs requests and fs.promises in flight together, each with its own ans
   const loop = new Loop();
   const dir = tmpdir();
   const uvtsStats: boolean[] = [];
-  for (let i = 0; i < 50; i++) fs.stat(loop, dir, (err, s) => uvtsStats.push(err === null && s !== undefined && s.isDirectory()));
+  for (let i = 0; i < 50; i++)
+    fs.stat(loop, dir, (err, s) => uvtsStats.push(err === null && s !== undefined && s.isDirectory()));
   const running = loop.runAsync();
   const nodeStats = await Promise.all(Array.from({ length: 50 }, () => nodeFs.stat(dir)));
   t.false(await running);
@@ -159,7 +165,7 @@ test('a throwing callback rejects runAsync; the next runAsync carries on with wh
   closeLoop(t, loop);
 });
 
-test('runAsync or run on a loop already running is EBUSY; stop() ends a runAsync waiting in Node\'s loop', async (t) => {
+test("runAsync or run on a loop already running is EBUSY; stop() ends a runAsync waiting in Node's loop", async (t) => {
   const loop = new Loop();
   const async = new Async(loop, () => {});
   const running = loop.runAsync();
@@ -196,7 +202,7 @@ test('a Node callback that changes the loop while runAsync waits is seen at once
   closeLoop(t, loop);
 });
 
-test.serial('after runAsync returns, an fd left ready does not keep Node\'s loop busy', async (t) => {
+test.serial("after runAsync returns, an fd left ready does not keep Node's loop busy", async (t) => {
   const loop = new Loop();
   const [a, b] = socketPair();
   // Readable once Node's timer writes, while the loop waits in Node's loop; the callback stops
@@ -215,16 +221,19 @@ test.serial('after runAsync returns, an fd left ready does not keep Node\'s loop
   closeLoop(t, loop);
 });
 
-test.serial('an idle runAsync waits in Node\'s loop rather than spinning: a 200 ms timer takes a few iterations', async (t) => {
-  const loop = new Loop();
-  const timer = new Timer(loop).start(() => timer.close(), 200);
-  await loop.runAsync();
-  t.true(loop.metrics().loopCount <= 3, `${loop.metrics().loopCount} iterations`);
-  t.true(loop.metrics().idleTime > 0n);
-  closeLoop(t, loop);
-});
+test.serial(
+  "an idle runAsync waits in Node's loop rather than spinning: a 200 ms timer takes a few iterations",
+  async (t) => {
+    const loop = new Loop();
+    const timer = new Timer(loop).start(() => timer.close(), 200);
+    await loop.runAsync();
+    t.true(loop.metrics().loopCount <= 3, `${loop.metrics().loopCount} iterations`);
+    t.true(loop.metrics().idleTime > 0n);
+    closeLoop(t, loop);
+  },
+);
 
-test('the process lives exactly while the loop is alive: a ref\'d uvts timer holds it, an unref\'d one does not', (t) => {
+test("the process lives exactly while the loop is alive: a ref'd uvts timer holds it, an unref'd one does not", (t) => {
   // Nothing of Node's own holds these processes: only the uvts loop, through runAsync.
   const held = child(`
     const loop = new uvts.Loop();
@@ -253,6 +262,6 @@ test('the process lives exactly while the loop is alive: a ref\'d uvts timer hol
     process.on('exit', () => console.log('exited'));
     setTimeout(() => { console.log('still here'); process.exit(3); }, 300);
   `);
-  t.is(dangling.out, 'still here\nexited', 'a ref\'d Async keeps runAsync, and the process, waiting');
+  t.is(dangling.out, 'still here\nexited', "a ref'd Async keeps runAsync, and the process, waiting");
   t.is(dangling.status, 3);
 });

@@ -13,35 +13,41 @@ const index = new URL('../lib/index.js', import.meta.url).href;
 
 /** Kills this process with `signal` from a worker thread once `wake` says the loop blocks in its kernel. */
 function killWhenPolling(wake: Int32Array, signal: string): Promise<unknown> {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { workerData: { wake, signal } } = require('node:worker_threads');
     while (Atomics.load(wake, 0) !== ${POLLING}) Atomics.wait(wake, 0, Atomics.load(wake, 0), 1);
     process.kill(process.pid, signal);
-  `, { eval: true, workerData: { wake, signal } });
+  `,
+    { eval: true, workerData: { wake, signal } },
+  );
   return new Promise((resolve, reject) => {
     worker.once('exit', resolve);
     worker.once('error', reject);
   });
 }
 
-test.serial('a signal reaches a loop blocked in run(): sent from another thread while it waits in the kernel', async (t) => {
-  const loop = new Loop();
-  const seen: string[] = [];
-  const async = new Async(loop, () => {});
-  const signal = new Signal(loop).start((h, name) => {
-    seen.push(name);
-    t.is(h, signal);
-    h.close();
-    async.close();
-  }, 'SIGUSR2');
-  t.is(signal.signal, 'SIGUSR2');
-  t.true(signal.isActive());
-  const killed = killWhenPolling(async.sender().wake, 'SIGUSR2');
-  t.false(loop.run());
-  t.deepEqual(seen, ['SIGUSR2']);
-  t.is(await killed, 0);
-  closeLoop(t, loop);
-});
+test.serial(
+  'a signal reaches a loop blocked in run(): sent from another thread while it waits in the kernel',
+  async (t) => {
+    const loop = new Loop();
+    const seen: string[] = [];
+    const async = new Async(loop, () => {});
+    const signal = new Signal(loop).start((h, name) => {
+      seen.push(name);
+      t.is(h, signal);
+      h.close();
+      async.close();
+    }, 'SIGUSR2');
+    t.is(signal.signal, 'SIGUSR2');
+    t.true(signal.isActive());
+    const killed = killWhenPolling(async.sender().wake, 'SIGUSR2');
+    t.false(loop.run());
+    t.deepEqual(seen, ['SIGUSR2']);
+    t.is(await killed, 0);
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('a signal reaches runAsync(), sent from a Node timer', async (t) => {
   const loop = new Loop();
@@ -78,7 +84,8 @@ test.serial('every handle of every loop gets each delivery; a loop that runs lat
 });
 
 test.serial('a signal reaches a loop in a worker thread too', async (t) => {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort } = require('node:worker_threads');
     import(${JSON.stringify(index)}).then(({ Loop, Signal }) => {
       const loop = new Loop();
@@ -87,7 +94,9 @@ test.serial('a signal reaches a loop in a worker thread too', async (t) => {
       loop.run();
       loop.close();
     });
-  `, { eval: true });
+  `,
+    { eval: true },
+  );
   const messages: unknown[] = [];
   const exited = new Promise((resolve, reject) => {
     worker.on('message', (m) => {
@@ -114,7 +123,10 @@ test.serial('startOneshot: one delivery, then the handle is stopped; start again
   loop.run('once');
   process.kill(process.pid, 'SIGUSR1');
   loop.run('once');
-  t.deepEqual(seen.filter((s) => s !== 'keep'), ['SIGUSR1']);
+  t.deepEqual(
+    seen.filter((s) => s !== 'keep'),
+    ['SIGUSR1'],
+  );
   t.is(seen.filter((s) => s === 'keep').length, 2);
   keep.start((_h, name) => seen.push(`now ${name}`), 'SIGUSR2');
   t.is(keep.signal, 'SIGUSR2');
@@ -146,29 +158,37 @@ test.serial('a throwing callback leaves run(); the deliveries after it come in t
   closeLoop(t, loop);
 });
 
-test.serial('bad arguments throw before anything changes: SIGKILL and SIGSTOP, unknown names, a missing callback', (t) => {
-  const loop = new Loop();
-  const signal = new Signal(loop);
-  uvCode(t, () => signal.start(() => {}, 'SIGKILL'), 'EINVAL');
-  uvCode(t, () => signal.startOneshot(() => {}, 'SIGSTOP'), 'EINVAL');
-  t.throws(() => signal.start(() => {}, 'SIGNOPE'), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' } as never);
-  t.throws(() => signal.start(() => {}, 'toString'), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' } as never);
-  t.throws(() => signal.start(() => {}, 12 as never), { instanceOf: TypeError });
-  t.throws(() => signal.start(undefined as never, 'SIGUSR2'), { instanceOf: TypeError });
-  t.false(signal.isActive());
-  t.is(signal.signal, null);
-  t.throws(() => new Signal({} as never), { instanceOf: TypeError });
-  signal.close();
-  t.throws(() => signal.start(() => {}, 'SIGUSR2'), { instanceOf: UVError });
-  loop.run();
-  closeLoop(t, loop);
-  const futex = new Loop({ backend: 'futex' });
-  uvCode(t, () => new Signal(futex), 'ENOSYS');
-  closeLoop(t, futex);
-});
+test.serial(
+  'bad arguments throw before anything changes: SIGKILL and SIGSTOP, unknown names, a missing callback',
+  (t) => {
+    const loop = new Loop();
+    const signal = new Signal(loop);
+    uvCode(t, () => signal.start(() => {}, 'SIGKILL'), 'EINVAL');
+    uvCode(t, () => signal.startOneshot(() => {}, 'SIGSTOP'), 'EINVAL');
+    t.throws(() => signal.start(() => {}, 'SIGNOPE'), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' } as never);
+    t.throws(() => signal.start(() => {}, 'toString'), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' } as never);
+    t.throws(() => signal.start(() => {}, 12 as never), { instanceOf: TypeError });
+    t.throws(() => signal.start(undefined as never, 'SIGUSR2'), { instanceOf: TypeError });
+    t.false(signal.isActive());
+    t.is(signal.signal, null);
+    t.throws(() => new Signal({} as never), { instanceOf: TypeError });
+    signal.close();
+    t.throws(() => signal.start(() => {}, 'SIGUSR2'), { instanceOf: UVError });
+    loop.run();
+    closeLoop(t, loop);
+    const futex = new Loop({ backend: 'futex' });
+    uvCode(t, () => new Signal(futex), 'ENOSYS');
+    closeLoop(t, futex);
+  },
+);
 
 test.serial('the default action is suspended while any handle watches, and back once the last one stops', (t) => {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     const { Loop, Signal } = await import(${JSON.stringify(index)});
     const loop = new Loop();
     const seen = [];
@@ -184,7 +204,10 @@ test.serial('the default action is suspended while any handle watches, and back 
     process.kill(process.pid, 'SIGUSR2');
     loop.run('nowait');
     console.log('survived');
-  `], { encoding: 'utf8', timeout: 30_000 });
+  `,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   t.is(r.error, undefined, 'the child started');
   t.is(r.stdout.trim(), '["a","b","b"]', r.stderr);
   t.is(r.signal, 'SIGUSR2', 'the last kill took the default action');
@@ -195,17 +218,21 @@ test.serial('a Timer-driven program: the signal arrives between timer callbacks 
   let sent = 0;
   let got = 0;
   const signal = new Signal(loop).start(() => got++, 'SIGUSR1');
-  const timer = new Timer(loop).start((h) => {
-    process.kill(process.pid, 'SIGUSR1');
-    if (++sent === 5) {
-      h.close();
-      // The last one is read in the poll phase after the timer closed.
-      new Timer(loop).start((last) => {
-        last.close();
-        signal.close();
-      }, 20);
-    }
-  }, 5, 5);
+  const timer = new Timer(loop).start(
+    (h) => {
+      process.kill(process.pid, 'SIGUSR1');
+      if (++sent === 5) {
+        h.close();
+        // The last one is read in the poll phase after the timer closed.
+        new Timer(loop).start((last) => {
+          last.close();
+          signal.close();
+        }, 20);
+      }
+    },
+    5,
+    5,
+  );
   loop.run();
   t.is(sent, 5);
   // libuv coalesces nothing here: each kill was read before the next (5 ms apart).

@@ -56,7 +56,8 @@ export function specLibc(): Libc {
 export function socketPair(): [number, number] {
   const libc = specLibc();
   const fds = new Int32Array(2);
-  if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) !== 0) throw new Error(`socketpair: errno ${libc.errno()}`);
+  if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) !== 0)
+    throw new Error(`socketpair: errno ${libc.errno()}`);
   return [fds[0] as number, fds[1] as number];
 }
 

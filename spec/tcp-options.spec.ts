@@ -6,13 +6,20 @@ import { Worker } from 'node:worker_threads';
 import { AsyncSender, Loop, Tcp } from '../lib/index.js';
 import { closeLoop, uvCode } from './support.js';
 
-interface Started { worker: Worker; port: number; stop: AsyncSender; accepted: Promise<number> }
+interface Started {
+  worker: Worker;
+  port: number;
+  stop: AsyncSender;
+  accepted: Promise<number>;
+}
 
 function startServer(port: number): Promise<Started> {
   const worker = new Worker(new URL('./fixtures/reuseport-server.js', import.meta.url), { workerData: { port } });
   return new Promise((resolve, reject) => {
     let accepted: (n: number) => void;
-    const done = new Promise<number>((r) => { accepted = r; });
+    const done = new Promise<number>((r) => {
+      accepted = r;
+    });
     worker.on('message', (m: { port?: number; stop?: unknown; accepted?: number }) => {
       if (m.accepted !== undefined) accepted(m.accepted);
       else resolve({ worker, port: m.port as number, stop: AsyncSender.from(m.stop), accepted: done });
@@ -89,7 +96,9 @@ test('ipv6Only: an IPv6 listener on :: that IPv4 clients cannot reach; EINVAL on
   uvCode(t, () => new Tcp(loop).bind('127.0.0.1', 0, { ipv6Only: true }), 'EINVAL');
   t.throws(() => new Tcp(loop).bind('127.0.0.1', 0, { reusePort: 1 as never }), { instanceOf: TypeError });
   t.throws(() => new Tcp(loop).bind('127.0.0.1', 0, 'yes' as never), { instanceOf: TypeError });
-  loop.walk((h) => { if (!h.isClosing()) h.close(); });
+  loop.walk((h) => {
+    if (!h.isClosing()) h.close();
+  });
   loop.run();
   closeLoop(t, loop);
 });

@@ -9,7 +9,16 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { tryLibc } from '../ffi/driver.js';
 import {
-  FUNCTIONS, IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, SO_LINGER, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY, type Libc,
+  FUNCTIONS,
+  IPPROTO_TCP,
+  SOL_SOCKET,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
+  type Libc,
 } from '../ffi/libc.js';
 import { Check, Loop, Tcp, Timer, UVError } from '../lib/index.js';
 import { closeLoop, settleKqueueFds, uvCode, viaLibkqueue } from './support.js';
@@ -97,7 +106,10 @@ function openFds(): string[] {
   return entries.sort();
 }
 
-for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
+for (const [host, family] of [
+  ['127.0.0.1', 4],
+  ['::1', 6],
+] as const) {
   test(`an echo server and client in one loop on ${host}`, (t) => {
     const loop = new Loop();
     const message = Buffer.from(`over ${host}: ${'the quick brown fox '.repeat(200)}`);
@@ -146,8 +158,11 @@ for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
     const name = clientName as { address: string; port: number; family: number };
     t.is(name.family, family);
     t.is(name.address, host);
-    t.deepEqual(serverSide, { local: { address: host, port: local.port, family }, remote: name },
-      'each end names the other as the other names itself');
+    t.deepEqual(
+      serverSide,
+      { local: { address: host, port: local.port, family }, remote: name },
+      'each end names the other as the other names itself',
+    );
     closeLoop(t, loop);
   });
 }
@@ -286,7 +301,10 @@ test('64 MiB from client to server arrive whole: the same SHA-256 and byte count
   t.is(digest, expected);
   t.true(reads > 1, 'it came in many reads');
   t.is(writeResults.length, size / chunkSize);
-  t.true(writeResults.every((r) => r === 'ok'), 'every write succeeded');
+  t.true(
+    writeResults.every((r) => r === 'ok'),
+    'every write succeeded',
+  );
   t.is(shutdownResult, 'ok');
   t.is(writesBeforeShutdown, size / chunkSize, 'the shutdown callback came after every write callback');
   t.true(clientEof);
@@ -397,7 +415,13 @@ test('closing while connecting: connect, queued writes and shutdown get ECANCELE
   });
   t.deepEqual(order, [], 'nothing runs inside close()');
   loop.run();
-  t.deepEqual(order, ['connect ECANCELED', 'write one ECANCELED', 'write two ECANCELED', 'shutdown ECANCELED', 'close']);
+  t.deepEqual(order, [
+    'connect ECANCELED',
+    'write one ECANCELED',
+    'write two ECANCELED',
+    'shutdown ECANCELED',
+    'close',
+  ]);
   closeLoop(t, loop);
 });
 
@@ -435,10 +459,16 @@ test('closing with writes queued behind a peer that does not read: each gets ECA
   const total = written + 3;
   t.is(order.length, total + 1);
   t.is(order[total], 'close', 'the close callback comes last');
-  t.deepEqual(order.slice(0, total).map((entry) => Number(entry.split(' ')[0])), [...Array(total).keys()], 'in write order');
+  t.deepEqual(
+    order.slice(0, total).map((entry) => Number(entry.split(' ')[0])),
+    [...Array(total).keys()],
+    'in write order',
+  );
   // Those the kernel took whole succeeded; the one it took in part and those behind it did not.
-  t.deepEqual(order.slice(0, total).map((entry) => entry.split(' ')[1]),
-    [...Array(written - 1).fill('ok'), ...Array(4).fill('ECANCELED')]);
+  t.deepEqual(
+    order.slice(0, total).map((entry) => entry.split(' ')[1]),
+    [...Array(written - 1).fill('ok'), ...Array(4).fill('ECANCELED')],
+  );
   closeLoop(t, loop);
 });
 
@@ -546,7 +576,9 @@ test('writes and a shutdown asked for while connecting go out once connected', (
       finish();
     });
   });
-  bare.shutdown((err) => { bareResult = codeOf(err); });
+  bare.shutdown((err) => {
+    bareResult = codeOf(err);
+  });
   loop.run();
 
   t.deepEqual(order, ['connect ok', 'write ok', 'write ok', 'shutdown ok']);
@@ -628,7 +660,7 @@ test('a throwing callback loses nothing: the next run() carries on with the conn
   closeLoop(t, loop);
 });
 
-test('readStop holds data back until readStart; unref\'d handles do not keep the loop alive', (t) => {
+test("readStop holds data back until readStart; unref'd handles do not keep the loop alive", (t) => {
   const loop = new Loop();
   let conn: Tcp | undefined;
   const server = new Tcp(loop).bind(HOST, 0);
@@ -747,7 +779,7 @@ test('accept rules: EAGAIN with nothing waiting; a connection not accepted pause
   closeLoop(t, loop);
 });
 
-test('bind to a port in use: EADDRINUSE comes from listen(), or from connect\'s callback, as libuv delays it', (t) => {
+test("bind to a port in use: EADDRINUSE comes from listen(), or from connect's callback, as libuv delays it", (t) => {
   const loop = new Loop();
   const server = new Tcp(loop).bind(HOST, 0).listen(1, () => t.fail('nobody connects'));
   const port = server.address().port;
@@ -762,7 +794,9 @@ test('bind to a port in use: EADDRINUSE comes from listen(), or from connect\'s 
 
   const third = new Tcp(loop).bind(HOST, port);
   let result: string | undefined;
-  third.connect(HOST, port, (connectErr) => { result = codeOf(connectErr); });
+  third.connect(HOST, port, (connectErr) => {
+    result = codeOf(connectErr);
+  });
   t.is(result, undefined, 'not inside connect()');
   loop.run('nowait');
   t.is(result, 'EADDRINUSE');
@@ -795,7 +829,9 @@ test('a bound or listening socket is neither readable nor writable; a handle wit
 
   const client = new Tcp(loop);
   client.connect(HOST, server.address().port, () => {});
-  const again = t.throws(() => client.connect(HOST, server.address().port, () => {}), { instanceOf: UVError }) as UVError;
+  const again = t.throws(() => client.connect(HOST, server.address().port, () => {}), {
+    instanceOf: UVError,
+  }) as UVError;
   t.is(again.code, 'EALREADY');
   client.close();
   closeLoop(t, loop);
@@ -864,7 +900,14 @@ test('argument checks throw before anything reaches FFI', (t) => {
       t.throws(() => tcp.bind(HOST, port as never), { instanceOf: TypeError });
     }
     t.throws(() => tcp.connect(HOST, 80, undefined as never), { instanceOf: TypeError });
-    for (const data of ['text', [1, 2, 3], new ArrayBuffer(4), new Uint16Array(2), new DataView(new ArrayBuffer(2)), null]) {
+    for (const data of [
+      'text',
+      [1, 2, 3],
+      new ArrayBuffer(4),
+      new Uint16Array(2),
+      new DataView(new ArrayBuffer(2)),
+      null,
+    ]) {
       t.throws(() => tcp.write(data as never), { instanceOf: TypeError });
     }
     t.throws(() => tcp.write(Buffer.from('x'), 'cb' as never), { instanceOf: TypeError });
@@ -1015,10 +1058,10 @@ test.serial('every fd is closed at the end: /proc/self/fd is as it was before th
   t.is(pending, 0);
   t.true(peak > before.length + clients, `${peak} fds were open at the peak`);
   closeLoop(t, loop);
-  t.deepEqual(openFds(), before, 'the loop\'s epoll fd, eventfd and reserve fd went with loop.close()');
+  t.deepEqual(openFds(), before, "the loop's epoll fd, eventfd and reserve fd went with loop.close()");
 });
 
-test('out of fds, accept\'s EMFILE sheds the waiting connections and the loop does not spin', async (t) => {
+test("out of fds, accept's EMFILE sheds the waiting connections and the loop does not spin", async (t) => {
   const fixture = fileURLToPath(new URL('./fixtures/tcp-emfile.js', import.meta.url));
   // Low enough to run out quickly; Node itself starts with about 20 fds open.
   const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${fixture}"`], {
@@ -1027,16 +1070,27 @@ test('out of fds, accept\'s EMFILE sheds the waiting connections and the loop do
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   t.is(code, 0, `the fixture failed:\n${stdout}${stderr}`);
   const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
-    failures: string[]; outcomes: string[]; iterations: number; limit: number; held: number;
+    failures: string[];
+    outcomes: string[];
+    iterations: number;
+    limit: number;
+    held: number;
   };
   t.deepEqual(result.failures, []);
   t.is(result.held, 4);
   t.is(result.outcomes.length, 40);
-  t.true(result.outcomes.every((o) => o === 'EOF' || o === 'ECONNRESET'), result.outcomes.join(' '));
+  t.true(
+    result.outcomes.every((o) => o === 'EOF' || o === 'ECONNRESET'),
+    result.outcomes.join(' '),
+  );
   t.true(result.iterations > 0 && result.iterations <= result.limit, `${result.iterations} iterations`);
 });

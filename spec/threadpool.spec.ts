@@ -2,7 +2,18 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { lookup as dnsLookup, lookupService as dnsLookupService } from 'node:dns';
 import { setEnvironmentData, Worker } from 'node:worker_threads';
-import { Check, Loop, Prepare, UVError, fs, getaddrinfo, getnameinfo, queueWork, threadpool, type Address } from '../lib/index.js';
+import {
+  Check,
+  Loop,
+  Prepare,
+  UVError,
+  fs,
+  getaddrinfo,
+  getnameinfo,
+  queueWork,
+  threadpool,
+  type Address,
+} from '../lib/index.js';
 import { GATE_KEY, MOST, RUNNING, TICKETS } from './fixtures/pool-work.js';
 import { closeLoop } from './support.js';
 
@@ -31,33 +42,37 @@ function release(t: number): void {
 function waitForRunning(n: number): void {
   const end = Date.now() + 20_000;
   while (Atomics.load(gate, RUNNING) !== n && Date.now() < end) Atomics.wait(gate, 63, 0, 1);
-  if (Atomics.load(gate, RUNNING) !== n) throw new Error(`expected ${n} holds running, saw ${Atomics.load(gate, RUNNING)}`);
+  if (Atomics.load(gate, RUNNING) !== n)
+    throw new Error(`expected ${n} holds running, saw ${Atomics.load(gate, RUNNING)}`);
 }
 
-test.serial('a request keeps the loop alive until its callback, which runs in the poll phase and never synchronously', (t) => {
-  const loop = new Loop();
-  const phases: string[] = [];
-  const prepare = new Prepare(loop).start(() => phases.push('prepare')).unref();
-  const check = new Check(loop).start(() => phases.push('check')).unref();
-  let result: unknown;
-  queueWork(loop, { filename: work, args: [41] }, (err, value) => {
-    t.is(err, null);
-    result = value;
-    phases.push('work');
-  });
-  t.is(result, undefined, 'nothing ran inside queueWork()');
-  t.true(loop.alive(), 'a request in flight keeps the loop alive');
-  t.false(loop.run(), 'run() returns once the request has completed');
-  t.is(result, 42);
-  // The callback ran after a prepare and before the check of the same iteration: in poll.
-  const at = phases.indexOf('work');
-  t.is(phases[at - 1], 'prepare');
-  t.is(phases[at + 1], 'check');
-  t.false(loop.alive());
-  prepare.close();
-  check.close();
-  closeLoop(t, loop);
-});
+test.serial(
+  'a request keeps the loop alive until its callback, which runs in the poll phase and never synchronously',
+  (t) => {
+    const loop = new Loop();
+    const phases: string[] = [];
+    const prepare = new Prepare(loop).start(() => phases.push('prepare')).unref();
+    const check = new Check(loop).start(() => phases.push('check')).unref();
+    let result: unknown;
+    queueWork(loop, { filename: work, args: [41] }, (err, value) => {
+      t.is(err, null);
+      result = value;
+      phases.push('work');
+    });
+    t.is(result, undefined, 'nothing ran inside queueWork()');
+    t.true(loop.alive(), 'a request in flight keeps the loop alive');
+    t.false(loop.run(), 'run() returns once the request has completed');
+    t.is(result, 42);
+    // The callback ran after a prepare and before the check of the same iteration: in poll.
+    const at = phases.indexOf('work');
+    t.is(phases[at - 1], 'prepare');
+    t.is(phases[at + 1], 'check');
+    t.false(loop.alive());
+    prepare.close();
+    check.close();
+    closeLoop(t, loop);
+  },
+);
 
 test.serial("the pool's threads do not keep a loop alive: a loop with nothing in flight returns at once", (t) => {
   const loop = new Loop();
@@ -103,7 +118,10 @@ test.serial('slow work holds at most ceil(size / 2) threads, and fs requests kee
   waitForRunning(limit);
   // Every slow request that could start has; fs still has threads of its own.
   let stats = 0;
-  for (let i = 0; i < 20; i++) fs.stat(loop, '/', (err) => { if (err === null) stats++; });
+  for (let i = 0; i < 20; i++)
+    fs.stat(loop, '/', (err) => {
+      if (err === null) stats++;
+    });
   while (stats < 20) loop.run('once');
   t.is(stats, 20, 'fs requests completed while slow work filled its share of the pool');
   t.is(held, 0);
@@ -114,40 +132,49 @@ test.serial('slow work holds at most ceil(size / 2) threads, and fs requests kee
   closeLoop(t, loop);
 });
 
-test.serial('cancel() against a pool whose slow share is saturated: queued work and lookups are cancelled, running work is not', (t) => {
-  const loop = new Loop();
-  const limit = Math.ceil(threadpool.size / 2);
-  const tickets = Array.from({ length: limit }, () => ticket());
-  const running = tickets.map((k) => queueWork(loop, { filename: work, name: 'hold', args: [k] }, (err) => t.is(err, null)));
-  waitForRunning(limit);
-  const results: string[] = [];
-  const queued = queueWork(loop, { filename: work, args: [1] }, (err, value) => {
-    t.true(err instanceof UVError);
-    t.is((err as UVError).code, 'ECANCELED');
-    t.is(value, undefined);
-    results.push('work');
-  });
-  const lookup = getaddrinfo(loop, 'localhost', null, null, (err) => {
-    t.is((err as UVError | null)?.code, 'EAI_CANCELED');
-    results.push('getaddrinfo');
-  });
-  const names = getnameinfo(loop, '127.0.0.1', 80, 0, (err) => {
-    t.is((err as UVError | null)?.code, 'EAI_CANCELED');
-    results.push('getnameinfo');
-  });
-  t.true(queued.cancel());
-  t.true(lookup.cancel());
-  t.true(names.cancel());
-  t.false(queued.cancel(), 'a second cancel() finds it already cancelled');
-  t.deepEqual(results, [], 'cancel() never runs the callback itself');
-  for (const r of running) t.false(r.cancel(), 'running work cannot be cancelled');
-  loop.run('nowait');
-  t.deepEqual(results, ['work', 'getaddrinfo', 'getnameinfo'], 'the cancelled callbacks ran in the next poll phase, in order');
-  for (const k of tickets) release(k);
-  loop.run();
-  for (const r of running) t.false(r.cancel(), 'a finished request cannot be cancelled');
-  closeLoop(t, loop);
-});
+test.serial(
+  'cancel() against a pool whose slow share is saturated: queued work and lookups are cancelled, running work is not',
+  (t) => {
+    const loop = new Loop();
+    const limit = Math.ceil(threadpool.size / 2);
+    const tickets = Array.from({ length: limit }, () => ticket());
+    const running = tickets.map((k) =>
+      queueWork(loop, { filename: work, name: 'hold', args: [k] }, (err) => t.is(err, null)),
+    );
+    waitForRunning(limit);
+    const results: string[] = [];
+    const queued = queueWork(loop, { filename: work, args: [1] }, (err, value) => {
+      t.true(err instanceof UVError);
+      t.is((err as UVError).code, 'ECANCELED');
+      t.is(value, undefined);
+      results.push('work');
+    });
+    const lookup = getaddrinfo(loop, 'localhost', null, null, (err) => {
+      t.is((err as UVError | null)?.code, 'EAI_CANCELED');
+      results.push('getaddrinfo');
+    });
+    const names = getnameinfo(loop, '127.0.0.1', 80, 0, (err) => {
+      t.is((err as UVError | null)?.code, 'EAI_CANCELED');
+      results.push('getnameinfo');
+    });
+    t.true(queued.cancel());
+    t.true(lookup.cancel());
+    t.true(names.cancel());
+    t.false(queued.cancel(), 'a second cancel() finds it already cancelled');
+    t.deepEqual(results, [], 'cancel() never runs the callback itself');
+    for (const r of running) t.false(r.cancel(), 'running work cannot be cancelled');
+    loop.run('nowait');
+    t.deepEqual(
+      results,
+      ['work', 'getaddrinfo', 'getnameinfo'],
+      'the cancelled callbacks ran in the next poll phase, in order',
+    );
+    for (const k of tickets) release(k);
+    loop.run();
+    for (const r of running) t.false(r.cancel(), 'a finished request cannot be cancelled');
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('queueWork: the export runs on a pool thread with its arguments; a promise is awaited', (t) => {
   const loop = new Loop();
@@ -168,24 +195,31 @@ test.serial('queueWork: the export runs on a pool thread with its arguments; a p
 test.serial('queueWork: a thrown error comes back as err with its message, name, stack and own properties', (t) => {
   const loop = new Loop();
   let err: (Error & { code?: string }) | null = null;
-  queueWork(loop, { filename: work, name: 'throws', args: ['boom'] }, (e) => { err = e as typeof err; });
+  queueWork(loop, { filename: work, name: 'throws', args: ['boom'] }, (e) => {
+    err = e as typeof err;
+  });
   loop.run();
   const e = err as (Error & { code?: string }) | null;
   t.true(e instanceof Error);
   t.is(e?.message, 'boom');
   t.is(e?.name, 'RangeError');
   t.is(e?.code, 'E_SPEC');
-  t.regex(e?.stack ?? '', /pool-work\.[jt]s/, 'the stack is the pool thread\'s');
+  t.regex(e?.stack ?? '', /pool-work\.[jt]s/, "the stack is the pool thread's");
   closeLoop(t, loop);
 });
 
 test.serial('queueWork: a missing export or an argument that cannot be cloned is a clear error', (t) => {
   const loop = new Loop();
   let err: Error | null = null;
-  queueWork(loop, { filename: work, name: 'nope' }, (e) => { err = e; });
+  queueWork(loop, { filename: work, name: 'nope' }, (e) => {
+    err = e;
+  });
   loop.run();
   t.regex((err as Error | null)?.message ?? '', /export 'nope' .* is not a function/);
-  t.throws(() => queueWork(loop, { filename: work, args: [() => 1] }, () => {}), { instanceOf: TypeError, message: /could not be cloned/ });
+  t.throws(() => queueWork(loop, { filename: work, args: [() => 1] }, () => {}), {
+    instanceOf: TypeError,
+    message: /could not be cloned/,
+  });
   t.throws(() => queueWork(loop, { filename: 'relative.js' }, () => {}), { instanceOf: TypeError });
   t.throws(() => queueWork(loop, { filename: work }, 'cb' as never), { instanceOf: TypeError });
   t.false(loop.alive(), 'nothing was submitted by the calls that threw');
@@ -196,15 +230,27 @@ test.serial('queueWork: a pool thread that calls process.exit fails only its own
   const loop = new Loop();
   const ok: number[] = [];
   let died: (Error & { code?: string }) | null = null;
-  for (let i = 0; i < 10; i++) queueWork(loop, { filename: work, args: [i] }, (e, v) => { if (e === null) ok.push(v as number); });
-  queueWork(loop, { filename: work, name: 'exits', args: [3] }, (e) => { died = e as typeof died; });
-  for (let i = 10; i < 20; i++) queueWork(loop, { filename: work, args: [i] }, (e, v) => { if (e === null) ok.push(v as number); });
+  for (let i = 0; i < 10; i++)
+    queueWork(loop, { filename: work, args: [i] }, (e, v) => {
+      if (e === null) ok.push(v as number);
+    });
+  queueWork(loop, { filename: work, name: 'exits', args: [3] }, (e) => {
+    died = e as typeof died;
+  });
+  for (let i = 10; i < 20; i++)
+    queueWork(loop, { filename: work, args: [i] }, (e, v) => {
+      if (e === null) ok.push(v as number);
+    });
   loop.run();
   const d = died as (Error & { code?: string }) | null;
   t.true(d instanceof Error);
   t.is(d?.code, 'ERR_UVTS_POOL_THREAD_DIED');
   t.regex(d?.message ?? '', /exited with code 3/);
-  t.deepEqual(ok.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1), 'every other request completed');
+  t.deepEqual(
+    ok.sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+    'every other request completed',
+  );
   // The pool is whole again: as many holds as before can run at once.
   const limit = Math.ceil(threadpool.size / 2);
   const tickets = Array.from({ length: limit }, () => ticket());
@@ -216,24 +262,29 @@ test.serial('queueWork: a pool thread that calls process.exit fails only its own
   closeLoop(t, loop);
 });
 
-test.serial('an exception from a completion callback leaves run() unchanged, and the other completions run next time', (t) => {
-  const loop = new Loop();
-  const boom = new Error('from a callback');
-  let after = 0;
-  fs.stat(loop, '/', () => { throw boom; });
-  for (let i = 0; i < 5; i++) fs.stat(loop, '/', () => after++);
-  let thrown: unknown;
-  while (after < 5) {
-    try {
-      loop.run();
-    } catch (err) {
-      thrown = err;
+test.serial(
+  'an exception from a completion callback leaves run() unchanged, and the other completions run next time',
+  (t) => {
+    const loop = new Loop();
+    const boom = new Error('from a callback');
+    let after = 0;
+    fs.stat(loop, '/', () => {
+      throw boom;
+    });
+    for (let i = 0; i < 5; i++) fs.stat(loop, '/', () => after++);
+    let thrown: unknown;
+    while (after < 5) {
+      try {
+        loop.run();
+      } catch (err) {
+        thrown = err;
+      }
     }
-  }
-  t.is(thrown, boom);
-  t.is(after, 5, 'no completion was lost');
-  closeLoop(t, loop);
-});
+    t.is(thrown, boom);
+    t.is(after, 5, 'no completion was lost');
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('loop.close() is EBUSY while a request is in flight', (t) => {
   const loop = new Loop();
@@ -244,45 +295,56 @@ test.serial('loop.close() is EBUSY while a request is in flight', (t) => {
   closeLoop(t, loop);
 });
 
-test.serial('threadpool.configure() after the pool has started is EBUSY; bad sizes are refused by type and range', (t) => {
-  const loop = new Loop();
-  fs.stat(loop, '/', () => {});
-  loop.run();
-  t.throws(() => threadpool.configure({ size: 2 }), { instanceOf: UVError, message: /EBUSY/ });
-  t.throws(() => threadpool.configure({ size: 0 }), { instanceOf: RangeError });
-  t.throws(() => threadpool.configure({ size: 1025 }), { instanceOf: RangeError });
-  t.throws(() => threadpool.configure({ size: '2' as never }), { instanceOf: TypeError });
-  t.throws(() => threadpool.configure(null as never), { instanceOf: TypeError });
-  closeLoop(t, loop);
-});
+test.serial(
+  'threadpool.configure() after the pool has started is EBUSY; bad sizes are refused by type and range',
+  (t) => {
+    const loop = new Loop();
+    fs.stat(loop, '/', () => {});
+    loop.run();
+    t.throws(() => threadpool.configure({ size: 2 }), { instanceOf: UVError, message: /EBUSY/ });
+    t.throws(() => threadpool.configure({ size: 0 }), { instanceOf: RangeError });
+    t.throws(() => threadpool.configure({ size: 1025 }), { instanceOf: RangeError });
+    t.throws(() => threadpool.configure({ size: '2' as never }), { instanceOf: TypeError });
+    t.throws(() => threadpool.configure(null as never), { instanceOf: TypeError });
+    closeLoop(t, loop);
+  },
+);
 
-test.serial("getaddrinfo('localhost') answers as dns.lookup does, same order, asking libc the same question", async (t) => {
-  const node = await new Promise<{ address: string; family: number }[]>((resolve, reject) => {
-    dnsLookup('localhost', { all: true, verbatim: true }, (err, list) => (err ? reject(err) : resolve(list)));
-  });
-  const loop = new Loop();
-  let ours: Address[] | undefined;
-  let missing: UVError | null = null;
-  // dns.lookup asks with SOCK_STREAM and no flags: so does { socktype: 'stream' }.
-  getaddrinfo(loop, 'localhost', '80', { socktype: 'stream' }, (err, list) => {
-    t.is(err, null);
-    ours = list;
-  });
-  getaddrinfo(loop, 'no-such-host.invalid', null, null, (err) => { missing = err; });
-  loop.run();
-  t.deepEqual(ours?.map(({ address, family }) => ({ address, family })), node);
-  for (const a of ours ?? []) {
-    t.is(a.port, 80);
-    t.is(a.socktype, 'stream');
-  }
-  const m = missing as (UVError & { hostname?: string }) | null;
-  t.true(m instanceof UVError);
-  t.is(m?.code, 'EAI_NONAME');
-  t.true((m?.errno ?? 0) < 0);
-  t.is(m?.syscall, 'getaddrinfo');
-  t.is(m?.hostname, 'no-such-host.invalid');
-  closeLoop(t, loop);
-});
+test.serial(
+  "getaddrinfo('localhost') answers as dns.lookup does, same order, asking libc the same question",
+  async (t) => {
+    const node = await new Promise<{ address: string; family: number }[]>((resolve, reject) => {
+      dnsLookup('localhost', { all: true, verbatim: true }, (err, list) => (err ? reject(err) : resolve(list)));
+    });
+    const loop = new Loop();
+    let ours: Address[] | undefined;
+    let missing: UVError | null = null;
+    // dns.lookup asks with SOCK_STREAM and no flags: so does { socktype: 'stream' }.
+    getaddrinfo(loop, 'localhost', '80', { socktype: 'stream' }, (err, list) => {
+      t.is(err, null);
+      ours = list;
+    });
+    getaddrinfo(loop, 'no-such-host.invalid', null, null, (err) => {
+      missing = err;
+    });
+    loop.run();
+    t.deepEqual(
+      ours?.map(({ address, family }) => ({ address, family })),
+      node,
+    );
+    for (const a of ours ?? []) {
+      t.is(a.port, 80);
+      t.is(a.socktype, 'stream');
+    }
+    const m = missing as (UVError & { hostname?: string }) | null;
+    t.true(m instanceof UVError);
+    t.is(m?.code, 'EAI_NONAME');
+    t.true((m?.errno ?? 0) < 0);
+    t.is(m?.syscall, 'getaddrinfo');
+    t.is(m?.hostname, 'no-such-host.invalid');
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('getaddrinfo results come back whole with many in flight, each request its own', (t) => {
   const loop = new Loop();
@@ -295,12 +357,21 @@ test.serial('getaddrinfo results come back whole with many in flight, each reque
     const i = issued++;
     const host = expected[i % expected.length] as string;
     const port = i % 65536;
-    getaddrinfo(loop, host, String(port), { socktype: i % 2 === 0 ? 'stream' : 'dgram', flags: 4 /* AI_NUMERICHOST */ }, (err, list) => {
-      done++;
-      const want = [{ family: host.includes(':') ? 6 : 4, address: host, port, socktype: i % 2 === 0 ? 'stream' : 'dgram' }];
-      if (err !== null || JSON.stringify(list) !== JSON.stringify(want)) wrong.push(`${i}: ${String(err)} ${JSON.stringify(list)}`);
-      if (issued < total) issue();
-    });
+    getaddrinfo(
+      loop,
+      host,
+      String(port),
+      { socktype: i % 2 === 0 ? 'stream' : 'dgram', flags: 4 /* AI_NUMERICHOST */ },
+      (err, list) => {
+        done++;
+        const want = [
+          { family: host.includes(':') ? 6 : 4, address: host, port, socktype: i % 2 === 0 ? 'stream' : 'dgram' },
+        ];
+        if (err !== null || JSON.stringify(list) !== JSON.stringify(want))
+          wrong.push(`${i}: ${String(err)} ${JSON.stringify(list)}`);
+        if (issued < total) issue();
+      },
+    );
   };
   for (let i = 0; i < 64; i++) issue();
   loop.run();
@@ -320,28 +391,40 @@ test.serial('a host name libuv refuses (empty, too long) fails through the callb
   getaddrinfo(loop, 'a'.repeat(256), null, null, (err) => seen.push(err as UVError));
   sync = false;
   loop.run();
-  t.deepEqual(seen.map((e) => [e.code, e.syscall, e.hostname]), [['EINVAL', 'getaddrinfo', ''], ['EINVAL', 'getaddrinfo', 'a'.repeat(256)]]);
+  t.deepEqual(
+    seen.map((e) => [e.code, e.syscall, e.hostname]),
+    [
+      ['EINVAL', 'getaddrinfo', ''],
+      ['EINVAL', 'getaddrinfo', 'a'.repeat(256)],
+    ],
+  );
   closeLoop(t, loop);
 });
 
-test.serial('getaddrinfo hints must be a plain object: an Array, a Date, a Buffer or a class instance is a TypeError', (t) => {
-  const loop = new Loop();
-  for (const hints of [[], [4], new Date(), Buffer.from('x'), new Map(), new (class Hints {})(), 'stream', 4]) {
-    t.throws(() => getaddrinfo(loop, 'localhost', null, hints as never, () => t.fail('no request is made')), { instanceOf: TypeError, message: /^hints must be a plain object or null/ });
-  }
-  let answers = 0;
-  getaddrinfo(loop, '127.0.0.1', null, Object.assign(Object.create(null) as object, { flags: 4 }), (err) => {
-    t.is(err, null);
-    answers++;
-  });
-  getaddrinfo(loop, '127.0.0.1', null, { family: 4 }, (err) => {
-    t.is(err, null);
-    answers++;
-  });
-  loop.run();
-  t.is(answers, 2);
-  closeLoop(t, loop);
-});
+test.serial(
+  'getaddrinfo hints must be a plain object: an Array, a Date, a Buffer or a class instance is a TypeError',
+  (t) => {
+    const loop = new Loop();
+    for (const hints of [[], [4], new Date(), Buffer.from('x'), new Map(), new (class Hints {})(), 'stream', 4]) {
+      t.throws(() => getaddrinfo(loop, 'localhost', null, hints as never, () => t.fail('no request is made')), {
+        instanceOf: TypeError,
+        message: /^hints must be a plain object or null/,
+      });
+    }
+    let answers = 0;
+    getaddrinfo(loop, '127.0.0.1', null, Object.assign(Object.create(null) as object, { flags: 4 }), (err) => {
+      t.is(err, null);
+      answers++;
+    });
+    getaddrinfo(loop, '127.0.0.1', null, { family: 4 }, (err) => {
+      t.is(err, null);
+      answers++;
+    });
+    loop.run();
+    t.is(answers, 2);
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => {
   const loop = new Loop();
@@ -358,59 +441,97 @@ test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => 
   t.throws(() => getaddrinfo(loop, 'a\0b', null, null, () => {}), { instanceOf: TypeError });
   loop.run();
   // Two lookups run on two pool threads at once: either may finish first.
-  const byHost = (a: unknown, b: unknown): number => String((a as { host: string }).host).localeCompare((b as { host: string }).host);
-  const expected = [{ host: '127.0.0.1', service: '22' }, { host: '::ffff:1.2.3.4', service: '65535' }];
+  const byHost = (a: unknown, b: unknown): number =>
+    String((a as { host: string }).host).localeCompare((b as { host: string }).host);
+  const expected = [
+    { host: '127.0.0.1', service: '22' },
+    { host: '::ffff:1.2.3.4', service: '65535' },
+  ];
   t.deepEqual(results.sort(byHost), expected.sort(byHost));
   closeLoop(t, loop);
 });
 
-test.serial('getnameinfo throws ERR_INVALID_ARG_VALUE for what is not an IP literal, exactly as dns.lookupService', (t) => {
-  const loop = new Loop();
-  for (const address of ['256.0.0.1', 'localhost', '', '1.2.3', '::g', '1.2.3.4%lo', 'x'.repeat(300), 1234, null, { a: 1 }]) {
-    const node = t.throws(() => dnsLookupService(address as string, 80, () => {})) as TypeError & { code?: string };
-    const ours = t.throws(() => getnameinfo(loop, address as string, 80, 0, () => t.fail('no request is made'))) as TypeError & { code?: string };
-    t.true(ours instanceof TypeError);
-    t.is(ours.code, 'ERR_INVALID_ARG_VALUE');
-    t.is(ours.code, node.code);
-    t.is(ours.message, node.message);
-    t.is(String(ours), String(node));
-    t.is(ours.stack?.split('\n')[0], node.stack?.split('\n')[0]);
-  }
-  closeLoop(t, loop);
-});
+test.serial(
+  'getnameinfo throws ERR_INVALID_ARG_VALUE for what is not an IP literal, exactly as dns.lookupService',
+  (t) => {
+    const loop = new Loop();
+    for (const address of [
+      '256.0.0.1',
+      'localhost',
+      '',
+      '1.2.3',
+      '::g',
+      '1.2.3.4%lo',
+      'x'.repeat(300),
+      1234,
+      null,
+      { a: 1 },
+    ]) {
+      const node = t.throws(() => dnsLookupService(address as string, 80, () => {})) as TypeError & { code?: string };
+      const ours = t.throws(() =>
+        getnameinfo(loop, address as string, 80, 0, () => t.fail('no request is made')),
+      ) as TypeError & { code?: string };
+      t.true(ours instanceof TypeError);
+      t.is(ours.code, 'ERR_INVALID_ARG_VALUE');
+      t.is(ours.code, node.code);
+      t.is(ours.message, node.message);
+      t.is(String(ours), String(node));
+      t.is(ours.stack?.split('\n')[0], node.stack?.split('\n')[0]);
+    }
+    closeLoop(t, loop);
+  },
+);
 
-test.serial('three loops in three worker threads share the one pool, and each gets only its own completions', async (t) => {
-  // The pool belongs to the thread that starts it (README): here, this one.
-  const loop = new Loop();
-  fs.stat(loop, '/', () => {});
-  loop.run();
-  closeLoop(t, loop);
-  const script = new URL('./fixtures/pool-loops.js', import.meta.url);
-  const results = await Promise.all([0, 1, 2].map((id) => new Promise<{ id: number; got: string[]; threads: number[] }>((resolve, reject) => {
-    const w = new Worker(script, { workerData: { id, count: 200, work: work.href } });
-    w.once('message', resolve);
-    w.once('error', reject);
-  })));
-  const poolThreads = new Set<number>();
-  for (const r of results) {
-    t.is(r.got.length, 200, `loop ${r.id} got every completion once`);
-    t.true(r.got.every((tag) => tag.startsWith(`loop${r.id}:`)), `loop ${r.id} got only its own`);
-    for (const id of r.threads) poolThreads.add(id);
-  }
-  t.true(poolThreads.size <= threadpool.size, `${poolThreads.size} pool threads served three loops: one pool`);
-});
+test.serial(
+  'three loops in three worker threads share the one pool, and each gets only its own completions',
+  async (t) => {
+    // The pool belongs to the thread that starts it (README): here, this one.
+    const loop = new Loop();
+    fs.stat(loop, '/', () => {});
+    loop.run();
+    closeLoop(t, loop);
+    const script = new URL('./fixtures/pool-loops.js', import.meta.url);
+    const results = await Promise.all(
+      [0, 1, 2].map(
+        (id) =>
+          new Promise<{ id: number; got: string[]; threads: number[] }>((resolve, reject) => {
+            const w = new Worker(script, { workerData: { id, count: 200, work: work.href } });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    const poolThreads = new Set<number>();
+    for (const r of results) {
+      t.is(r.got.length, 200, `loop ${r.id} got every completion once`);
+      t.true(
+        r.got.every((tag) => tag.startsWith(`loop${r.id}:`)),
+        `loop ${r.id} got only its own`,
+      );
+      for (const id of r.threads) poolThreads.add(id);
+    }
+    t.true(poolThreads.size <= threadpool.size, `${poolThreads.size} pool threads served three loops: one pool`);
+  },
+);
 
 /** Runs a child node process with `env` over this one's; returns its stdout, stderr and status. */
-function child(code: string, env: Record<string, string | undefined>): { out: string; err: string; status: number | null } {
+function child(
+  code: string,
+  env: Record<string, string | undefined>,
+): { out: string; err: string; status: number | null } {
   const index = new URL('../lib/index.js', import.meta.url).href;
   const clean = { ...process.env };
   delete clean['UVTS_THREADPOOL_SIZE'];
   delete clean['UV_THREADPOOL_SIZE'];
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import * as uvts from ${JSON.stringify(index)};\n${code}`], {
-    env: { ...clean, ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import * as uvts from ${JSON.stringify(index)};\n${code}`],
+    {
+      env: { ...clean, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   return { out: r.stdout.trim(), err: r.stderr, status: r.status };
 }
 
@@ -439,25 +560,37 @@ test('the size comes from UVTS_THREADPOOL_SIZE, else UV_THREADPOOL_SIZE, else 4'
 test('a size that is not an integer from 1 to 1024 is an error naming the variable, and nothing starts', (t) => {
   for (const bad of ['0', '1025', 'four', '2.5', '-1']) {
     const { out } = child(SIZE_PROBE, { UVTS_THREADPOOL_SIZE: bad });
-    t.is(out, `RangeError: UVTS_THREADPOOL_SIZE must be an integer from 1 to 1024, got ${JSON.stringify(bad)} alive=false`);
+    t.is(
+      out,
+      `RangeError: UVTS_THREADPOOL_SIZE must be an integer from 1 to 1024, got ${JSON.stringify(bad)} alive=false`,
+    );
   }
-  t.regex(child(SIZE_PROBE, { UV_THREADPOOL_SIZE: 'x' }).out, /^RangeError: UV_THREADPOOL_SIZE must be an integer from 1 to 1024/);
+  t.regex(
+    child(SIZE_PROBE, { UV_THREADPOOL_SIZE: 'x' }).out,
+    /^RangeError: UV_THREADPOOL_SIZE must be an integer from 1 to 1024/,
+  );
 });
 
 test('a finished program exits: idle pool threads do not keep it alive, nor does work still blocked', (t) => {
   // Ends with the pool idle, after using it.
-  const idle = child(`const loop = new uvts.Loop(); uvts.fs.stat(loop, '/', () => {}); loop.run(); loop.close(); console.log('done');`, {});
+  const idle = child(
+    `const loop = new uvts.Loop(); uvts.fs.stat(loop, '/', () => {}); loop.run(); loop.close(); console.log('done');`,
+    {},
+  );
   t.is(idle.status, 0);
   t.is(idle.out, 'done');
   // Ends while a pool thread is blocked inside user work that nobody will release.
-  const stuck = child(`
+  const stuck = child(
+    `
     import { setEnvironmentData } from 'node:worker_threads';
     const gate = new Int32Array(new SharedArrayBuffer(64 * 4));
     setEnvironmentData(${JSON.stringify(GATE_KEY)}, gate.buffer);
     const loop = new uvts.Loop();
     uvts.queueWork(loop, { filename: ${JSON.stringify(work.href)}, name: 'hold', args: [0] }, () => {});
     while (Atomics.load(gate, ${RUNNING}) === 0) Atomics.wait(gate, 63, 0, 5);
-    console.log('leaving with work running');`, {});
+    console.log('leaving with work running');`,
+    {},
+  );
   t.is(stuck.status, 0, stuck.err);
   t.is(stuck.out, 'leaving with work running');
 });

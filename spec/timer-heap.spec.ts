@@ -3,7 +3,10 @@
 import test from 'ava';
 import { TimerHeap, type HeapEntry } from '../lib/timer-heap.js';
 
-interface Entry extends HeapEntry { due: number; order: number }
+interface Entry extends HeapEntry {
+  due: number;
+  order: number;
+}
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

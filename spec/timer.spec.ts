@@ -29,7 +29,10 @@ test('many timers with mixed timeouts fire sorted by (due, start order)', (t) =>
   for (let i = 0; i < 300; i++) {
     const timeout = (i * 7919) % 13; // a fixed scatter over 0..12 ms
     started.push([timeout, i]);
-    new Timer(loop).start((h) => { fired.push([timeout, i]); h.close(); }, timeout);
+    new Timer(loop).start((h) => {
+      fired.push([timeout, i]);
+      h.close();
+    }, timeout);
   }
   loop.run();
   started.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
@@ -53,24 +56,38 @@ test('starting an active timer replaces its schedule', (t) => {
 test('a one-shot timer is inactive inside its callback; a repeating one is active and re-armed at now + repeat', (t) => {
   const loop = new Loop();
   const seen: [boolean, number][] = [];
-  new Timer(loop).start((h) => { seen.push([h.isActive(), h.dueIn]); }, 0);
   new Timer(loop).start((h) => {
     seen.push([h.isActive(), h.dueIn]);
-    if (seen.length === 3) h.stop();
-  }, 0, 25);
+  }, 0);
+  new Timer(loop).start(
+    (h) => {
+      seen.push([h.isActive(), h.dueIn]);
+      if (seen.length === 3) h.stop();
+    },
+    0,
+    25,
+  );
   loop.run();
-  t.deepEqual(seen, [[false, 0], [true, 25], [true, 25]]);
+  t.deepEqual(seen, [
+    [false, 0],
+    [true, 25],
+    [true, 25],
+  ]);
   closeLoop(t, loop);
 });
 
 test('a repeating timer never catches up on missed periods', (t) => {
   const loop = new Loop();
   const iterations: number[] = [];
-  new Timer(loop).start((h) => {
-    iterations.push(iteration(loop));
-    if (iterations.length === 1) busyWait(50); // ten periods go by
-    if (iterations.length === 4) h.close();
-  }, 0, 5);
+  new Timer(loop).start(
+    (h) => {
+      iterations.push(iteration(loop));
+      if (iterations.length === 1) busyWait(50); // ten periods go by
+      if (iterations.length === 4) h.close();
+    },
+    0,
+    5,
+  );
   loop.run();
   t.is(iterations.length, 4);
   t.is(new Set(iterations).size, 4, 'one firing per timer phase, not a burst to make up the missed ones');
@@ -106,21 +123,30 @@ test('a due timer stopped by an earlier callback of the same phase does not fire
   const loop = new Loop();
   const log: string[] = [];
   const second = new Timer(loop);
-  new Timer(loop).start(() => { log.push('first'); second.stop(); }, 0);
+  new Timer(loop).start(() => {
+    log.push('first');
+    second.stop();
+  }, 0);
   second.start(() => log.push('second'), 0);
   loop.run();
   t.deepEqual(log, ['first']);
   closeLoop(t, loop);
 });
 
-test('a 0 ms timer started in a check callback fires in the same iteration\'s timer phase (libuv timer_from_check)', (t) => {
+test("a 0 ms timer started in a check callback fires in the same iteration's timer phase (libuv timer_from_check)", (t) => {
   const loop = new Loop();
   const log: string[] = [];
   new Check(loop).start((h) => {
     log.push(`check@${iteration(loop)}`);
     h.stop();
-    new Timer(loop).start((timer) => { log.push(`timer@${iteration(loop)}`); timer.close(); }, 0);
-    new Prepare(loop).start((p) => { log.push(`prepare@${iteration(loop)}`); p.close(); });
+    new Timer(loop).start((timer) => {
+      log.push(`timer@${iteration(loop)}`);
+      timer.close();
+    }, 0);
+    new Prepare(loop).start((p) => {
+      log.push(`prepare@${iteration(loop)}`);
+      p.close();
+    });
   });
   // A lone check handle would let the poll block with no limit, as in libuv's test.
   const keep = new Timer(loop).start(() => {}, 10_000);
@@ -156,7 +182,13 @@ test('again() on a never-started timer is EINVAL; on a one-shot timer it changes
   timer.again();
   t.false(timer.isActive(), 'repeat 0: again() leaves it stopped');
   let fired = 0;
-  timer.start(() => { if (++fired === 2) timer.stop(); }, 1_000_000, 7);
+  timer.start(
+    () => {
+      if (++fired === 2) timer.stop();
+    },
+    1_000_000,
+    7,
+  );
   timer.again();
   t.is(timer.dueIn, 7, 'restarted with the repeat as its timeout');
   loop.run();
@@ -167,11 +199,15 @@ test('again() on a never-started timer is EINVAL; on a one-shot timer it changes
 test('repeat can be read and set; a new value takes effect at the next re-arm (libuv timer_again)', (t) => {
   const loop = new Loop();
   const dueIns: number[] = [];
-  const timer = new Timer(loop).start((h) => {
-    dueIns.push(h.dueIn);
-    if (dueIns.length === 1) h.repeat = 12;
-    if (dueIns.length === 3) h.stop();
-  }, 0, 5);
+  const timer = new Timer(loop).start(
+    (h) => {
+      dueIns.push(h.dueIn);
+      if (dueIns.length === 1) h.repeat = 12;
+      if (dueIns.length === 3) h.stop();
+    },
+    0,
+    5,
+  );
   t.is(timer.repeat, 5);
   loop.run();
   t.deepEqual(dueIns, [5, 12, 12]);
@@ -201,7 +237,12 @@ test('start() checks its arguments before touching the timer', (t) => {
   t.throws(() => timer.start(() => {}, Number.NaN), { instanceOf: RangeError });
   t.throws(() => timer.start(() => {}, Infinity), { instanceOf: RangeError });
   t.throws(() => timer.start(() => {}, 1, -5), { instanceOf: RangeError });
-  t.throws(() => { timer.repeat = -1; }, { instanceOf: RangeError });
+  t.throws(
+    () => {
+      timer.repeat = -1;
+    },
+    { instanceOf: RangeError },
+  );
   t.true(timer.isActive(), 'a refused start() left the running schedule alone');
   t.is(timer.dueIn, due);
   t.throws(() => new Timer({} as never), { instanceOf: TypeError });
@@ -225,7 +266,10 @@ test('closing a timer from the callback of an earlier timer in the same phase ke
   const loop = new Loop();
   const log: string[] = [];
   const victim = new Timer(loop);
-  new Timer(loop).start(() => { log.push('killer'); victim.close(() => log.push('victim closed')); }, 0);
+  new Timer(loop).start(() => {
+    log.push('killer');
+    victim.close(() => log.push('victim closed'));
+  }, 0);
   victim.start(() => log.push('victim fired'), 0);
   loop.run();
   t.deepEqual(log, ['killer', 'victim closed']);

@@ -6,8 +6,20 @@ import test, { type ExecutionContext } from 'ava';
 import dgram from 'node:dgram';
 import { constants } from 'node:os';
 import {
-  AF_INET, IPPROTO_IP, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS, IPV6_V6ONLY,
-  IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TTL, SOCK_DGRAM, SOL_SOCKET, SO_BROADCAST, SO_REUSEADDR,
+  AF_INET,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_LOOP,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_TTL,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+  SO_BROADCAST,
+  SO_REUSEADDR,
 } from '../ffi/libc.js';
 import { IP_RECVERR } from '../ffi/os/linux.js';
 import { openSocket } from '../lib/backend/socket.js';
@@ -51,7 +63,10 @@ function sendRaw(port: number, count: number, payload: (i: number) => Buffer): v
   }
 }
 
-for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
+for (const [host, family] of [
+  ['127.0.0.1', 4],
+  ['::1', 6],
+] as const) {
   test(`datagrams both ways between two Udp handles on ${host}, with senders; empty is an empty Buffer`, (t) => {
     const loop = new Loop();
     const a = new Udp(loop).bind(host, 0);
@@ -85,7 +100,14 @@ for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
     a.send(new Uint8Array(0), host, bName.port, (e) => sendErrors.push(codeOf(e)));
     loop.run();
 
-    t.deepEqual(atB, [[`ping over ${host}`, aName], ['', aName]], 'the empty datagram came as an empty Buffer');
+    t.deepEqual(
+      atB,
+      [
+        [`ping over ${host}`, aName],
+        ['', aName],
+      ],
+      'the empty datagram came as an empty Buffer',
+    );
     t.deepEqual(atA, [['pong', bName]]);
     t.deepEqual(sendErrors, ['ok', 'ok', 'ok']);
     closeLoop(t, loop);
@@ -123,9 +145,15 @@ for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
     await Promise.all([loop.runAsync(), allReplies]);
     node.close();
 
-    t.deepEqual(seen.map(([text]) => text), ['from node', '']);
+    t.deepEqual(
+      seen.map(([text]) => text),
+      ['from node', ''],
+    );
     for (const [, rinfo] of seen) t.deepEqual(rinfo, { address: host, port: nodePort, family });
-    t.deepEqual(replies.map(([text]) => text), ['echo:from node', 'echo:']);
+    t.deepEqual(
+      replies.map(([text]) => text),
+      ['echo:from node', 'echo:'],
+    );
     for (const [, rinfo] of replies) {
       t.is(rinfo.address, host);
       t.is(rinfo.port, port);
@@ -166,7 +194,7 @@ test('a datagram over 65507 bytes fails with EMSGSIZE through its callback, late
   closeLoop(t, loop);
 });
 
-test('a datagram the kernel refuses (IPv6 to an IPv4 socket) reaches the callback with Node\'s shape', (t) => {
+test("a datagram the kernel refuses (IPv6 to an IPv4 socket) reaches the callback with Node's shape", (t) => {
   const loop = new Loop();
   const v4 = new Udp(loop).bind(HOST, 0);
   let error: UVError | null | undefined;
@@ -248,7 +276,7 @@ test('send callbacks never run inside send(), and run in the order the datagrams
   closeLoop(t, loop);
 });
 
-test('a send from a send callback waits for the next writable event, as libuv\'s UV_HANDLE_UDP_PROCESSING', (t) => {
+test("a send from a send callback waits for the next writable event, as libuv's UV_HANDLE_UDP_PROCESSING", (t) => {
   const loop = new Loop();
   const receiver = new Udp(loop).bind(HOST, 0);
   const { port } = receiver.address();
@@ -271,7 +299,10 @@ test('a send from a send callback waits for the next writable event, as libuv\'s
   };
   sender.send(Buffer.from('first'), HOST, port, next);
   loop.run();
-  t.deepEqual(states, [[1, true], [1, true]]);
+  t.deepEqual(states, [
+    [1, true],
+    [1, true],
+  ]);
   t.is(received, 3);
   closeLoop(t, loop);
 });
@@ -294,7 +325,12 @@ test('close() cancels queued sends with ECANCELED, after the one sent, before th
   loop.run();
   // The first went to the kernel at once; the rest waited for POLLOUT.
   t.deepEqual(events, [
-    'send 0: ok', 'send 1: ECANCELED', 'send 2: ECANCELED', 'send 3: ECANCELED', 'send 4: ECANCELED', 'close',
+    'send 0: ok',
+    'send 1: ECANCELED',
+    'send 2: ECANCELED',
+    'send 3: ECANCELED',
+    'send 4: ECANCELED',
+    'close',
   ]);
   closeLoop(t, loop);
 });
@@ -340,13 +376,17 @@ for (const mode of ['recvmmsg', 'recvfrom'] as const) {
       receiver.recvStart((err, data, rinfo) => {
         t.is(err, null);
         t.deepEqual(rinfo, { address: HOST, port: rinfo?.port, family: 4 });
-        got.push((data as Buffer).length === 0 ? -1 : (data as Buffer)[0] as number);
+        got.push((data as Buffer).length === 0 ? -1 : ((data as Buffer)[0] as number));
       });
       sendRaw(port, 25, (i) => (i === 7 ? Buffer.alloc(0) : Buffer.from([i])));
       const before = loop.metrics().loopCount;
       loop.run('once');
       t.is(loop.metrics().loopCount, before + 1, 'one iteration');
-      t.deepEqual(got, [...Array(25).keys()].map((i) => (i === 7 ? -1 : i)), 'all 25 in one poll, the empty one too');
+      t.deepEqual(
+        got,
+        [...Array(25).keys()].map((i) => (i === 7 ? -1 : i)),
+        'all 25 in one poll, the empty one too',
+      );
 
       got.length = 0;
       sendRaw(port, 50, (i) => Buffer.from([i]));
@@ -392,7 +432,7 @@ for (const mode of ['recvmmsg', 'recvfrom'] as const) {
   });
 }
 
-test('with recvfrom (macOS\'s way), datagrams and their senders arrive as with recvmmsg', (t) => {
+test("with recvfrom (macOS's way), datagrams and their senders arrive as with recvmmsg", (t) => {
   const was = useRecvmmsg(false);
   try {
     const loop = new Loop();
@@ -411,14 +451,17 @@ test('with recvfrom (macOS\'s way), datagrams and their senders arrive as with r
     a.send(Buffer.alloc(0), '::1', b.address().port);
     const from = a.address();
     loop.run();
-    t.deepEqual(seen, [['one', from], ['', from]]);
+    t.deepEqual(seen, [
+      ['one', from],
+      ['', from],
+    ]);
     closeLoop(t, loop);
   } finally {
     useRecvmmsg(was);
   }
 });
 
-test('a first send binds the wildcard address of the target\'s family, recvStart binds 0.0.0.0; any port', (t) => {
+test("a first send binds the wildcard address of the target's family, recvStart binds 0.0.0.0; any port", (t) => {
   const loop = new Loop();
   const receiver4 = new Udp(loop).bind('127.0.0.1', 0);
   const receiver6 = new Udp(loop).bind('::1', 0);
@@ -484,7 +527,10 @@ test('bind: reuseAddr sets SO_REUSEADDR, two sockets share a port; ipv6Only sets
   closeLoop(t, loop);
 });
 
-for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
+for (const [host, family] of [
+  ['127.0.0.1', 4],
+  ['::1', 6],
+] as const) {
   test(`socket options on an IPv${family} socket reach the kernel, each checked first as libuv checks it`, (t) => {
     const loop = new Loop();
     const udp = new Udp(loop);
@@ -563,7 +609,7 @@ test('addMembership / dropMembership join and leave IPv4 and IPv6 groups on an i
   closeLoop(t, loop);
 });
 
-test('recvStart twice is EALREADY; recvStop holds datagrams back; an unref\'d receiver keeps no loop', (t) => {
+test("recvStart twice is EALREADY; recvStop holds datagrams back; an unref'd receiver keeps no loop", (t) => {
   const loop = new Loop();
   const receiver = new Udp(loop).bind(HOST, 0);
   const { port } = receiver.address();
@@ -585,7 +631,7 @@ test('recvStart twice is EALREADY; recvStop holds datagrams back; an unref\'d re
   t.deepEqual(got, []);
 
   receiver.recvStart(onData).unref();
-  t.false(loop.run(), 'unref\'d, it does not keep the loop running');
+  t.false(loop.run(), "unref'd, it does not keep the loop running");
   receiver.ref();
   loop.run('once');
   t.deepEqual(got, ['held 0', 'held 1'], 'the datagrams waited in the kernel');

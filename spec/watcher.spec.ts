@@ -35,10 +35,16 @@ for (const [name, Kind] of kinds) {
     new Kind(loop).start((h: Handle) => {
       log.push(`first@${loop.metrics().loopCount}`);
       (h as InstanceType<typeof Kind>).close();
-      late.start((l: Handle) => { log.push(`late@${loop.metrics().loopCount}`); l.close(); });
+      late.start((l: Handle) => {
+        log.push(`late@${loop.metrics().loopCount}`);
+        l.close();
+      });
     });
     loop.run();
-    t.deepEqual(log.map((s) => s.split('@')[0]), ['first', 'late']);
+    t.deepEqual(
+      log.map((s) => s.split('@')[0]),
+      ['first', 'late'],
+    );
     t.not(log[0]?.split('@')[1], log[1]?.split('@')[1], 'in different passes');
     closeLoop(t, loop);
   });
@@ -63,7 +69,10 @@ for (const [name, Kind] of kinds) {
   test(`${name}: start() on an active handle keeps the original callback`, (t) => {
     const loop = spinningLoop();
     const log: string[] = [];
-    const w = new Kind(loop).start((h: Handle) => { log.push('original'); h.close(); });
+    const w = new Kind(loop).start((h: Handle) => {
+      log.push('original');
+      h.close();
+    });
     w.start(() => log.push('replacement'));
     loop.run();
     t.deepEqual(log, ['original']);
@@ -112,7 +121,7 @@ test('an active idle handle keeps the poll from blocking but never starves timer
   closeLoop(t, loop);
 });
 
-test('an idle handle stopped in its callback still lets that run(\'once\') poll without blocking; check runs (libuv idle_check)', (t) => {
+test("an idle handle stopped in its callback still lets that run('once') poll without blocking; check runs (libuv idle_check)", (t) => {
   const loop = new Loop();
   let checks = 0;
   const idle = new Idle(loop).start((h) => h.stop());
@@ -125,10 +134,12 @@ test('an idle handle stopped in its callback still lets that run(\'once\') poll 
   closeLoop(t, loop);
 });
 
-test('run(\'once\') until it returns false counts every idle tick (libuv run_once)', (t) => {
+test("run('once') until it returns false counts every idle tick (libuv run_once)", (t) => {
   const loop = new Loop();
   let ticks = 0;
-  new Idle(loop).start((h) => { if (++ticks === 64) h.stop(); });
+  new Idle(loop).start((h) => {
+    if (++ticks === 64) h.stop();
+  });
   while (loop.run('once'));
   t.is(ticks, 64);
   closeLoop(t, loop);

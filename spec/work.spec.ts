@@ -2,7 +2,16 @@ import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { Worker, setEnvironmentData } from 'node:worker_threads';
 import { Loop, UVError, queueWork, threadpool } from '../lib/index.js';
-import { fastArgsSize, fastSize, readFast, readFastArgs, readV8, writeFast, writeFastArgs, writeV8 } from '../lib/requests/work-codec.js';
+import {
+  fastArgsSize,
+  fastSize,
+  readFast,
+  readFastArgs,
+  readV8,
+  writeFast,
+  writeFastArgs,
+  writeV8,
+} from '../lib/requests/work-codec.js';
 import { sharedHeld } from '../lib/requests/work-share.js';
 import { alloc, free, heapReaches } from '../lib/shared-heap.js';
 import { GATE_KEY, RUNNING, TICKETS } from './fixtures/pool-work.js';
@@ -35,32 +44,83 @@ function release(ticket: number): void {
 function saturate(loop: Loop): number[] {
   const tickets = Array.from({ length: Math.ceil(threadpool.size / 2) }, () => nextTicket++);
   const before = Atomics.load(gate, RUNNING);
-  for (const k of tickets) queueWork(loop, { filename: holds, name: 'hold', args: [k] }, (err) => { if (err !== null) throw err; });
+  for (const k of tickets)
+    queueWork(loop, { filename: holds, name: 'hold', args: [k] }, (err) => {
+      if (err !== null) throw err;
+    });
   until(() => Atomics.load(gate, RUNNING) === before + tickets.length, 'the holds to run');
   return tickets;
 }
 
 /** Values the FAST encoding carries. */
 const FAST_VALUES: unknown[] = [
-  0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 1.5, -1.5, NaN, Infinity, -Infinity, Number.MIN_VALUE,
-  Number.MAX_VALUE, Number.MAX_SAFE_INTEGER, '', 'a', 'plain ascii', 'x'.repeat(32), 'x'.repeat(31) + 'é', 'x'.repeat(33) + '€',
-  'é', 'ÿ', '€', '😀', '\ud800', 'a\udc00b', '\u0000nul', 'x'.repeat(100_000), 'é'.repeat(50_000), '😀a'.repeat(20_000),
-  true, false, null, undefined, [], [1, 'a', null, undefined, -0, NaN, true, '😀', '\udfff'],
+  0,
+  -0,
+  1,
+  -1,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  2 ** 31,
+  -(2 ** 31) - 1,
+  1.5,
+  -1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  Number.MIN_VALUE,
+  Number.MAX_VALUE,
+  Number.MAX_SAFE_INTEGER,
+  '',
+  'a',
+  'plain ascii',
+  'x'.repeat(32),
+  'x'.repeat(31) + 'é',
+  'x'.repeat(33) + '€',
+  'é',
+  'ÿ',
+  '€',
+  '😀',
+  '\ud800',
+  'a\udc00b',
+  '\u0000nul',
+  'x'.repeat(100_000),
+  'é'.repeat(50_000),
+  '😀a'.repeat(20_000),
+  true,
+  false,
+  null,
+  undefined,
+  [],
+  [1, 'a', null, undefined, -0, NaN, true, '😀', '\udfff'],
   Array.from({ length: 1024 }, (_, i) => i * 0.5),
 ];
 
 /** Values that need v8 (fastSize -1), and come back as v8 brings them. */
 function v8Values(): unknown[] {
   return [
-    [[1]], [1, , 3], Object.assign([1, 2], { tag: 'x' }), Array.from({ length: 1025 }, (_, i) => i), [['nested', ['deeper', -0]]],
-    { a: 1, s: 'é😀\ud800', n: -0 }, 10n, new Date(0), new Map([[1, 'a']]), new Set(['s']), /re/g,
-    Buffer.from('buf'), new Uint16Array([1, 2, 3]), new Float64Array([-0, NaN, 1.5]), new Uint8Array(new ArrayBuffer(16), 3, 5).fill(7),
-    new DataView(new Uint8Array([1, 2, 3, 4]).buffer, 1, 2), new BigInt64Array([-1n]),
+    [[1]],
+    [1, , 3],
+    Object.assign([1, 2], { tag: 'x' }),
+    Array.from({ length: 1025 }, (_, i) => i),
+    [['nested', ['deeper', -0]]],
+    { a: 1, s: 'é😀\ud800', n: -0 },
+    10n,
+    new Date(0),
+    new Map([[1, 'a']]),
+    new Set(['s']),
+    /re/g,
+    Buffer.from('buf'),
+    new Uint16Array([1, 2, 3]),
+    new Float64Array([-0, NaN, 1.5]),
+    new Uint8Array(new ArrayBuffer(16), 3, 5).fill(7),
+    new DataView(new Uint8Array([1, 2, 3, 4]).buffer, 1, 2),
+    new BigInt64Array([-1n]),
   ];
 }
 
 function same(t: ExecutionContext, actual: unknown, expected: unknown, what: string): void {
-  if (typeof expected !== 'object' || expected === null) t.true(Object.is(actual, expected), `${what}: ${String(actual).slice(0, 40)}`);
+  if (typeof expected !== 'object' || expected === null)
+    t.true(Object.is(actual, expected), `${what}: ${String(actual).slice(0, 40)}`);
   else t.deepEqual(actual, expected, what);
 }
 
@@ -111,7 +171,15 @@ test('V8: values round-trip exactly, views copied into memory of their own, Shar
   // The hook this rests on (work-codec.ts): v8's SharedArrayBuffer tag read as a host object.
   const sab = new SharedArrayBuffer(16);
   const other = new SharedArrayBuffer(8);
-  const value = [sab, new Int32Array(sab, 4, 2), { again: sab, b: [other, other] }, new Map([[other, 'x']]), Buffer.from(other, 2, 3), 'V', 86];
+  const value = [
+    sab,
+    new Int32Array(sab, 4, 2),
+    { again: sab, b: [other, other] },
+    new Map([[other, 'x']]),
+    Buffer.from(other, 2, 3),
+    'V',
+    86,
+  ];
   const encoded = writeV8(value);
   t.deepEqual(encoded.shared, [sab, other]);
   const back = readV8(encoded.bytes, encoded.shared) as typeof value;
@@ -129,39 +197,42 @@ test('V8: values round-trip exactly, views copied into memory of their own, Shar
   t.throws(() => writeV8(new Proxy([1], {})), { message: /could not be cloned/ });
 });
 
-test.serial('through the pool: every value comes back as it went, FAST or v8, argument and result, all in flight at once', (t) => {
-  const loop = new Loop();
-  const values = [...FAST_VALUES, ...v8Values()];
-  const got = new Map<number, unknown>();
-  values.forEach((value, i) => {
-    queueWork(loop, { filename: fns, args: [value] }, (err, result) => {
-      t.is(err, null);
-      got.set(i, result);
+test.serial(
+  'through the pool: every value comes back as it went, FAST or v8, argument and result, all in flight at once',
+  (t) => {
+    const loop = new Loop();
+    const values = [...FAST_VALUES, ...v8Values()];
+    const got = new Map<number, unknown>();
+    values.forEach((value, i) => {
+      queueWork(loop, { filename: fns, args: [value] }, (err, result) => {
+        t.is(err, null);
+        got.set(i, result);
+      });
     });
-  });
-  // A promise's value goes the same ways.
-  const later = new Map<number, unknown>();
-  values.forEach((value, i) => {
-    queueWork(loop, { filename: fns, name: 'later', args: [value] }, (err, result) => {
-      t.is(err, null);
-      later.set(i, result);
+    // A promise's value goes the same ways.
+    const later = new Map<number, unknown>();
+    values.forEach((value, i) => {
+      queueWork(loop, { filename: fns, name: 'later', args: [value] }, (err, result) => {
+        t.is(err, null);
+        later.set(i, result);
+      });
     });
-  });
-  loop.run();
-  t.is(got.size, values.length);
-  values.forEach((value, i) => {
-    same(t, got.get(i), value, `value ${i}`);
-    same(t, later.get(i), value, `value ${i} through a promise`);
-  });
-  const hole = got.get(FAST_VALUES.length + 1) as unknown[];
-  t.false(1 in hole, 'a hole stays a hole');
-  const tagged = got.get(FAST_VALUES.length + 2) as { tag?: string };
-  t.is(tagged.tag, 'x');
-  const buf = got.get(FAST_VALUES.length + 11) as Buffer;
-  t.true(Buffer.isBuffer(buf));
-  t.false(buf.buffer instanceof SharedArrayBuffer, 'a Buffer result is memory of its own, not the shared heap');
-  closeLoop(t, loop);
-});
+    loop.run();
+    t.is(got.size, values.length);
+    values.forEach((value, i) => {
+      same(t, got.get(i), value, `value ${i}`);
+      same(t, later.get(i), value, `value ${i} through a promise`);
+    });
+    const hole = got.get(FAST_VALUES.length + 1) as unknown[];
+    t.false(1 in hole, 'a hole stays a hole');
+    const tagged = got.get(FAST_VALUES.length + 2) as { tag?: string };
+    t.is(tagged.tag, 'x');
+    const buf = got.get(FAST_VALUES.length + 11) as Buffer;
+    t.true(Buffer.isBuffer(buf));
+    t.false(buf.buffer instanceof SharedArrayBuffer, 'a Buffer result is memory of its own, not the shared heap');
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('through the pool: arguments arrive spread, none, many, and of the types sent', (t) => {
   const loop = new Loop();
@@ -184,7 +255,12 @@ test.serial('through the pool: arguments arrive spread, none, many, and of the t
   });
   loop.run();
   t.deepEqual(results.slice(0, 3), [[], [1, 'b', [null, -0]], Array.from({ length: 300 }, (_, i) => i)]);
-  const [buf, sharedBuf, floats, raw] = results.slice(3) as { tag: string; buffer: boolean; shared: boolean; thread: number }[];
+  const [buf, sharedBuf, floats, raw] = results.slice(3) as {
+    tag: string;
+    buffer: boolean;
+    shared: boolean;
+    thread: number;
+  }[];
   t.like(buf, { tag: '[object Uint8Array]', buffer: true, shared: false });
   t.like(sharedBuf, { tag: '[object Uint8Array]', buffer: true, shared: true });
   t.like(floats, { tag: '[object Float32Array]', buffer: false, shared: true });
@@ -193,84 +269,99 @@ test.serial('through the pool: arguments arrive spread, none, many, and of the t
   closeLoop(t, loop);
 });
 
-test.serial('a SharedArrayBuffer in the arguments is the same memory: the caller, blocked, is woken by the work function', (t) => {
-  const loop = new Loop();
-  const view = new Int32Array(new SharedArrayBuffer(16));
-  let seen = -1;
-  queueWork(loop, { filename: fns, name: 'signal', args: [view, 2, 42] }, (err, value) => {
-    t.is(err, null);
-    t.is(value, 42);
-    seen = Atomics.load(view, 2);
-  });
-  // A copy would leave this to time out: the loop is not even running.
-  t.not(Atomics.wait(view, 2, 0, 20_000), 'timed-out');
-  t.is(Atomics.load(view, 2), 42, 'written before the callback');
-  loop.run();
-  t.is(seen, 42);
+test.serial(
+  'a SharedArrayBuffer in the arguments is the same memory: the caller, blocked, is woken by the work function',
+  (t) => {
+    const loop = new Loop();
+    const view = new Int32Array(new SharedArrayBuffer(16));
+    let seen = -1;
+    queueWork(loop, { filename: fns, name: 'signal', args: [view, 2, 42] }, (err, value) => {
+      t.is(err, null);
+      t.is(value, 42);
+      seen = Atomics.load(view, 2);
+    });
+    // A copy would leave this to time out: the loop is not even running.
+    t.not(Atomics.wait(view, 2, 0, 20_000), 'timed-out');
+    t.is(Atomics.load(view, 2), 42, 'written before the callback');
+    loop.run();
+    t.is(seen, 42);
 
-  // Each side waits on the other's write.
-  const pair = new Int32Array(new SharedArrayBuffer(8));
-  let answer: unknown;
-  queueWork(loop, { filename: fns, name: 'handshake', args: [pair] }, (err, value) => {
-    t.is(err, null);
-    answer = value;
-  });
-  t.not(Atomics.wait(pair, 0, 0, 20_000), 'timed-out');
-  Atomics.store(pair, 1, 99);
-  Atomics.notify(pair, 1);
-  loop.run();
-  t.is(answer, 99, 'the work function waited on the caller\'s memory and saw its write');
+    // Each side waits on the other's write.
+    const pair = new Int32Array(new SharedArrayBuffer(8));
+    let answer: unknown;
+    queueWork(loop, { filename: fns, name: 'handshake', args: [pair] }, (err, value) => {
+      t.is(err, null);
+      answer = value;
+    });
+    t.not(Atomics.wait(pair, 0, 0, 20_000), 'timed-out');
+    Atomics.store(pair, 1, 99);
+    Atomics.notify(pair, 1);
+    loop.run();
+    t.is(answer, 99, "the work function waited on the caller's memory and saw its write");
 
-  const raw = new SharedArrayBuffer(64);
-  queueWork(loop, { filename: fns, name: 'fill', args: [raw, 9] }, (err, value) => {
-    t.is(err, null);
-    t.is(value, 64);
-  });
-  loop.run();
-  t.true(new Uint8Array(raw).every((b) => b === 9), 'a raw SharedArrayBuffer was filled in place');
-  t.is(sharedHeld(), 0, 'the supervisor keeps nothing once the requests have run');
-  closeLoop(t, loop);
-});
+    const raw = new SharedArrayBuffer(64);
+    queueWork(loop, { filename: fns, name: 'fill', args: [raw, 9] }, (err, value) => {
+      t.is(err, null);
+      t.is(value, 64);
+    });
+    loop.run();
+    t.true(
+      new Uint8Array(raw).every((b) => b === 9),
+      'a raw SharedArrayBuffer was filled in place',
+    );
+    t.is(sharedHeld(), 0, 'the supervisor keeps nothing once the requests have run');
+    closeLoop(t, loop);
+  },
+);
 
-test.serial('a SharedArrayBuffer in the result is shared too, with its views and its identity within the result', (t) => {
-  const loop = new Loop();
-  const sab = new SharedArrayBuffer(16);
-  let back: unknown;
-  queueWork(loop, { filename: fns, name: 'argsOf', args: [sab, new Int32Array(sab, 4, 1), 'plain'] }, (err, value) => {
-    t.is(err, null);
-    back = value;
-  });
-  let made: { sab: SharedArrayBuffer; view: Uint8Array; again: SharedArrayBuffer } | undefined;
-  queueWork(loop, { filename: fns, name: 'makeShared', args: [8, 5] }, (err, value) => {
-    t.is(err, null);
-    made = value as typeof made;
-  });
-  loop.run();
-  const [raw, view, plain] = back as [SharedArrayBuffer, Int32Array, string];
-  t.true(raw instanceof SharedArrayBuffer);
-  t.is(view.buffer, raw, 'a view comes back over the buffer that came back with it');
-  t.is(plain, 'plain');
-  new Int32Array(raw)[1] = 1234;
-  t.is(new Int32Array(sab)[1], 1234, 'the buffer that came back is the memory that went');
-  t.is(view[0], 1234);
-  // One made on the pool thread: the view and the second reference are the same buffer.
-  t.true(made?.sab instanceof SharedArrayBuffer);
-  t.is(made?.again, made?.sab);
-  t.is(made?.view.buffer, made?.sab);
-  t.deepEqual([...new Uint8Array(made?.sab ?? new SharedArrayBuffer(0))], [5, 5, 5, 5, 5, 5, 5, 5]);
-  // ... and it is shared memory: sent back to fill, the caller sees it change.
-  queueWork(loop, { filename: fns, name: 'fill', args: [made?.sab, 6] }, (err) => t.is(err, null));
-  loop.run();
-  t.deepEqual([...(made?.view ?? [])], [6, 6]);
-  closeLoop(t, loop);
-});
+test.serial(
+  'a SharedArrayBuffer in the result is shared too, with its views and its identity within the result',
+  (t) => {
+    const loop = new Loop();
+    const sab = new SharedArrayBuffer(16);
+    let back: unknown;
+    queueWork(
+      loop,
+      { filename: fns, name: 'argsOf', args: [sab, new Int32Array(sab, 4, 1), 'plain'] },
+      (err, value) => {
+        t.is(err, null);
+        back = value;
+      },
+    );
+    let made: { sab: SharedArrayBuffer; view: Uint8Array; again: SharedArrayBuffer } | undefined;
+    queueWork(loop, { filename: fns, name: 'makeShared', args: [8, 5] }, (err, value) => {
+      t.is(err, null);
+      made = value as typeof made;
+    });
+    loop.run();
+    const [raw, view, plain] = back as [SharedArrayBuffer, Int32Array, string];
+    t.true(raw instanceof SharedArrayBuffer);
+    t.is(view.buffer, raw, 'a view comes back over the buffer that came back with it');
+    t.is(plain, 'plain');
+    new Int32Array(raw)[1] = 1234;
+    t.is(new Int32Array(sab)[1], 1234, 'the buffer that came back is the memory that went');
+    t.is(view[0], 1234);
+    // One made on the pool thread: the view and the second reference are the same buffer.
+    t.true(made?.sab instanceof SharedArrayBuffer);
+    t.is(made?.again, made?.sab);
+    t.is(made?.view.buffer, made?.sab);
+    t.deepEqual([...new Uint8Array(made?.sab ?? new SharedArrayBuffer(0))], [5, 5, 5, 5, 5, 5, 5, 5]);
+    // ... and it is shared memory: sent back to fill, the caller sees it change.
+    queueWork(loop, { filename: fns, name: 'fill', args: [made?.sab, 6] }, (err) => t.is(err, null));
+    loop.run();
+    t.deepEqual([...(made?.view ?? [])], [6, 6]);
+    closeLoop(t, loop);
+  },
+);
 
-test.serial('cancel() of a request carrying a SharedArrayBuffer drops the supervisor\'s entry for it', (t) => {
+test.serial("cancel() of a request carrying a SharedArrayBuffer drops the supervisor's entry for it", (t) => {
   const loop = new Loop();
   const tickets = saturate(loop);
   const view = new Int32Array(new SharedArrayBuffer(8));
   let err: UVError | null = null;
-  const req = queueWork(loop, { filename: fns, name: 'signal', args: [view, 0, 1] }, (e) => { err = e as UVError; });
+  const req = queueWork(loop, { filename: fns, name: 'signal', args: [view, 0, 1] }, (e) => {
+    err = e as UVError;
+  });
   until(() => sharedHeld() === 1, 'the supervisor to hold the buffers');
   t.true(req.cancel());
   loop.run('nowait');
@@ -283,30 +374,38 @@ test.serial('cancel() of a request carrying a SharedArrayBuffer drops the superv
   closeLoop(t, loop);
 });
 
-test.serial('errors keep their shape with SharedArrayBuffers about; a thread that dies holding them leaves nothing held', (t) => {
-  const loop = new Loop();
-  const view = new Int32Array(new SharedArrayBuffer(8));
-  const errors: (Error & { code?: string; view?: number })[] = [];
-  const keep = (e: Error | null): void => { errors.push(e as Error); };
-  queueWork(loop, { filename: fns, name: 'throwsWith', args: [view, 'bad view'] }, keep);
-  queueWork(loop, { filename: fns, name: 'returnsFunction' }, keep);
-  queueWork(loop, { filename: fns, name: 'nope', args: [view] }, keep);
-  queueWork(loop, { filename: fns, name: 'exits', args: [view, 3] }, keep);
-  loop.run();
-  t.is(errors.length, 4);
-  const byMessage = (re: RegExp) => errors.find((e) => re.test(e.message));
-  t.like(byMessage(/bad view/), { name: 'TypeError', code: 'E_WORK', view: 2 });
-  t.regex(byMessage(/bad view/)?.stack ?? '', /work-fns\.[jt]s/);
-  t.truthy(byMessage(/could not be cloned/), 'a result that cannot be cloned is an error');
-  t.truthy(byMessage(/export 'nope' .* is not a function/));
-  t.is(byMessage(/exited with code 3/)?.code, 'ERR_UVTS_POOL_THREAD_DIED');
-  until(() => sharedHeld() === 0, 'the supervisor to hold nothing');
-  t.is(sharedHeld(), 0);
-  t.throws(() => queueWork(loop, { filename: fns, args: [view, () => 1] }, () => {}), { instanceOf: TypeError, message: /could not be cloned/ });
-  t.throws(() => queueWork(loop, { filename: fns, name: 3 as never }, () => {}), { instanceOf: TypeError });
-  t.false(loop.alive());
-  closeLoop(t, loop);
-});
+test.serial(
+  'errors keep their shape with SharedArrayBuffers about; a thread that dies holding them leaves nothing held',
+  (t) => {
+    const loop = new Loop();
+    const view = new Int32Array(new SharedArrayBuffer(8));
+    const errors: (Error & { code?: string; view?: number })[] = [];
+    const keep = (e: Error | null): void => {
+      errors.push(e as Error);
+    };
+    queueWork(loop, { filename: fns, name: 'throwsWith', args: [view, 'bad view'] }, keep);
+    queueWork(loop, { filename: fns, name: 'returnsFunction' }, keep);
+    queueWork(loop, { filename: fns, name: 'nope', args: [view] }, keep);
+    queueWork(loop, { filename: fns, name: 'exits', args: [view, 3] }, keep);
+    loop.run();
+    t.is(errors.length, 4);
+    const byMessage = (re: RegExp) => errors.find((e) => re.test(e.message));
+    t.like(byMessage(/bad view/), { name: 'TypeError', code: 'E_WORK', view: 2 });
+    t.regex(byMessage(/bad view/)?.stack ?? '', /work-fns\.[jt]s/);
+    t.truthy(byMessage(/could not be cloned/), 'a result that cannot be cloned is an error');
+    t.truthy(byMessage(/export 'nope' .* is not a function/));
+    t.is(byMessage(/exited with code 3/)?.code, 'ERR_UVTS_POOL_THREAD_DIED');
+    until(() => sharedHeld() === 0, 'the supervisor to hold nothing');
+    t.is(sharedHeld(), 0);
+    t.throws(() => queueWork(loop, { filename: fns, args: [view, () => 1] }, () => {}), {
+      instanceOf: TypeError,
+      message: /could not be cloned/,
+    });
+    t.throws(() => queueWork(loop, { filename: fns, name: 3 as never }, () => {}), { instanceOf: TypeError });
+    t.false(loop.alive());
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('many in flight, FAST, v8 and shared mixed: each gets its own result, and nothing stays held', (t) => {
   const loop = new Loop();
@@ -331,30 +430,41 @@ test.serial('many in flight, FAST, v8 and shared mixed: each gets its own result
   closeLoop(t, loop);
 });
 
-test.serial('worker threads with loops of their own send and get back SharedArrayBuffers at once, each only its own', async (t) => {
-  // The pool is up (earlier tests): each thread introduces itself to the supervisor.
-  const script = new URL('./fixtures/work-loops.js', import.meta.url);
-  const results = await Promise.all([0, 1, 2].map((id) => new Promise<{ id: number; signalled: number; shared: number; errors: string[] }>(
-    (resolve, reject) => {
-      const w = new Worker(script, { workerData: { id, count: 100, fns: fns.href } });
-      w.once('message', resolve);
-      w.once('error', reject);
-    })));
-  for (const r of results) t.deepEqual(r, { id: r.id, signalled: 100, shared: 100, errors: [] });
-  until(() => sharedHeld() === 0, 'the supervisor to hold nothing');
-  t.is(sharedHeld(), 0);
-});
+test.serial(
+  'worker threads with loops of their own send and get back SharedArrayBuffers at once, each only its own',
+  async (t) => {
+    // The pool is up (earlier tests): each thread introduces itself to the supervisor.
+    const script = new URL('./fixtures/work-loops.js', import.meta.url);
+    const results = await Promise.all(
+      [0, 1, 2].map(
+        (id) =>
+          new Promise<{ id: number; signalled: number; shared: number; errors: string[] }>((resolve, reject) => {
+            const w = new Worker(script, { workerData: { id, count: 100, fns: fns.href } });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const r of results) t.deepEqual(r, { id: r.id, signalled: 100, shared: 100, errors: [] });
+    until(() => sharedHeld() === 0, 'the supervisor to hold nothing');
+    t.is(sharedHeld(), 0);
+  },
+);
 
 /** Runs a child node process with uvts imported as `uvts`; returns its stdout and stderr. */
 function child(code: string): { out: string; err: string; status: number | null } {
   const index = new URL('../lib/index.js', import.meta.url).href;
   // One pool thread: a process that exits while pool threads are still loading koffi can die
   // in koffi's loader (FATAL ERROR ... napi_throw), whatever the request.
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import * as uvts from ${JSON.stringify(index)};\n${code}`], {
-    env: { ...process.env, UVTS_THREADPOOL_SIZE: '1' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import * as uvts from ${JSON.stringify(index)};\n${code}`],
+    {
+      env: { ...process.env, UVTS_THREADPOOL_SIZE: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { out: r.stdout.trim(), err: r.stderr, status: r.status };
 }
 
@@ -385,6 +495,10 @@ test('a worker thread that sends SharedArrayBuffers before the root has started 
     // until the worker has submitted (or failed: the cap only stops a hang).
     const end = Date.now() + 20000;
     while (Atomics.load(word, 0) === 0 && Date.now() < end) Atomics.wait(word, 0, 0, 100);`);
-  t.deepEqual(JSON.parse(r.out || 'null'), { route: 0, error: null, result: 7, seen: 7 }, `sent UNSENT, then resent and run: ${r.err}`);
+  t.deepEqual(
+    JSON.parse(r.out || 'null'),
+    { route: 0, error: null, result: 7, seen: 7 },
+    `sent UNSENT, then resent and run: ${r.err}`,
+  );
   t.is(r.status, 0, r.err);
 });

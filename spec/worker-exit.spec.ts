@@ -33,8 +33,13 @@ for (const backend of backends) {
   });
 }
 
-test('process.exit() returns while worker threads\' loops are blocked in epoll_wait, kevent and Atomics.wait', (t) => {
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+test("process.exit() returns while worker threads' loops are blocked in epoll_wait, kevent and Atomics.wait", (t) => {
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     const { Worker } = await import('node:worker_threads');
     const { AsyncSender } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
     const { POLLING, SLEEPING, STATE } = await import(${JSON.stringify(new URL('../lib/backend/wake-word.js', import.meta.url).href)});
@@ -50,7 +55,10 @@ test('process.exit() returns while worker threads\' loops are blocked in epoll_w
     }
     console.log('all blocked');
     process.exit(7);
-  `], { encoding: 'utf8', timeout: 30_000 });
+  `,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   t.is(child.stdout.trim(), 'all blocked', child.stderr);
   t.is(child.signal, null, 'not killed by the timeout');
   t.is(child.status, 7, 'the exit code process.exit() asked for');

@@ -10,8 +10,16 @@ import { heap } from '../lib/shared-heap.js';
 // the loop and leaves the events in the loop's own event list, in the shared heap; the loop's
 // thread waits for them with Atomics.waitAsync and dispatches them as if it had polled.
 
-const { kq, control: controlAt, events: eventsAt, count } = workerData as {
-  kq: number; control: number; events: number; count: number;
+const {
+  kq,
+  control: controlAt,
+  events: eventsAt,
+  count,
+} = workerData as {
+  kq: number;
+  control: number;
+  events: number;
+  count: number;
 };
 const kev = tryKevent();
 const libc = tryLibc();

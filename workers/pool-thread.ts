@@ -10,14 +10,45 @@ import { OP_LIST } from '../lib/requests/ops.js';
 import { free, heap, heapReaches } from '../lib/shared-heap.js';
 import type { Op, PoolContext } from '../lib/threadpool/op.js';
 import {
-  BLOCKING, BLOCKING_WORK, BRIEF_THREADS, BRIEF_WORK, CURRENT, FAST, IDLE, PARK, PARKED, PARK_PARKED, PARK_RUNNING, QUEUED_BLOCKING,
-  SLOW, SLOW_LIMIT, SLOW_RUNNING, SLOW_WORK, SPINNING, activeThreads, control, wakePool,
+  BLOCKING,
+  BLOCKING_WORK,
+  BRIEF_THREADS,
+  BRIEF_WORK,
+  CURRENT,
+  FAST,
+  IDLE,
+  PARK,
+  PARKED,
+  PARK_PARKED,
+  PARK_RUNNING,
+  QUEUED_BLOCKING,
+  SLOW,
+  SLOW_LIMIT,
+  SLOW_RUNNING,
+  SLOW_WORK,
+  SPINNING,
+  activeThreads,
+  control,
+  wakePool,
 } from '../lib/threadpool/pool.js';
 import { isEmpty, pop, push, ringEnd } from '../lib/threadpool/ring.js';
 import { CPUS, Spinner } from '../lib/threadpool/spin.js';
 import { fail, freeBlocks, putRecord, type ErrorRecord } from '../lib/threadpool/slot-data.js';
 import {
-  CANCELLED, DONE, OP, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, QUEUED, RUNNING, SLOT_BYTES, int, move, settle, type Slot,
+  CANCELLED,
+  DONE,
+  OP,
+  PORT,
+  PORT_BYTES,
+  PORT_RING,
+  PORT_WAKE,
+  QUEUED,
+  RUNNING,
+  SLOT_BYTES,
+  int,
+  move,
+  settle,
+  type Slot,
 } from '../lib/threadpool/slot.js';
 
 // A pool thread (libuv's worker() in src/threadpool.c): take a request, run it, write the
@@ -65,7 +96,10 @@ function take(): number {
 function takeable(): boolean {
   const i32 = heap.i32;
   if (!isEmpty(i32[control + FAST] as number)) return true;
-  return !isEmpty(i32[control + SLOW] as number) && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number);
+  return (
+    !isEmpty(i32[control + SLOW] as number) &&
+    Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number)
+  );
 }
 
 /**
@@ -206,7 +240,11 @@ function errorRecord(thrown: unknown): ErrorRecord {
     }
     return { message: e.message, name: e.name, stack: e.stack ?? '', props };
   }
-  return { message: `a non-Error value was thrown: ${String(thrown)}`, name: 'Error', props: cloneable(thrown) ? { value: thrown } : {} };
+  return {
+    message: `a non-Error value was thrown: ${String(thrown)}`,
+    name: 'Error',
+    props: cloneable(thrown) ? { value: thrown } : {},
+  };
 }
 
 function cloneable(value: unknown): boolean {

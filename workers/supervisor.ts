@@ -8,7 +8,19 @@ import { BLOCKING, CURRENT, SLOW_RUNNING, control } from '../lib/threadpool/pool
 import { spawnThread, type ThreadOptions } from '../lib/threadpool/spawn.js';
 import { push, ringEnd } from '../lib/threadpool/ring.js';
 import { fail, putRecord } from '../lib/threadpool/slot-data.js';
-import { DONE, OP, PORT, PORT_BYTES, PORT_RING, PORT_WAKE, RUNNING, SLOT_BYTES, int, move, type Slot } from '../lib/threadpool/slot.js';
+import {
+  DONE,
+  OP,
+  PORT,
+  PORT_BYTES,
+  PORT_RING,
+  PORT_WAKE,
+  RUNNING,
+  SLOT_BYTES,
+  int,
+  move,
+  type Slot,
+} from '../lib/threadpool/slot.js';
 
 // The pool's supervisor: a thread of its own, a child of the heap's root, so that its event
 // loop is free to hear a pool thread die even while every loop thread is blocked in run(). It
@@ -25,16 +37,21 @@ function start(index: number): void {
   serveShared(worker, index);
   let reason = '';
   let serving = false;
-  worker.once('message', () => { serving = true; });
+  worker.once('message', () => {
+    serving = true;
+  });
   worker.on('error', (err: Error & { code?: string }) => {
     reason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `threw ${err.stack ?? String(err)}`;
   });
   worker.on('exit', (code) => {
     // Code 0 with no error is process.exit(0), or a work promise that can never settle: the
     // thread's event loop then has nothing left to wait for, and the thread ends.
-    const what = reason !== '' ? reason : code === 0
-      ? 'exited with code 0 (process.exit(0), or its work returned a promise that can never settle)'
-      : `exited with code ${code}`;
+    const what =
+      reason !== ''
+        ? reason
+        : code === 0
+          ? 'exited with code 0 (process.exit(0), or its work returned a promise that can never settle)'
+          : `exited with code ${code}`;
     // One that never got to run would fail the same way again: say so, do not respawn for ever.
     if (!serving) throw new Error(`a uvts pool thread could not start: it ${what}`);
     failCurrent(index, what);
@@ -53,7 +70,14 @@ function failCurrent(index: number, what: string): void {
   if (op?.brief === false) Atomics.sub(heap.i32, control + BLOCKING, 1);
   const name = OP_NAMES[int(slot, OP)] ?? 'unknown';
   const message = `the pool thread running this ${name} request ${what}; the request failed and the thread was replaced`;
-  if (!putRecord(slot, { message, name: 'Error', stack: `Error: ${message}`, props: { code: 'ERR_UVTS_POOL_THREAD_DIED' } })) {
+  if (
+    !putRecord(slot, {
+      message,
+      name: 'Error',
+      stack: `Error: ${message}`,
+      props: { code: 'ERR_UVTS_POOL_THREAD_DIED' },
+    })
+  ) {
     fail(slot, -errnoOf('ENOMEM'));
   }
   const port = int(slot, PORT);

@@ -42,7 +42,8 @@ export const suite: Suite = {
 
 function senderCount(args: string[]): number {
   const n = Number(args[0] ?? '1');
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`sender count must be an integer >= 1, got ${String(args[0])}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`sender count must be an integer >= 1, got ${String(args[0])}`);
   return n;
 }
 
@@ -53,8 +54,12 @@ interface Senders {
 }
 
 /** Starts the sender threads and resolves once every one waits for the go. */
-async function startSenders(count: number, ctl: Int32Array, data: (i: number) => PummelData,
-                            transfer: (i: number) => MessagePort[]): Promise<Senders> {
+async function startSenders(
+  count: number,
+  ctl: Int32Array,
+  data: (i: number) => PummelData,
+  transfer: (i: number) => MessagePort[],
+): Promise<Senders> {
   const workers: Worker[] = [];
   let failure: unknown;
   const failed = new Promise<never>((_, reject) => {
@@ -101,7 +106,13 @@ async function joinSenders(workers: Worker[]): Promise<void> {
 function result(callbacks: number, sends: Float64Array, ms: number): Values {
   let total = 0;
   for (const s of sends) total += s;
-  return { callbacksPerSecond: (callbacks / ms) * 1000, sendsPerSecond: (total / ms) * 1000, callbacks, sends: total, ms };
+  return {
+    callbacksPerSecond: (callbacks / ms) * 1000,
+    sendsPerSecond: (total / ms) * 1000,
+    callbacks,
+    sends: total,
+    ms,
+  };
 }
 
 async function uvts(args: string[]): Promise<Values> {
@@ -115,7 +126,12 @@ async function uvts(args: string[]): Promise<Values> {
     h.close();
   });
   const sender = async.sender();
-  const { workers } = await startSenders(count, ctl, (index) => ({ side: 'uvts', index, ctl, sends, sender }), () => []);
+  const { workers } = await startSenders(
+    count,
+    ctl,
+    (index) => ({ side: 'uvts', index, ctl, sends, sender }),
+    () => [],
+  );
   const t0 = go(ctl);
   loop.run();
   const ms = performance.now() - t0;
@@ -128,9 +144,12 @@ async function peer(args: string[]): Promise<Values> {
   const count = senderCount(args);
   const { ctl, sends } = createControl(count);
   const channels = Array.from({ length: count }, () => new MessageChannel());
-  const { workers, failed } = await startSenders(count, ctl,
+  const { workers, failed } = await startSenders(
+    count,
+    ctl,
     (index) => ({ side: 'peer', index, ctl, sends, port: (channels[index] as MessageChannel).port2 }),
-    (index) => [(channels[index] as MessageChannel).port2]);
+    (index) => [(channels[index] as MessageChannel).port2],
+  );
   let messages = 0;
   let t0 = 0;
   const done = new Promise<number>((resolve, reject) => {

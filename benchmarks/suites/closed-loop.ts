@@ -69,9 +69,13 @@ export class ClosedLoop {
   private error: unknown;
   private finished = false;
 
-  constructor(private readonly inFlight: number, private readonly warmupMs = WARMUP_MS,
-              private readonly measureMs = MEASURE_MS) {
-    if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`in flight must be an integer >= 1, got ${inFlight}`);
+  constructor(
+    private readonly inFlight: number,
+    private readonly warmupMs = WARMUP_MS,
+    private readonly measureMs = MEASURE_MS,
+  ) {
+    if (!Number.isInteger(inFlight) || inFlight < 1)
+      throw new RangeError(`in flight must be an integer >= 1, got ${inFlight}`);
   }
 
   start(issue: Issue, drained: () => void = () => {}): void {
@@ -120,8 +124,12 @@ export class ClosedLoop {
     let cpu: CpuPerRequest | undefined;
     if (this.cpuStart !== undefined && this.cpuEnd !== undefined) {
       const use = cpuBetween(this.cpuStart, this.cpuEnd);
-      cpu = { loopUs: use.loopNs / 1000 / completions, poolUs: use.poolNs / 1000 / completions,
-        threadsStarted: use.threadsStarted, threadsEnded: use.threadsEnded };
+      cpu = {
+        loopUs: use.loopNs / 1000 / completions,
+        poolUs: use.poolNs / 1000 / completions,
+        threadsStarted: use.threadsStarted,
+        threadsEnded: use.threadsEnded,
+      };
     }
     return { completions, ms, perSecond: (completions / ms) * 1000, usPer: (ms * 1000) / completions, cpu };
   }
@@ -187,7 +195,13 @@ export function makeStatFile(): { file: string; remove: () => void } {
  * left out where thread CPU cannot be read, which the table shows as n/a.
  */
 export function windowValues(w: Window, poolSize: number): Record<string, number> {
-  const values: Record<string, number> = { perSecond: w.perSecond, usPer: w.usPer, completions: w.completions, ms: w.ms, poolSize };
+  const values: Record<string, number> = {
+    perSecond: w.perSecond,
+    usPer: w.usPer,
+    completions: w.completions,
+    ms: w.ms,
+    poolSize,
+  };
   if (w.cpu !== undefined) {
     values[CPU_LOOP_KEY] = w.cpu.loopUs;
     values[CPU_POOL_KEY] = w.cpu.poolUs;

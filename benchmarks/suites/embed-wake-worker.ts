@@ -6,9 +6,19 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { AsyncSender } from '../../lib/index.js';
 
 const { mode, ack, rounds, sender, port } = workerData as {
-  mode: 'uvts' | 'peer'; ack: Int32Array; rounds: number; sender?: unknown; port?: MessagePort;
+  mode: 'uvts' | 'peer';
+  ack: Int32Array;
+  rounds: number;
+  sender?: unknown;
+  port?: MessagePort;
 };
-const wake: () => void = mode === 'uvts' ? ((s) => () => s.send())(AsyncSender.from(sender)) : () => (port as MessagePort).postMessage(null);
+const wake: () => void =
+  mode === 'uvts'
+    ? (
+        (s) => () =>
+          s.send()
+      )(AsyncSender.from(sender))
+    : () => (port as MessagePort).postMessage(null);
 const trips = new Float64Array(rounds);
 for (let r = 0; r < rounds; r++) {
   // Let the main thread fall asleep again: a wake that finds it running measures nothing.

@@ -18,17 +18,19 @@ export const suite: Suite = {
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'Async handle on a Loop under loop.runAsync(); the worker calls AsyncSender.send()',
-    peer: 'MessageChannel; the worker calls port.postMessage(null), a \'message\' listener answers',
+    peer: "MessageChannel; the worker calls port.postMessage(null), a 'message' listener answers",
   },
-  cases: [{
-    label: 'round trip',
-    args: [],
-    measures: [
-      { key: 'p50', label: 'p50 µs', unit: '', better: 'lower' },
-      { key: 'p99', label: 'p99 µs', unit: '', better: 'lower' },
-    ],
-  }],
-  notes: ['target: uvts (runAsync) at or under the MessagePort\'s p50'],
+  cases: [
+    {
+      label: 'round trip',
+      args: [],
+      measures: [
+        { key: 'p50', label: 'p50 µs', unit: '', better: 'lower' },
+        { key: 'p99', label: 'p99 µs', unit: '', better: 'lower' },
+      ],
+    },
+  ],
+  notes: ["target: uvts (runAsync) at or under the MessagePort's p50"],
 };
 
 function summary(trips: Float64Array): Values {
@@ -65,7 +67,10 @@ async function peer(): Promise<Values> {
     Atomics.add(ack, 0, 1);
     Atomics.notify(ack, 0);
   });
-  const worker = new Worker(WORKER, { workerData: { mode: 'peer', ack, rounds: ROUNDS, port: port2 }, transferList: [port2] });
+  const worker = new Worker(WORKER, {
+    workerData: { mode: 'peer', ack, rounds: ROUNDS, port: port2 },
+    transferList: [port2],
+  });
   const trips = await finished(worker);
   port1.close();
   return summary(trips);

@@ -26,19 +26,23 @@ export const suite: Suite = {
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'ffi/driver.ts libc table bound by koffi (unless UVTS_FFI is set)',
-    peer: 'os.getPriority(0): one getpriority syscall through Node\'s C++ binding (no FFI), a cheap syscall for scale',
+    peer: "os.getPriority(0): one getpriority syscall through Node's C++ binding (no FFI), a cheap syscall for scale",
   },
-  extraSides: [{
-    name: 'uvts-ffi-rs',
-    runs: 'uvts',
-    env: { UVTS_FFI: 'ffi-rs' },
-    description: 'the same table bound by ffi-rs (UVTS_FFI=ffi-rs)',
-  }],
-  cases: [{
-    label: 'epoll_wait',
-    args: [],
-    measures: [{ key: 'nsPerCall', label: 'ns/call', unit: 'ns', better: 'lower', digits: 0 }],
-  }],
+  extraSides: [
+    {
+      name: 'uvts-ffi-rs',
+      runs: 'uvts',
+      env: { UVTS_FFI: 'ffi-rs' },
+      description: 'the same table bound by ffi-rs (UVTS_FFI=ffi-rs)',
+    },
+  ],
+  cases: [
+    {
+      label: 'epoll_wait',
+      args: [],
+      measures: [{ key: 'nsPerCall', label: 'ns/call', unit: 'ns', better: 'lower', digits: 0 }],
+    },
+  ],
   notes: [
     'reference, measured once on this machine: in C, epoll_wait as above ~170 ns and getpriority ~200 ns;',
     'through Node, fs.writeSync of 768 bytes to /dev/null ~0.9 µs and fs.fstatSync(fd) ~1.8 µs (their JS layers cost more than the syscall).',

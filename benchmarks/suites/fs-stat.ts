@@ -18,8 +18,16 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { fs as uvfs, Loop, threadpool } from '../../lib/index.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
-import { ClosedLoop, MEASURE_MS, STAT_FILE_SIZE, inFlightArg, makeStatFile, nodePoolSize,
-  poolSizeFromEnv, windowValues } from './closed-loop.js';
+import {
+  ClosedLoop,
+  MEASURE_MS,
+  STAT_FILE_SIZE,
+  inFlightArg,
+  makeStatFile,
+  nodePoolSize,
+  poolSizeFromEnv,
+  windowValues,
+} from './closed-loop.js';
 
 const TASK = fileURLToPath(new URL('./fs-stat-task.js', import.meta.url));
 
@@ -33,8 +41,8 @@ const statCase = (inFlight: number): Case => ({
   measures: [inFlight === 64 ? { ...STATS_PER_SECOND, targets: { 'fs.stat': 2 } } : STATS_PER_SECOND],
 });
 
-export const UVTS_SIDE = 'uvts fs.stat(loop, path, cb) on a new Loop, loop.run() until done; uvts\'s pool';
-export const PEER_SIDE = 'Node fs.stat(path, cb) on Node\'s loop; libuv\'s pool in Node (UV_THREADPOOL_SIZE)';
+export const UVTS_SIDE = "uvts fs.stat(loop, path, cb) on a new Loop, loop.run() until done; uvts's pool";
+export const PEER_SIDE = "Node fs.stat(path, cb) on Node's loop; libuv's pool in Node (UV_THREADPOOL_SIZE)";
 
 export const suite: Suite = {
   name: 'fs-stat',
@@ -43,13 +51,22 @@ export const suite: Suite = {
   sides: { uvts: UVTS_SIDE, peer: PEER_SIDE },
   peerName: 'fs.stat',
   extraSides: [
-    { name: 'fs.promises', runs: 'promises', role: 'peer',
-      description: 'Node fs.promises.stat(path).then(...) on Node\'s loop; the same libuv pool' },
-    { name: 'piscina', runs: 'piscina', role: 'peer',
-      description: 'piscina.run(path): one fs.statSync per task, minThreads = maxThreads = pool size; Stats cloned back' },
+    {
+      name: 'fs.promises',
+      runs: 'promises',
+      role: 'peer',
+      description: "Node fs.promises.stat(path).then(...) on Node's loop; the same libuv pool",
+    },
+    {
+      name: 'piscina',
+      runs: 'piscina',
+      role: 'peer',
+      description:
+        'piscina.run(path): one fs.statSync per task, minThreads = maxThreads = pool size; Stats cloned back',
+    },
   ],
   cases: [statCase(1), statCase(4), statCase(16), statCase(64)],
-  notes: ['target: uvts at 2x Node\'s fs.stat callback or better at 64 in flight'],
+  notes: ["target: uvts at 2x Node's fs.stat callback or better at 64 in flight"],
   cpuPerRequest: true,
 };
 

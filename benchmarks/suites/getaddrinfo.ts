@@ -41,7 +41,7 @@ export const suite: Suite = {
   },
   peerName: 'dns.lookup',
   cases: [lookupCase(10), lookupCase(64)],
-  notes: ['target: uvts at 1.5x Node\'s dns.lookup or better'],
+  notes: ["target: uvts at 1.5x Node's dns.lookup or better"],
   cpuPerRequest: true,
 };
 
@@ -51,7 +51,8 @@ function uvts(args: string[]): Values {
   const cl = new ClosedLoop(inFlight);
   cl.start((done) => {
     getaddrinfo(loop, HOST, null, HINTS, (err, addresses) =>
-      done(err ?? (addresses !== undefined && addresses.length > 0 ? undefined : new Error(`no address for ${HOST}`))));
+      done(err ?? (addresses !== undefined && addresses.length > 0 ? undefined : new Error(`no address for ${HOST}`))),
+    );
   });
   loop.run();
   loop.close();

@@ -10,9 +10,16 @@ export function kqueueSide(): { sides: ExtraSide[]; notes: string[] } {
   if (process.platform === 'linux' && (library === undefined || library === '')) {
     return { sides: [], notes: ['uvts-kqueue: not run, UVTS_KQUEUE_LIB is not set (point it at a libkqueue build)'] };
   }
-  const where = process.platform === 'linux' ? 'libkqueue over epoll (UVTS_KQUEUE_LIB)' : 'this kernel\'s kqueue';
+  const where = process.platform === 'linux' ? 'libkqueue over epoll (UVTS_KQUEUE_LIB)' : "this kernel's kqueue";
   return {
-    sides: [{ name: 'uvts-kqueue', runs: 'uvts', env: { UVTS_BACKEND: 'kqueue' }, description: `the uvts side on the kqueue backend: ${where}` }],
+    sides: [
+      {
+        name: 'uvts-kqueue',
+        runs: 'uvts',
+        env: { UVTS_BACKEND: 'kqueue' },
+        description: `the uvts side on the kqueue backend: ${where}`,
+      },
+    ],
     notes: [],
   };
 }

@@ -20,16 +20,20 @@ export const suite: Suite = {
     uvts: `Idle handle on new Loop(), ${UVTS_N.toLocaleString('en-US')} iterations, loop.run() timed`,
     peer: `setImmediate chain on Node's loop, ${PEER_N.toLocaleString('en-US')} iterations, first schedule to last callback`,
   },
-  extraSides: [{
-    name: 'uvts-runAsync',
-    runs: 'uvtsAsync',
-    description: `the same Idle handle under await loop.runAsync(), ${ASYNC_N.toLocaleString('en-US')} iterations: one macrotask of Node's loop each`,
-  }],
-  cases: [{
-    label: 'idle',
-    args: [],
-    measures: [{ key: 'perSecond', label: 'iterations/s', unit: '', better: 'higher' }],
-  }],
+  extraSides: [
+    {
+      name: 'uvts-runAsync',
+      runs: 'uvtsAsync',
+      description: `the same Idle handle under await loop.runAsync(), ${ASYNC_N.toLocaleString('en-US')} iterations: one macrotask of Node's loop each`,
+    },
+  ],
+  cases: [
+    {
+      label: 'idle',
+      args: [],
+      measures: [{ key: 'perSecond', label: 'iterations/s', unit: '', better: 'higher' }],
+    },
+  ],
   notes: ['target: uvts at 5x Node or better'],
 };
 

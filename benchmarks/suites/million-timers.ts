@@ -21,22 +21,24 @@ export const suite: Suite = {
     uvts: 'Timer handles on new Loop(): start all, loop.run(), close all + loop.run(), loop.close()',
     peer: 'setTimeout: schedule all, wait for the last callback, clearTimeout all',
   },
-  cases: [{
-    label: '1M',
-    args: [],
-    measures: [
-      seconds('total', 'total'),
-      seconds('cpu', 'CPU user+system'),
-      seconds('init', 'init'),
-      seconds('dispatch', 'dispatch'),
-      seconds('cleanup', 'cleanup'),
-    ],
-  }],
+  cases: [
+    {
+      label: '1M',
+      args: [],
+      measures: [
+        seconds('total', 'total'),
+        seconds('cpu', 'CPU user+system'),
+        seconds('init', 'init'),
+        seconds('dispatch', 'dispatch'),
+        seconds('cleanup', 'cleanup'),
+      ],
+    },
+  ],
   notes: [
     'dispatch includes up to ~1 s of real waiting on both sides, so CPU time is the fair comparison.',
-    'uvts, as libuv, counts each timeout from the loop\'s cached now (taken before init); Node\'s setTimeout',
+    "uvts, as libuv, counts each timeout from the loop's cached now (taken before init); Node's setTimeout",
     'reads the clock on each call. So uvts timers fall due earlier and its dispatch waits less.',
-    'target: uvts at or under Node\'s time',
+    "target: uvts at or under Node's time",
   ],
 };
 
@@ -48,8 +50,12 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
 function uvts(): Values {
   let fired = 0;
   let closed = 0;
-  const onTimer = (): void => { fired++; };
-  const onClose = (): void => { closed++; };
+  const onTimer = (): void => {
+    fired++;
+  };
+  const onClose = (): void => {
+    closed++;
+  };
   const timers: Timer[] = new Array<Timer>(N);
 
   const loop = new Loop();
@@ -72,7 +78,13 @@ function uvts(): Values {
   loop.close();
   const t3 = performance.now();
   const cpu = cpuSeconds(cpu0);
-  return { total: (t3 - t0) / 1000, cpu, init: (t1 - t0) / 1000, dispatch: (t2 - t1) / 1000, cleanup: (t3 - t2) / 1000 };
+  return {
+    total: (t3 - t0) / 1000,
+    cpu,
+    init: (t1 - t0) / 1000,
+    dispatch: (t2 - t1) / 1000,
+    cleanup: (t3 - t2) / 1000,
+  };
 }
 
 function peer(): Promise<Values> {
@@ -88,7 +100,13 @@ function peer(): Promise<Values> {
       for (let i = 0; i < N; i++) clearTimeout(handles[i]);
       const t3 = performance.now();
       const cpu = cpuSeconds(cpu0);
-      resolve({ total: (t3 - t0) / 1000, cpu, init: (t1 - t0) / 1000, dispatch: (t2 - t1) / 1000, cleanup: (t3 - t2) / 1000 });
+      resolve({
+        total: (t3 - t0) / 1000,
+        cpu,
+        init: (t1 - t0) / 1000,
+        dispatch: (t2 - t1) / 1000,
+        cleanup: (t3 - t2) / 1000,
+      });
     };
     let timeout = 0;
     for (let i = 0; i < N; i++) {

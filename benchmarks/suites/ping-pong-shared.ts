@@ -35,16 +35,20 @@ export function pingPongResult(pongs: number, echoed: number, ms: number): Value
 const kqueue = kqueueSide();
 
 /** The uvts side again under ffi-rs, under runAsync(), and on kqueue where this machine has one. */
-export const VARIANTS: ExtraSide[] = [{
-  name: 'uvts-ffi-rs',
-  runs: 'uvts',
-  env: { UVTS_FFI: 'ffi-rs' },
-  description: 'the uvts side with UVTS_FFI=ffi-rs',
-}, {
-  name: 'uvts-runAsync',
-  runs: 'uvtsAsync',
-  description: 'the uvts side under await loop.runAsync(): its waits go to Node\'s loop',
-}, ...kqueue.sides];
+export const VARIANTS: ExtraSide[] = [
+  {
+    name: 'uvts-ffi-rs',
+    runs: 'uvts',
+    env: { UVTS_FFI: 'ffi-rs' },
+    description: 'the uvts side with UVTS_FFI=ffi-rs',
+  },
+  {
+    name: 'uvts-runAsync',
+    runs: 'uvtsAsync',
+    description: "the uvts side under await loop.runAsync(): its waits go to Node's loop",
+  },
+  ...kqueue.sides,
+];
 
 /** Notes for the table: why a kqueue side is missing, if it is. */
 export const VARIANT_NOTES: string[] = kqueue.notes;

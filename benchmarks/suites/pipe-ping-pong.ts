@@ -15,22 +15,23 @@ import { Loop, Pipe } from '../../lib/index.js';
 import { DURATION_MS, PING, PongReader, VARIANTS, VARIANT_NOTES, pingPongResult } from './ping-pong-shared.js';
 import { childMain, type Suite, type Values } from '../report.js';
 
-
 export const suite: Suite = {
   name: 'pipe-ping-pong',
   title: `round trips of a ${PING.length}-byte ping on one Unix domain socket for ${DURATION_MS / 1000} s`,
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'Pipe server, accepted Pipe and client Pipe on one new Loop; loop.run() until both ends have closed',
-    peer: 'net.createServer().listen(path) echo and net.connect({ path }) client on Node\'s loop',
+    peer: "net.createServer().listen(path) echo and net.connect({ path }) client on Node's loop",
   },
   extraSides: VARIANTS,
-  cases: [{
-    label: '1 connection',
-    args: [],
-    measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
-  }],
-  notes: ['target: uvts (koffi) at 1.2x Node\'s net or better', ...VARIANT_NOTES],
+  cases: [
+    {
+      label: '1 connection',
+      args: [],
+      measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
+    },
+  ],
+  notes: ["target: uvts (koffi) at 1.2x Node's net or better", ...VARIANT_NOTES],
 };
 
 /** A temp dir for one side's socket file, removed by `done`. */

@@ -25,6 +25,8 @@ export const suite: Suite = {
   sides: { uvts: UVTS_SIDE, peer: PEER_SIDE },
   peerName: 'fs.stat',
   cases: [sizeCase(1), sizeCase(2), sizeCase(4), sizeCase(8)],
-  notes: [`this machine runs ${os.availableParallelism()} threads at once: past that, more pool threads mostly add contention, on both sides`],
+  notes: [
+    `this machine runs ${os.availableParallelism()} threads at once: past that, more pool threads mostly add contention, on both sides`,
+  ],
   cpuPerRequest: true,
 };

@@ -23,7 +23,9 @@ const cases: Case[] = [
   {
     label: '1 in flight',
     args: ['1'],
-    measures: [{ key: 'usPer', label: 'round trip', unit: 'µs', better: 'lower', digits: 1, targets: { piscina: 0.2 } }],
+    measures: [
+      { key: 'usPer', label: 'round trip', unit: 'µs', better: 'lower', digits: 1, targets: { piscina: 0.2 } },
+    ],
   },
   {
     label: '64 in flight',
@@ -38,11 +40,11 @@ export const suite: Suite = {
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'uvts queueWork(loop, { filename, args: [n] }, cb) on a new Loop, loop.run() until done (user work: at most ceil(size/2) threads)',
-    peer: 'piscina.run(n), minThreads = maxThreads = pool size, on Node\'s loop',
+    peer: "piscina.run(n), minThreads = maxThreads = pool size, on Node's loop",
   },
   peerName: 'piscina',
   cases,
-  notes: ['round trip: lower is better; target: uvts at 1/5 of piscina\'s round trip or less (ratio <= 0.20x)'],
+  notes: ["round trip: lower is better; target: uvts at 1/5 of piscina's round trip or less (ratio <= 0.20x)"],
   cpuPerRequest: true,
 };
 

@@ -19,7 +19,9 @@ if (job.role === 'client') {
     }
     open++;
     const socket = net.connect(job.port, '127.0.0.1');
-    socket.on('error', (err) => { throw err; });
+    socket.on('error', (err) => {
+      throw err;
+    });
     socket.on('close', () => {
       open--;
       done++;

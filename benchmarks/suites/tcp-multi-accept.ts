@@ -70,12 +70,15 @@ async function uvts(args: string[]): Promise<Values> {
 }
 
 async function peer(): Promise<Values> {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort } = require('node:worker_threads');
     const server = require('node:net').createServer((s) => s.destroy());
     server.listen(0, '127.0.0.1', 511, () => parentPort.postMessage(server.address().port));
     parentPort.once('message', () => server.close(() => parentPort.postMessage('closed')));
-  `, { eval: true });
+  `,
+    { eval: true },
+  );
   const port = await message<number>(worker);
   const values = await load(port);
   worker.postMessage('stop');

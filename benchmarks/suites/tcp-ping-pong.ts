@@ -20,15 +20,17 @@ export const suite: Suite = {
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'Tcp server, accepted Tcp and client Tcp on one new Loop; loop.run() until both ends have closed',
-    peer: 'net.createServer echo and net.connect client on Node\'s loop',
+    peer: "net.createServer echo and net.connect client on Node's loop",
   },
   extraSides: VARIANTS,
-  cases: [{
-    label: '1 connection',
-    args: [],
-    measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
-  }],
-  notes: ['target: uvts (koffi) at Node\'s net or better; uvts-runAsync within 0.8x of uvts', ...VARIANT_NOTES],
+  cases: [
+    {
+      label: '1 connection',
+      args: [],
+      measures: [{ key: 'roundTripsPerSecond', label: 'round trips/s', unit: '', better: 'higher' }],
+    },
+  ],
+  notes: ["target: uvts (koffi) at Node's net or better; uvts-runAsync within 0.8x of uvts", ...VARIANT_NOTES],
 };
 
 function uvts(): Values {

@@ -38,16 +38,19 @@ export const suite: Suite = {
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'Tcp clients and server on one new Loop; next write(buf, cb) from the callback; readStart discards',
-    peer: 'net clients and server on Node\'s loop; next socket.write(buf, cb) from the callback; \'data\' discards',
+    peer: "net clients and server on Node's loop; next socket.write(buf, cb) from the callback; 'data' discards",
   },
-  extraSides: [{
-    name: 'uvts-ffi-rs',
-    runs: 'uvts',
-    env: { UVTS_FFI: 'ffi-rs' },
-    description: 'the uvts side with UVTS_FFI=ffi-rs',
-  }, ...kqueue.sides],
+  extraSides: [
+    {
+      name: 'uvts-ffi-rs',
+      runs: 'uvts',
+      env: { UVTS_FFI: 'ffi-rs' },
+      description: 'the uvts side with UVTS_FFI=ffi-rs',
+    },
+    ...kqueue.sides,
+  ],
   cases: [pumpCase(1), pumpCase(100)],
-  notes: ['target: uvts (koffi) at 0.8x Node\'s net or better', ...kqueue.notes],
+  notes: ["target: uvts (koffi) at 0.8x Node's net or better", ...kqueue.notes],
 };
 
 function connectionCount(args: string[]): number {
@@ -90,12 +93,15 @@ class Tally {
   }
 
   result(connections: number, sinks: readonly Sink[]): Values {
-    if (sinks.length !== connections) throw new Error(`the server accepted ${sinks.length} of ${connections} connections`);
+    if (sinks.length !== connections)
+      throw new Error(`the server accepted ${sinks.length} of ${connections} connections`);
     if (this.readAtStop <= 0) throw new Error('nothing arrived before the time was up');
     let perConnection = 0;
     for (const s of sinks) perConnection += s.bytes;
     if (this.read !== this.written || perConnection !== this.written) {
-      throw new Error(`the clients wrote ${this.written} bytes, the server read ${this.read} (${perConnection} by connection)`);
+      throw new Error(
+        `the clients wrote ${this.written} bytes, the server read ${this.read} (${perConnection} by connection)`,
+      );
     }
     if (this.written % CHUNK !== 0) throw new Error(`${this.written} bytes written is not a whole number of chunks`);
     return { mbPerSecond: this.readAtStop / this.ms / 1000, bytes: this.readAtStop, ms: this.ms };
@@ -235,7 +241,9 @@ function peer(args: string[]): Promise<Values> {
           if (++connected === connections) start();
         });
         client.on('error', reject);
-        client.on('data', () => { throw new Error('the server sent data'); });
+        client.on('data', () => {
+          throw new Error('the server sent data');
+        });
         client.on('close', closed);
         clients.push(client);
       }

@@ -26,9 +26,15 @@ const MAX_SENDERS = 64;
 const pummelCase = (senders: number): Case => ({
   label: `${senders} sender${senders === 1 ? '' : 's'}`,
   args: [String(senders)],
-  measures: [{
-    key: 'receivedPerSecond', label: 'datagrams/s', unit: '', better: 'higher', targets: { 'node:dgram': 1.5 },
-  }],
+  measures: [
+    {
+      key: 'receivedPerSecond',
+      label: 'datagrams/s',
+      unit: '',
+      better: 'higher',
+      targets: { 'node:dgram': 1.5 },
+    },
+  ],
 });
 
 const kqueue = kqueueSide();
@@ -39,19 +45,23 @@ export const suite: Suite = {
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'Udp senders and receiver on one new Loop; next send(buf, host, port, cb) from the callback',
-    peer: 'node:dgram senders and receiver on Node\'s loop; next socket.send from setImmediate in the callback',
+    peer: "node:dgram senders and receiver on Node's loop; next socket.send from setImmediate in the callback",
   },
   peerName: 'node:dgram',
-  extraSides: [{
-    name: 'uvts-ffi-rs',
-    runs: 'uvts',
-    env: { UVTS_FFI: 'ffi-rs' },
-    description: 'the uvts side with UVTS_FFI=ffi-rs',
-  }, {
-    name: 'uvts-recvfrom',
-    runs: 'uvtsRecvfrom',
-    description: 'the uvts side reading with recvfrom, one datagram a call (macOS\'s way), not recvmmsg',
-  }, ...kqueue.sides],
+  extraSides: [
+    {
+      name: 'uvts-ffi-rs',
+      runs: 'uvts',
+      env: { UVTS_FFI: 'ffi-rs' },
+      description: 'the uvts side with UVTS_FFI=ffi-rs',
+    },
+    {
+      name: 'uvts-recvfrom',
+      runs: 'uvtsRecvfrom',
+      description: "the uvts side reading with recvfrom, one datagram a call (macOS's way), not recvmmsg",
+    },
+    ...kqueue.sides,
+  ],
   cases: [pummelCase(1), pummelCase(4)],
   notes: [
     'counted at the receiver; datagrams the kernel drops (a full receive buffer) do not count',

@@ -179,6 +179,16 @@ export const darwin: Platform = {
   EAI_OVERFLOW: 14,
   // Not in Libinfo's netdb.h: a value no call returns.
   EAI_CANCELED: -1001,
-  ADDRINFO: { size: 48, flags: 0, family: 4, socktype: 8, protocol: 12, addrlen: 16, addr: 32, canonname: 24, next: 40 },
+  ADDRINFO: {
+    size: 48,
+    flags: 0,
+    family: 4,
+    socktype: 8,
+    protocol: 12,
+    addrlen: 16,
+    addr: 32,
+    canonname: 24,
+    next: 40,
+  },
   POINTER_SIZE: 8,
 };

@@ -179,7 +179,17 @@ export const linux: Platform = {
   EAI_SYSTEM: -11,
   EAI_OVERFLOW: -12,
   EAI_CANCELED: -101,
-  ADDRINFO: { size: 48, flags: 0, family: 4, socktype: 8, protocol: 12, addrlen: 16, addr: 24, canonname: 32, next: 40 },
+  ADDRINFO: {
+    size: 48,
+    flags: 0,
+    family: 4,
+    socktype: 8,
+    protocol: 12,
+    addrlen: 16,
+    addr: 24,
+    canonname: 32,
+    next: 40,
+  },
   POINTER_SIZE: 8,
 };
 
@@ -208,9 +218,7 @@ export const EFD_NONBLOCK = O_NONBLOCK;
 //   -------+------+-----------+-------------
 //   x64    | 12   | 0         | 4
 //   arm64  | 16   | 0         | 8
-export const EPOLL_EVENT = process.arch === 'x64'
-  ? { size: 12, events: 0, data: 4 }
-  : { size: 16, events: 0, data: 8 };
+export const EPOLL_EVENT = process.arch === 'x64' ? { size: 12, events: 0, data: 4 } : { size: 16, events: 0, data: 8 };
 
 export const AT_EMPTY_PATH = 0x1000;
 /** ioctl FICLONE, _IOW(0x94, 9, int): the same number on x86-64 and arm64. */
@@ -265,6 +273,22 @@ export const STATX_BYTES = 256;
 export const STATX_MASK = 0xfff;
 /** The byte offsets above that the decoder and the fs ops read. */
 export const STATX = {
-  mask: 0, blksize: 4, attributes: 8, nlink: 16, uid: 20, gid: 24, mode: 28, ino: 32, size: 40, blocks: 48,
-  atime: 64, btime: 80, ctime: 96, mtime: 112, rdevMajor: 128, rdevMinor: 132, devMajor: 136, devMinor: 140,
+  mask: 0,
+  blksize: 4,
+  attributes: 8,
+  nlink: 16,
+  uid: 20,
+  gid: 24,
+  mode: 28,
+  ino: 32,
+  size: 40,
+  blocks: 48,
+  atime: 64,
+  btime: 80,
+  ctime: 96,
+  mtime: 112,
+  rdevMajor: 128,
+  rdevMinor: 132,
+  devMajor: 136,
+  devMinor: 140,
 } as const;

@@ -1,13 +1,31 @@
 import { tryLibc } from '../../ffi/driver.js';
 import { EEXIST, EINTR, ENOENT, EPERM, type Libc } from '../../ffi/libc.js';
 import {
-  EFD_CLOEXEC, EFD_NONBLOCK, EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CLOEXEC,
-  EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLPRI,
+  EPOLLRDHUP,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLL_CTL_MOD,
+  EPOLL_EVENT,
 } from '../../ffi/os/linux.js';
 import { errnoError } from '../errors.js';
 import type { LoopMetrics } from './backend.js';
 import {
-  IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_INTEREST, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE,
+  IO_DISCONNECT,
+  IO_ERROR,
+  IO_HANGUP,
+  IO_INTEREST,
+  IO_PRIORITIZED,
+  IO_READABLE,
+  IO_WRITABLE,
 } from './backend.js';
 import { ReadinessBackend, nodeLoopFd } from './readiness.js';
 import { WAKE_EVENTFD, closeWakeWord, createWakeWord } from './wake-word.js';
@@ -152,7 +170,10 @@ export class EpollBackend extends ReadinessBackend {
     // The registration we thought the kernel had (or had not) is stale: the fd was closed and
     // its number reused behind our back. Try the other operation, as libuv retries EEXIST.
     const errno = this.libc.errno();
-    if ((errno === EEXIST || errno === ENOENT) && this.ctl(errno === EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events)) {
+    if (
+      (errno === EEXIST || errno === ENOENT) &&
+      this.ctl(errno === EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events)
+    ) {
       return true;
     }
     if (this.registered[fd] !== 0) {
@@ -200,7 +221,8 @@ export class EpollBackend extends ReadinessBackend {
       if (watcher === undefined) continue;
       // Only what the watcher asks for now (an earlier callback may have changed it), plus the
       // error and hang-up conditions the kernel always reports.
-      const mask = (words[(i * size + evAt) >> 2] as number) & (toEpoll(this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
+      const mask =
+        (words[(i * size + evAt) >> 2] as number) & (toEpoll(this.wanted[fd] as number) | EPOLLERR | EPOLLHUP);
       if (mask === 0) continue;
       this.metrics.events++;
       watcher.onIo(fromEpoll(mask), 0);

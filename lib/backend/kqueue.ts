@@ -1,7 +1,22 @@
 import { tryLibc } from '../../ffi/driver.js';
 import {
-  EVFILT_EXCEPT, EVFILT_READ, EVFILT_USER, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_EOF, EV_ERROR, EV_RECEIPT,
-  KEVENT, KEVENT_TIMESPEC, NOTE_OOB, NOTE_TRIGGER, VIA_LIBKQUEUE, tryKevent, type Kevent,
+  EVFILT_EXCEPT,
+  EVFILT_READ,
+  EVFILT_USER,
+  EVFILT_WRITE,
+  EV_ADD,
+  EV_CLEAR,
+  EV_DELETE,
+  EV_EOF,
+  EV_ERROR,
+  EV_RECEIPT,
+  KEVENT,
+  KEVENT_TIMESPEC,
+  NOTE_OOB,
+  NOTE_TRIGGER,
+  VIA_LIBKQUEUE,
+  tryKevent,
+  type Kevent,
 } from '../../ffi/kevent.js';
 import { EINTR, F_SETFD, FD_CLOEXEC, type Libc } from '../../ffi/libc.js';
 import { UVError, errnoError } from '../errors.js';
@@ -151,7 +166,8 @@ export class KqueueBackend extends ReadinessBackend {
       // As uv__kqueue_init: the kqueue fd is not inherited by programs this process runs.
       libc.fcntl(this.kq, F_SETFD, FD_CLOEXEC);
       const errno = this.applyOne(WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR);
-      if (errno !== 0) throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
+      if (errno !== 0)
+        throw errnoError(errno, 'kevent', undefined, 'EVFILT_USER, which wakes the loop, could not be added');
       const nodeFd = nodeLoopFd();
       this.nodeFd = nodeFd >= 0 && this.applyOne(nodeFd, EVFILT_READ, EV_ADD | EV_CLEAR) === 0 ? nodeFd : -1;
       this.wake = createWakeWord(WAKE_KEVENT, this.kq);
@@ -293,7 +309,8 @@ export class KqueueBackend extends ReadinessBackend {
    * errno, 0 if it was accepted.
    */
   private applyOne(fd: number, filter: number, flags: number): number {
-    if (this.nchanges !== 0) throw new Error(`kqueue: ${this.nchanges} changes still queued before a change of its own`);
+    if (this.nchanges !== 0)
+      throw new Error(`kqueue: ${this.nchanges} changes still queued before a change of its own`);
     this.changes.set(0, fd, filter, flags | EV_RECEIPT, 0);
     const got = this.submit(1);
     if (got < 0) return this.libc.errno();

@@ -20,7 +20,8 @@ const BACKENDS: readonly BackendName[] = ['epoll', 'kqueue', 'iocp', 'futex'];
  */
 export function openBackend(requested: unknown, stats: LoopMetrics, auto = false): Backend {
   const platform = process.platform;
-  const native = platform === 'linux' ? 'epoll' : platform === 'darwin' || platform === 'freebsd' ? 'kqueue' : undefined;
+  const native =
+    platform === 'linux' ? 'epoll' : platform === 'darwin' || platform === 'freebsd' ? 'kqueue' : undefined;
   switch (requested) {
     case 'futex':
       return new FutexBackend(stats, "it was made with backend 'futex'; use 'auto', 'epoll' or 'kqueue'");
@@ -28,7 +29,9 @@ export function openBackend(requested: unknown, stats: LoopMetrics, auto = false
       const chosen = process.env['UVTS_BACKEND'];
       if (chosen !== undefined && chosen !== '' && chosen !== 'auto') {
         if (!BACKENDS.includes(chosen as BackendName)) {
-          throw new TypeError(`UVTS_BACKEND must be 'epoll', 'kqueue', 'iocp' or 'futex', got ${JSON.stringify(chosen)}`);
+          throw new TypeError(
+            `UVTS_BACKEND must be 'epoll', 'kqueue', 'iocp' or 'futex', got ${JSON.stringify(chosen)}`,
+          );
         }
         return openBackend(chosen, stats, true);
       }
@@ -45,10 +48,19 @@ export function openBackend(requested: unknown, stats: LoopMetrics, auto = false
         if (auto && requested === native) return new FutexBackend(stats, libc.message);
         throw new UVError('ENOSYS', 'uv_loop_init', undefined, libc.message);
       }
-      return requested === 'epoll' ? new EpollBackend(libc, stats) : new KqueueBackend(libc, requireKevent('uv_loop_init'), stats);
+      return requested === 'epoll'
+        ? new EpollBackend(libc, stats)
+        : new KqueueBackend(libc, requireKevent('uv_loop_init'), stats);
     }
     case 'iocp':
-      throw new UVError('ENOSYS', 'uv_loop_init', undefined, "the iocp backend is not built yet; use 'auto', 'epoll', 'kqueue' or 'futex'");
+      throw new UVError(
+        'ENOSYS',
+        'uv_loop_init',
+        undefined,
+        "the iocp backend is not built yet; use 'auto', 'epoll', 'kqueue' or 'futex'",
+      );
   }
-  throw new TypeError(`options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`);
+  throw new TypeError(
+    `options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`,
+  );
 }

@@ -1,5 +1,14 @@
 import {
-  F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, FIONBIO, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, SO_NOSIGPIPE,
+  F_GETFL,
+  F_SETFD,
+  F_SETFL,
+  FD_CLOEXEC,
+  FIONBIO,
+  O_NONBLOCK,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  SO_NOSIGPIPE,
   type Libc,
 } from '../../ffi/libc.js';
 
@@ -49,7 +58,8 @@ function settle(libc: Libc, fd: number): number {
   if (flags < 0 || libc.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || libc.fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
     return closeKeepingErrno(libc, fd);
   }
-  if (SO_NOSIGPIPE !== 0 && libc.setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, ON, 4) !== 0) return closeKeepingErrno(libc, fd);
+  if (SO_NOSIGPIPE !== 0 && libc.setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, ON, 4) !== 0)
+    return closeKeepingErrno(libc, fd);
   return fd;
 }
 

@@ -40,7 +40,8 @@ export const WAKE_EVENTFD = 1;
 export const WAKE_KEVENT = 2;
 
 export function createWakeWord(how = WAKE_NONE, fd = -1): Int32Array {
-  if ((how === WAKE_NONE) !== (fd === -1)) throw new RangeError(`a wake word pokes an fd exactly when it has a way to: how ${how}, fd ${fd}`);
+  if ((how === WAKE_NONE) !== (fd === -1))
+    throw new RangeError(`a wake word pokes an fd exactly when it has a way to: how ${how}, fd ${fd}`);
   const offset = allocForever(WORDS);
   if (offset === 0) throw new RangeError('the shared heap is full');
   const wake = new Int32Array(heap.sab, offset, WORDS);
@@ -66,5 +67,6 @@ export function closeWakeWord(wake: Int32Array): void {
  * only, so that a waker's SIGNALLED stays for the next wait(0) to see.
  */
 export function disarmWakeWord(wake: Int32Array): void {
-  if (Atomics.compareExchange(wake, STATE, SLEEPING, AWAKE) !== SLEEPING) Atomics.compareExchange(wake, STATE, POLLING, AWAKE);
+  if (Atomics.compareExchange(wake, STATE, SLEEPING, AWAKE) !== SLEEPING)
+    Atomics.compareExchange(wake, STATE, POLLING, AWAKE);
 }

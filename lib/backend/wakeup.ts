@@ -1,6 +1,18 @@
 import { wakeEpoll } from './epoll.js';
 import { wakeKqueue } from './kqueue.js';
-import { AWAKE, CLOSED, FD, HOW, POLLING, SIGNALLED, SLEEPING, STATE, WAKE_EVENTFD, WAKE_KEVENT, WRITERS } from './wake-word.js';
+import {
+  AWAKE,
+  CLOSED,
+  FD,
+  HOW,
+  POLLING,
+  SIGNALLED,
+  SLEEPING,
+  STATE,
+  WAKE_EVENTFD,
+  WAKE_KEVENT,
+  WRITERS,
+} from './wake-word.js';
 
 // Waking a loop from any thread, through its wake word (wake-word.ts draws the layout). A
 // loop asleep on the futex is notified here; a loop blocked in its kernel is poked by the

@@ -96,8 +96,12 @@ export class AsyncSender {
     if (value instanceof AsyncSender) return value;
     if (typeof value === 'object' && value !== null) {
       const { pending, wake } = value as { pending?: unknown; wake?: unknown };
-      if (pending instanceof Int32Array && pending.buffer instanceof SharedArrayBuffer && pending.length === 1 &&
-          isWakeWord(wake)) {
+      if (
+        pending instanceof Int32Array &&
+        pending.buffer instanceof SharedArrayBuffer &&
+        pending.length === 1 &&
+        isWakeWord(wake)
+      ) {
         return new AsyncSender(pending, wake);
       }
     }

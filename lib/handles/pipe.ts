@@ -1,6 +1,17 @@
 import {
-  AF_UNIX, EACCES, EINPROGRESS, EINTR, ENOENT, F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SOCKADDR_UN, SOCK_STREAM,
-  UNIX_ABSTRACT_NAMES, type Libc,
+  AF_UNIX,
+  EACCES,
+  EINPROGRESS,
+  EINTR,
+  ENOENT,
+  F_GETFL,
+  O_ACCMODE,
+  O_RDONLY,
+  O_WRONLY,
+  SOCKADDR_UN,
+  SOCK_STREAM,
+  UNIX_ABSTRACT_NAMES,
+  type Libc,
 } from '../../ffi/libc.js';
 import { openSocket, setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
@@ -11,7 +22,6 @@ import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './
 
 /** Whether a name may start with NUL: Linux's abstract namespace (includes_invalid_nul in pipe.c). */
 const ABSTRACT_NAMESPACE = UNIX_ABSTRACT_NAMES;
-
 
 /**
  * uv_pipe_t (src/unix/pipe.c): a Unix domain stream socket, made on bind() or connect(), or an
@@ -153,9 +163,10 @@ export class Pipe extends Stream {
     names.fill(0);
     namesLen[0] = names.length;
     const libc = this.libc;
-    const r = syscall === 'getsockname'
-      ? libc.getsockname(this.fd, names, namesLen)
-      : libc.getpeername(this.fd, names, namesLen);
+    const r =
+      syscall === 'getsockname'
+        ? libc.getsockname(this.fd, names, namesLen)
+        : libc.getpeername(this.fd, names, namesLen);
     if (r !== 0) throw errnoError(libc.errno(), syscall);
     return decodeSockaddrUn(names, namesLen[0] as number);
   }
@@ -177,19 +188,23 @@ function pipeName(path: unknown, syscall: 'bind' | 'connect'): Buffer {
   const name = Buffer.from(path, 'utf8');
   if (name.length === 0) {
     if (syscall === 'bind' && ABSTRACT_NAMESPACE) return name;
-    const why = ABSTRACT_NAMESPACE ? 'the name is empty' : 'the name is empty (autobind is Linux\'s alone)';
+    const why = ABSTRACT_NAMESPACE ? 'the name is empty' : "the name is empty (autobind is Linux's alone)";
     throw new UVError('EINVAL', syscall, undefined, why);
   }
   if (name[0] === 0) {
     if (!ABSTRACT_NAMESPACE) {
-      throw new UVError('EINVAL', syscall, undefined, 'a name that starts with NUL (abstract) is Linux\'s alone');
+      throw new UVError('EINVAL', syscall, undefined, "a name that starts with NUL (abstract) is Linux's alone");
     }
   } else if (name.includes(0)) {
     throw new UVError('EINVAL', syscall, undefined, `path must not contain NUL bytes, got ${JSON.stringify(path)}`);
   }
   if (name.length > SOCKADDR_UN.pathSize) {
-    throw new UVError('EINVAL', syscall, undefined,
-      `the name is ${name.length} bytes; a Unix socket's name (sun_path) holds at most ${SOCKADDR_UN.pathSize}`);
+    throw new UVError(
+      'EINVAL',
+      syscall,
+      undefined,
+      `the name is ${name.length} bytes; a Unix socket's name (sun_path) holds at most ${SOCKADDR_UN.pathSize}`,
+    );
   }
   return name;
 }
@@ -199,4 +214,3 @@ function nameError(errno: number, syscall: string, path: string): UVError {
   if (path.startsWith('\0')) return errnoError(errno, syscall, undefined, `abstract name ${JSON.stringify(path)}`);
   return errnoError(errno, syscall, path);
 }
-

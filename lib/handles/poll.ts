@@ -1,5 +1,11 @@
 import {
-  IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE, type IoWatcher,
+  IO_DISCONNECT,
+  IO_ERROR,
+  IO_HANGUP,
+  IO_PRIORITIZED,
+  IO_READABLE,
+  IO_WRITABLE,
+  type IoWatcher,
 } from '../backend/backend.js';
 import { setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
@@ -67,7 +73,12 @@ export class Poll extends Handle implements IoWatcher {
     this.checkNotClosing('start');
     const io = this.loop.io;
     if ((events & ~io.watchable) !== 0) {
-      throw new UVError('ENOTSUP', 'uv_poll_start', undefined, `the ${io.name} backend cannot watch events ${events & ~io.watchable} here`);
+      throw new UVError(
+        'ENOTSUP',
+        'uv_poll_start',
+        undefined,
+        `the ${io.name} backend cannot watch events ${events & ~io.watchable} here`,
+      );
     }
     const owner = io.watcherOf(this.fd);
     if (owner !== undefined && owner !== this) {
@@ -83,7 +94,8 @@ export class Poll extends Handle implements IoWatcher {
   }
 
   stop(): this {
-    if (this.isClosing()) throw new UVError('EINVAL', 'uv_poll_stop', undefined, 'this poll handle is closing or closed');
+    if (this.isClosing())
+      throw new UVError('EINVAL', 'uv_poll_stop', undefined, 'this poll handle is closing or closed');
     this.stopWatching();
     return this;
   }
@@ -95,7 +107,10 @@ export class Poll extends Handle implements IoWatcher {
     // sysfs reports POLLERR|POLLPRI for a priority event; only a bare error is one.
     if ((events & IO_ERROR) !== 0 && (events & PRIORITIZED) === 0) {
       this.stopWatching();
-      cb(new UVError('EBADF', 'uv_poll_start', undefined, `the kernel reported an error condition on fd ${this.fd}`), 0);
+      cb(
+        new UVError('EBADF', 'uv_poll_start', undefined, `the kernel reported an error condition on fd ${this.fd}`),
+        0,
+      );
       return;
     }
     let mask = events & ALL;
@@ -117,4 +132,3 @@ export class Poll extends Handle implements IoWatcher {
     this.markInactive();
   }
 }
-

@@ -55,7 +55,8 @@ export class Signal extends Handle implements SignalTarget {
 
   /** uv_signal_stop: a delivery already read but not yet given is dropped. */
   stop(): this {
-    if (this.isClosing()) throw new UVError('EINVAL', 'uv_signal_stop', undefined, 'this signal handle is closing or closed');
+    if (this.isClosing())
+      throw new UVError('EINVAL', 'uv_signal_stop', undefined, 'this signal handle is closing or closed');
     this.halt();
     return this;
   }
@@ -103,7 +104,8 @@ export class Signal extends Handle implements SignalTarget {
 
 /** A signal's number from its name, checked as Node's process.kill checks it. */
 function signalNumber(signal: unknown): number {
-  if (typeof signal !== 'string') throw new TypeError(`signal must be a string such as 'SIGUSR2', got ${describe(signal)}`);
+  if (typeof signal !== 'string')
+    throw new TypeError(`signal must be a string such as 'SIGUSR2', got ${describe(signal)}`);
   const signum = Object.hasOwn(NUMBERS, signal) ? NUMBERS[signal] : undefined;
   if (signum === undefined) {
     throw Object.assign(new TypeError(`Unknown signal: ${signal}`), { code: 'ERR_UNKNOWN_SIGNAL' });

@@ -1,5 +1,14 @@
 import {
-  EAGAIN, ECONNABORTED, EINPROGRESS, EINTR, EMFILE, ENFILE, SHUT_WR, SOL_SOCKET, SO_ERROR, type Libc,
+  EAGAIN,
+  ECONNABORTED,
+  EINPROGRESS,
+  EINTR,
+  EMFILE,
+  ENFILE,
+  SHUT_WR,
+  SOL_SOCKET,
+  SO_ERROR,
+  type Libc,
 } from '../../ffi/libc.js';
 import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
 import { acceptSocket } from '../backend/socket.js';
@@ -11,7 +20,6 @@ import { queueRemove } from '../queue.js';
 import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
-
 
 // Stream flags, as libuv's UV_HANDLE_* for streams.
 const READING = 1;
@@ -45,7 +53,10 @@ class WriteReq {
   next: WriteReq | null = null;
   written = 0;
   error: UVError | null = null;
-  constructor(readonly data: Uint8Array, readonly cb: ErrorCallback | undefined) {}
+  constructor(
+    readonly data: Uint8Array,
+    readonly cb: ErrorCallback | undefined,
+  ) {}
 }
 
 /**
@@ -107,9 +118,12 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
     if (!(client instanceof Stream) || client.type !== this.type) {
       throw new TypeError(`client must be a new ${this.type} handle, got ${describe(client)}`);
     }
-    if (client.loop !== this.loop) throw new UVError('EINVAL', 'uv_accept', undefined, 'client belongs to another loop');
-    if (this.acceptedFd === -1) throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
-    if (client.fd !== -1 || client.isClosing()) throw new UVError('EBUSY', 'uv_accept', undefined, 'client already has a socket');
+    if (client.loop !== this.loop)
+      throw new UVError('EINVAL', 'uv_accept', undefined, 'client belongs to another loop');
+    if (this.acceptedFd === -1)
+      throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
+    if (client.fd !== -1 || client.isClosing())
+      throw new UVError('EBUSY', 'uv_accept', undefined, 'client already has a socket');
     // The server lets go of the fd first: should the client fail to apply its socket options,
     // the fd is the client's alone to close.
     const fd = this.acceptedFd;
@@ -121,7 +135,8 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
   /** uv_read_start: data as it arrives, each chunk a new Buffer; `null` data is EOF. */
   readStart(onRead: ReadCallback): this {
     checkFunction(onRead, 'onRead');
-    if (this.isClosing()) throw new UVError('EINVAL', `uv_read_start`, undefined, `this ${this.type} handle is closing`);
+    if (this.isClosing())
+      throw new UVError('EINVAL', `uv_read_start`, undefined, `this ${this.type} handle is closing`);
     if (this.fd === -1 || (this.sflags & READABLE) === 0) {
       throw new UVError('ENOTCONN', 'uv_read_start', undefined, 'the stream is not connected or has ended');
     }
@@ -155,7 +170,8 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
       this.loop.failLater(cb, new UVError('EBADF', 'uv_write', undefined, 'the stream is closed or not open'));
       return;
     }
-    if ((this.sflags & WRITABLE) === 0) throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
+    if ((this.sflags & WRITABLE) === 0)
+      throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
     const idle = this.writeQueue.head === null;
     this.writeQueue.push(new WriteReq(data, cb));
     this.queuedBytes += data.length;

@@ -1,7 +1,23 @@
 import {
-  AF_INET, AF_INET6, EADDRINUSE, ECONNREFUSED, EINPROGRESS, EINTR, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY,
-  SOCK_STREAM, SOL_SOCKET, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT_BALANCED, TCP_KEEPCNT, TCP_KEEPIDLE,
-  TCP_KEEPINTVL, TCP_NODELAY, type Libc,
+  AF_INET,
+  AF_INET6,
+  EADDRINUSE,
+  ECONNREFUSED,
+  EINPROGRESS,
+  EINTR,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  IPV6_V6ONLY,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_KEEPALIVE,
+  SO_REUSEADDR,
+  SO_REUSEPORT_BALANCED,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
+  type Libc,
 } from '../../ffi/libc.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
@@ -49,7 +65,12 @@ export class Tcp extends Stream {
     const { sa, family } = encodeSockaddr(this.libc, host, port, 'bind');
     if (ipv6Only && family !== 6) throw new UVError('EINVAL', 'bind', undefined, 'ipv6Only needs an IPv6 address');
     if (reusePort && SO_REUSEPORT_BALANCED === 0) {
-      throw new UVError('ENOTSUP', 'bind', undefined, 'reusePort: this kernel does not spread connections over the sockets of a port');
+      throw new UVError(
+        'ENOTSUP',
+        'bind',
+        undefined,
+        'reusePort: this kernel does not spread connections over the sockets of a port',
+      );
     }
     this.ensureSocket(family);
     this.setOption(SOL_SOCKET, SO_REUSEADDR, 1, 'setsockopt');
@@ -113,7 +134,8 @@ export class Tcp extends Stream {
    */
   setKeepAlive(on: boolean, delaySeconds = 0): this {
     if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
-    if (typeof delaySeconds !== 'number') throw new TypeError(`delaySeconds must be a number, got ${describe(delaySeconds)}`);
+    if (typeof delaySeconds !== 'number')
+      throw new TypeError(`delaySeconds must be a number, got ${describe(delaySeconds)}`);
     // Linux refuses a TCP_KEEPIDLE above MAX_TCP_KEEPIDLE (32767 s); refused here, no option is half set.
     if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_KEEPIDLE) {
       throw new RangeError(`delaySeconds must be an integer from 0 to ${MAX_KEEPIDLE}, got ${String(delaySeconds)}`);
@@ -149,10 +171,12 @@ export class Tcp extends Stream {
 
   private name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
     // As uv_tcp_getsockname: a bind that failed is reported here too, not a name it never got.
-    if (this.delayedError !== null && this.bindTarget !== '') throw errnoError(this.delayedError.errno, syscall, undefined, this.bindTarget);
+    if (this.delayedError !== null && this.bindTarget !== '')
+      throw errnoError(this.delayedError.errno, syscall, undefined, this.bindTarget);
     if (this.fd === -1) throw new UVError('EBADF', syscall, undefined, 'the handle has no socket');
     const { sa, len } = sockaddrStorage();
-    const r = syscall === 'getsockname' ? this.libc.getsockname(this.fd, sa, len) : this.libc.getpeername(this.fd, sa, len);
+    const r =
+      syscall === 'getsockname' ? this.libc.getsockname(this.fd, sa, len) : this.libc.getpeername(this.fd, sa, len);
     if (r !== 0) throw errnoError(this.libc.errno(), syscall);
     return decodeSockaddr(this.libc, sa, syscall);
   }
@@ -174,10 +198,12 @@ export class Tcp extends Stream {
 /** Tcp.bind's options, checked: an object with boolean members, or nothing. */
 function bindOptions(options: unknown): { reusePort: boolean; ipv6Only: boolean } {
   if (options === undefined) return { reusePort: false, ipv6Only: false };
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   const { reusePort = false, ipv6Only = false } = options as { reusePort?: unknown; ipv6Only?: unknown };
-  if (typeof reusePort !== 'boolean') throw new TypeError(`options.reusePort must be a boolean, got ${describe(reusePort)}`);
-  if (typeof ipv6Only !== 'boolean') throw new TypeError(`options.ipv6Only must be a boolean, got ${describe(ipv6Only)}`);
+  if (typeof reusePort !== 'boolean')
+    throw new TypeError(`options.reusePort must be a boolean, got ${describe(reusePort)}`);
+  if (typeof ipv6Only !== 'boolean')
+    throw new TypeError(`options.ipv6Only must be a boolean, got ${describe(ipv6Only)}`);
   return { reusePort, ipv6Only };
 }
-

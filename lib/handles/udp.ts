@@ -1,18 +1,43 @@
 import { isIP } from 'node:net';
 import {
-  AF_INET, AF_INET6, EAFNOSUPPORT, EAGAIN, EINTR, EINVAL, ENOBUFS, IPPROTO_IP, IPPROTO_IPV6, IPV6_JOIN_GROUP,
-  IPV6_LEAVE_GROUP, IPV6_MREQ, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS, IPV6_V6ONLY,
-  IOVEC, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MREQ, IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TTL, MMSGHDR,
-  SOCKADDR_STORAGE_SIZE, SOCK_DGRAM, SOL_SOCKET, SO_BROADCAST, SO_ERROR, SO_REUSE_UDP, type Libc,
+  AF_INET,
+  AF_INET6,
+  EAFNOSUPPORT,
+  EAGAIN,
+  EINTR,
+  EINVAL,
+  ENOBUFS,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_JOIN_GROUP,
+  IPV6_LEAVE_GROUP,
+  IPV6_MREQ,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_LOOP,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IOVEC,
+  IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP,
+  IP_MREQ,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_TTL,
+  MMSGHDR,
+  SOCKADDR_STORAGE_SIZE,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+  SO_BROADCAST,
+  SO_ERROR,
+  SO_REUSE_UDP,
+  type Libc,
 } from '../../ffi/libc.js';
 import { IO_ERROR, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
-import {
-  PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress,
-} from '../sockaddr.js';
+import { PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
@@ -543,7 +568,7 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
     if (reported !== 0) {
       optval[0] = 0;
       optlen[0] = 4;
-      const own = libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) === 0 ? optval[0] as number : 0;
+      const own = libc.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, optval, optlen) === 0 ? (optval[0] as number) : 0;
       if (own !== 0) reported = own;
       (this.recvCb as RecvCallback)(errnoError(reported, 'recvmsg'), null, null);
       if (this.fd === -1 || this.recvCb === undefined) return;
@@ -586,7 +611,7 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
     const libc = this.libc;
     const b = (batch ??= new Batch(libc));
     const mem = b.mem;
-    for (let left = MAX_READS; left > 0;) {
+    for (let left = MAX_READS; left > 0; ) {
       let n = b.read(libc, this.fd, BATCH);
       while (n < 0 && libc.errno() === EINTR) n = b.read(libc, this.fd, BATCH);
       if (n <= 0) {
@@ -687,9 +712,8 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
       if (err !== null) throw err;
     }
     const level = family === 4 ? IPPROTO_IP : IPPROTO_IPV6;
-    const name = family === 4
-      ? (join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP)
-      : (join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP);
+    const name =
+      family === 4 ? (join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP) : join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP;
     if (libc.setsockopt(this.fd, level, name, mreq, mreq.length) !== 0) {
       throw errnoError(libc.errno(), syscall, undefined, group);
     }
@@ -779,4 +803,3 @@ function anyAddress(libc: Libc, family: 4 | 6): Uint8Array {
   if (family === 4) return (any4 ??= encodeSockaddr(libc, '0.0.0.0', 0, 'bind').sa);
   return (any6 ??= encodeSockaddr(libc, '::', 0, 'bind').sa);
 }
-

@@ -1,6 +1,16 @@
 import {
-  ADDRINFO, AF_INET, AF_INET6, AF_UNSPEC, NI_MAXHOST, NI_MAXSERV, SOCKADDR_IN, SOCKADDR_IN6, SOCK_DGRAM, SOCK_RAW,
-  SOCK_STREAM, type Libc,
+  ADDRINFO,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  NI_MAXHOST,
+  NI_MAXSERV,
+  SOCKADDR_IN,
+  SOCKADDR_IN6,
+  SOCK_DGRAM,
+  SOCK_RAW,
+  SOCK_STREAM,
+  type Libc,
 } from '../../ffi/libc.js';
 import { errnoOf } from '../errors.js';
 import { writeSockaddrHead } from '../sockaddr.js';
@@ -8,7 +18,20 @@ import { alloc, free, heap, heapReaches } from '../shared-heap.js';
 import { op } from '../threadpool/op.js';
 import { Refused, fail, putStrings, reserveOut } from '../threadpool/slot-data.js';
 import {
-  A0, A1, A2, DATA, DATA_LEN, IN, OUT, OUT_AREA, OUT_BYTES, OUT_LEN, RESULT, int, setInt, type Slot,
+  A0,
+  A1,
+  A2,
+  DATA,
+  DATA_LEN,
+  IN,
+  OUT,
+  OUT_AREA,
+  OUT_BYTES,
+  OUT_LEN,
+  RESULT,
+  int,
+  setInt,
+  type Slot,
 } from '../threadpool/slot.js';
 import { eaiCode, formatIPv4, formatIPv6, toAscii } from './lookup.js';
 
@@ -105,7 +128,10 @@ let names: { bytes: Uint8Array; address: number } | undefined;
 
 export const DNS_OPS = {
   getaddrinfo: op({
-    type: 'getaddrinfo', slow: true, brief: false, syscalls: ['getaddrinfo'],
+    type: 'getaddrinfo',
+    slow: true,
+    brief: false,
+    syscalls: ['getaddrinfo'],
     /**
      * `family` 0, 4 or 6 and `socktype` 0, SOCK_STREAM or SOCK_DGRAM become the hints; any
      * other value reaches libc as -1, which no libc takes (EAI_FAMILY, EAI_SOCKTYPE), as libuv
@@ -122,16 +148,22 @@ export const DNS_OPS = {
       heap.u8.fill(0, hints, hints + ADDRINFO.size);
       const i32 = heap.i32;
       i32[(hints + ADDRINFO.flags) >> 2] = flags;
-      i32[(hints + ADDRINFO.family) >> 2] = family === 0 ? AF_UNSPEC : family === 4 ? AF_INET : family === 6 ? AF_INET6 : -1;
-      i32[(hints + ADDRINFO.socktype) >> 2] = socktype === 0 || socktype === SOCK_STREAM || socktype === SOCK_DGRAM ? socktype : -1;
+      i32[(hints + ADDRINFO.family) >> 2] =
+        family === 0 ? AF_UNSPEC : family === 4 ? AF_INET : family === 6 ? AF_INET6 : -1;
+      i32[(hints + ADDRINFO.socktype) >> 2] =
+        socktype === 0 || socktype === SOCK_STREAM || socktype === SOCK_DGRAM ? socktype : -1;
     },
     run(slot, { libc, base }) {
       const data = int(slot, DATA);
       heapReaches(data + int(slot, DATA_LEN));
       const service = int(slot, A0);
       const res = slot + OUT_AREA + RES;
-      const status = libc.getaddrinfo(base + data, service < 0 ? 0 : base + data + service, base + slot + OUT_AREA + HINTS,
-        base + res);
+      const status = libc.getaddrinfo(
+        base + data,
+        service < 0 ? 0 : base + data + service,
+        base + slot + OUT_AREA + HINTS,
+        base + res,
+      );
       if (status !== 0) {
         failEai(slot, libc, status);
         return;
@@ -163,11 +195,15 @@ export const DNS_OPS = {
     },
   }),
   getnameinfo: op({
-    type: 'getnameinfo', slow: true, brief: false, syscalls: ['getnameinfo'],
+    type: 'getnameinfo',
+    slow: true,
+    brief: false,
+    syscalls: ['getnameinfo'],
     /** `address` is an IP literal of `family` (the caller checked it with isIP), perhaps with a zone. */
     encode(slot, _req, address: string, family: 4 | 6, port: number, flags: number) {
       const zone = address.indexOf('%');
-      const first = zone < 0 ? putStrings(slot, address) : putStrings(slot, address.slice(0, zone), address.slice(zone + 1));
+      const first =
+        zone < 0 ? putStrings(slot, address) : putStrings(slot, address.slice(0, zone), address.slice(zone + 1));
       setInt(slot, A0, zone < 0 ? -1 : first);
       setInt(slot, A1, port | (family << 16));
       setInt(slot, A2, flags);
@@ -194,8 +230,15 @@ export const DNS_OPS = {
       // An unknown interface gives 0, which uv_ip6_addr keeps as well.
       if (zone >= 0 && !v4) heap.u32[(sa + SOCKADDR_IN6.scopeId) >> 2] = libc.if_nametoindex(base + data + zone) >>> 0;
       names ??= namesOf(libc);
-      const status = libc.getnameinfo(base + sa, size, names.address, NI_MAXHOST, names.address + NI_MAXHOST, NI_MAXSERV,
-        int(slot, A2));
+      const status = libc.getnameinfo(
+        base + sa,
+        size,
+        names.address,
+        NI_MAXHOST,
+        names.address + NI_MAXHOST,
+        NI_MAXSERV,
+        int(slot, A2),
+      );
       if (status !== 0) {
         failEai(slot, libc, status);
         return;

@@ -36,7 +36,10 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-const SOCKTYPES = new Map<unknown, number>([['stream', SOCK_STREAM], ['dgram', SOCK_DGRAM]]);
+const SOCKTYPES = new Map<unknown, number>([
+  ['stream', SOCK_STREAM],
+  ['dgram', SOCK_DGRAM],
+]);
 
 /**
  * uv_getaddrinfo: the addresses libc finds for `node` (and `service`), in libc's order, none
@@ -45,8 +48,13 @@ const SOCKTYPES = new Map<unknown, number>([['stream', SOCK_STREAM], ['dgram', S
  * before it queues (empty, or longer than 255 bytes in its IDNA form: EINVAL; E2BIG) fails
  * through the callback, as there; wrong types throw.
  */
-export function getaddrinfo(loop: unknown, node: string, service: string | null, hints: Hints | null,
-  cb: (err: UVError | null, addresses?: Address[]) => void): Request {
+export function getaddrinfo(
+  loop: unknown,
+  node: string,
+  service: string | null,
+  hints: Hints | null,
+  cb: (err: UVError | null, addresses?: Address[]) => void,
+): Request {
   checkLoop(loop);
   const host = checkCString(node, 'node');
   const serv = service === null || service === undefined ? null : checkCString(service, 'service');
@@ -58,12 +66,14 @@ export function getaddrinfo(loop: unknown, node: string, service: string | null,
       throw new TypeError(`hints must be a plain object or null, got ${describe(hints)}`);
     }
     if (hints.family !== undefined) {
-      if (hints.family !== 0 && hints.family !== 4 && hints.family !== 6) throw new TypeError(`hints.family must be 0, 4 or 6, got ${describe(hints.family)}`);
+      if (hints.family !== 0 && hints.family !== 4 && hints.family !== 6)
+        throw new TypeError(`hints.family must be 0, 4 or 6, got ${describe(hints.family)}`);
       family = hints.family;
     }
     if (hints.socktype !== undefined) {
       const t = SOCKTYPES.get(hints.socktype);
-      if (t === undefined) throw new TypeError(`hints.socktype must be 'stream' or 'dgram', got ${describe(hints.socktype)}`);
+      if (t === undefined)
+        throw new TypeError(`hints.socktype must be 'stream' or 'dgram', got ${describe(hints.socktype)}`);
       socktype = t;
     }
     if (hints.flags !== undefined) flags = checkFlags(hints.flags, 'hints.flags');
@@ -76,8 +86,13 @@ export function getaddrinfo(loop: unknown, node: string, service: string | null,
  * address that is not an IP literal throws ERR_INVALID_ARG_VALUE, as dns.lookupService does;
  * an IPv6 zone ('fe80::1%eth0') is taken as uv_ip6_addr takes it (an unknown one as none).
  */
-export function getnameinfo(loop: unknown, address: string, port: number, flags: number,
-  cb: (err: UVError | null, result?: { host: string; service: string }) => void): Request {
+export function getnameinfo(
+  loop: unknown,
+  address: string,
+  port: number,
+  flags: number,
+  cb: (err: UVError | null, result?: { host: string; service: string }) => void,
+): Request {
   checkLoop(loop);
   const family = isIP(address);
   if (family === 0) throw invalidArgValue('address', address);

@@ -1,20 +1,69 @@
 import { tryLibc } from '../../ffi/driver.js';
 import {
-  AT_FDCWD, AT_SYMLINK_NOFOLLOW, DT_DIR, DT_LNK, DT_REG, DT_UNKNOWN, EACCES, EINPROGRESS, EINTR, EINVAL, EIO, ENOMEM,
-  ENOSYS, ENOTSOCK, ENOTSUP, EPERM, EXDEV, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY, O_CLOEXEC,
-  PATH_MAX, TIMESPEC_BYTES, type Libc,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  DT_DIR,
+  DT_LNK,
+  DT_REG,
+  DT_UNKNOWN,
+  EACCES,
+  EINPROGRESS,
+  EINTR,
+  EINVAL,
+  EIO,
+  ENOMEM,
+  ENOSYS,
+  ENOTSOCK,
+  ENOTSUP,
+  EPERM,
+  EXDEV,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_RDONLY,
+  O_TRUNC,
+  O_WRONLY,
+  O_CLOEXEC,
+  PATH_MAX,
+  TIMESPEC_BYTES,
+  type Libc,
 } from '../../ffi/libc.js';
 // The pool's file system calls are Linux's (statx, getdents64, copy_file_range, FICLONE): they
 // are not ported to macOS or FreeBSD yet.
 import {
-  AT_EMPTY_PATH, CIFS_MAGIC_NUMBER, FICLONE, LINUX_DIRENT64, SMB2_MAGIC_NUMBER, SMB_SUPER_MAGIC, STATFS, STATX,
-  STATX_BYTES, STATX_MASK,
+  AT_EMPTY_PATH,
+  CIFS_MAGIC_NUMBER,
+  FICLONE,
+  LINUX_DIRENT64,
+  SMB2_MAGIC_NUMBER,
+  SMB_SUPER_MAGIC,
+  STATFS,
+  STATX,
+  STATX_BYTES,
+  STATX_MASK,
 } from '../../ffi/os/linux.js';
 import { alloc, free, heap } from '../shared-heap.js';
 import { AGAIN, Failed, NO_VALUE, op, type PoolContext } from '../threadpool/op.js';
 import { fail, outBytes, putStrings, reserveOut } from '../threadpool/slot-data.js';
 import {
-  A0, A1, A2, DATA, DATA_LEN, F0, F1, F2, F3, OUT, OUT_AREA, OUT_LEN, RESULT, float, int, setFloat, setInt, type Slot,
+  A0,
+  A1,
+  A2,
+  DATA,
+  DATA_LEN,
+  F0,
+  F1,
+  F2,
+  F3,
+  OUT,
+  OUT_AREA,
+  OUT_LEN,
+  RESULT,
+  float,
+  int,
+  setFloat,
+  setInt,
+  type Slot,
 } from '../threadpool/slot.js';
 import { Stats, heapU64, statxMode } from './stats.js';
 
@@ -164,7 +213,10 @@ type FdCall = (libc: Libc, fd: number, n: number) => number;
 
 function statOp(syscall: string, flags: number) {
   return op({
-    type: 'fs', slow: false, brief: true, syscalls: [syscall],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: [syscall],
     encode(slot, _req, p: string) {
       putStrings(slot, p);
     },
@@ -181,7 +233,10 @@ function statOp(syscall: string, flags: number) {
 /** A call that takes one path (and a mode, for some) and reports nothing but its error. */
 function pathCall(syscall: string, call: PathCall) {
   return op({
-    type: 'fs', slow: false, brief: true, syscalls: [syscall],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: [syscall],
     encode(slot, _req, p: string, arg: number = 0) {
       putStrings(slot, p);
       setInt(slot, A1, arg);
@@ -199,7 +254,10 @@ function pathCall(syscall: string, call: PathCall) {
 /** A call that takes two paths (the second A0 bytes into DATA); its errors name both. */
 function twoPathCall(syscall: string, call: TwoPathCall) {
   return op({
-    type: 'fs', slow: false, brief: true, syscalls: [syscall],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: [syscall],
     encode(slot, _req, a: string, b: string) {
       setInt(slot, A0, putStrings(slot, a, b));
     },
@@ -215,7 +273,10 @@ function twoPathCall(syscall: string, call: TwoPathCall) {
 
 function fdCall(syscall: string, brief: boolean, call: FdCall) {
   return op({
-    type: 'fs', slow: false, brief, syscalls: [syscall],
+    type: 'fs',
+    slow: false,
+    brief,
+    syscalls: [syscall],
     encode(slot, _req, fd: number, n: number = 0) {
       setInt(slot, A1, fd);
       setFloat(slot, F0, n);
@@ -237,7 +298,10 @@ function fdCall(syscall: string, brief: boolean, call: FdCall) {
  */
 function textCall(syscall: 'readlink' | 'realpath') {
   return op({
-    type: 'fs', slow: false, brief: true, syscalls: [syscall],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: [syscall],
     encode(slot, _req, p: string) {
       putStrings(slot, p);
     },
@@ -315,7 +379,10 @@ function runWrite(slot: Slot, { libc }: PoolContext): void {
   const length = float(slot, F1);
   let total = 0;
   do {
-    const r = position < 0 ? libc.writeAt(fd, at + total, length - total) : libc.pwrite(fd, at + total, length - total, position + total);
+    const r =
+      position < 0
+        ? libc.writeAt(fd, at + total, length - total)
+        : libc.pwrite(fd, at + total, length - total, position + total);
     if (r < 0) {
       if (libc.errno() === EINTR) continue;
       if (total === 0) {
@@ -484,7 +551,8 @@ function decodeReadFile(slot: Slot, req: { state: unknown }): Buffer | typeof AG
     if (target instanceof Error) return closeThenFail(slot, state, target);
     state.target = target;
     if (size === 0) state.chunks = [];
-    if (!encodeRead(slot, size === 0 ? READ_CHUNK : READ_ALL, target, 0)) return closeThenFail(slot, state, noDriverError());
+    if (!encodeRead(slot, size === 0 ? READ_CHUNK : READ_ALL, target, 0))
+      return closeThenFail(slot, state, noDriverError());
     return AGAIN;
   }
   const state = req.state as ReadFileState;
@@ -503,7 +571,8 @@ function decodeReadFile(slot: Slot, req: { state: unknown }): Buffer | typeof AG
     state.target = null;
     return Buffer.concat(chunks, state.total);
   }
-  if (state.total + UNKNOWN_CHUNK > READ_FILE_MAX) return closeThenFail(slot, state, new FileTooLargeError(state.total + UNKNOWN_CHUNK));
+  if (state.total + UNKNOWN_CHUNK > READ_FILE_MAX)
+    return closeThenFail(slot, state, new FileTooLargeError(state.total + UNKNOWN_CHUNK));
   const next = allocate(UNKNOWN_CHUNK);
   if (next instanceof Error) return closeThenFail(slot, state, next);
   state.target = next;
@@ -653,7 +722,15 @@ function runReaddir(slot: Slot, { libc, base }: PoolContext): void {
 }
 
 /** Reads the `n` bytes of records getdents64 left at `buffer` into `entries`; returns an lstat errno or 0. */
-function collect(libc: Libc, base: number, fd: number, slot: Slot, buffer: number, n: number, entries: RawDirent[]): number {
+function collect(
+  libc: Libc,
+  base: number,
+  fd: number,
+  slot: Slot,
+  buffer: number,
+  n: number,
+  entries: RawDirent[],
+): number {
   const u8 = heap.u8;
   for (let off = buffer, next = off; off < buffer + n; off = next) {
     next = off + (u8[off + LINUX_DIRENT64.reclen] as number) + (u8[off + LINUX_DIRENT64.reclen + 1] as number) * 256;
@@ -690,7 +767,7 @@ function decodeReaddir(slot: Slot): Dirent[] {
   const entries: Dirent[] = [];
   if (int(slot, OUT) === 0 || int(slot, OUT_LEN) === 0) return entries;
   const text = outBytes(slot).toString('utf8');
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; ) {
     const end = text.indexOf('\0', i + 1);
     entries.push({ name: text.slice(i + 1, end), type: DIRENT_TYPES[text.charCodeAt(i)] ?? 'other' });
     i = end + 1;
@@ -784,9 +861,12 @@ function copy(libc: Libc, base: number, slot: Slot, work: number): number {
     while (interrupted(r, libc));
     if (r !== 0) return libc.errno();
     // One file already: nothing to copy.
-    if (u32At(srcStat + STATX.devMajor) === u32At(dstStat + STATX.devMajor) &&
+    if (
+      u32At(srcStat + STATX.devMajor) === u32At(dstStat + STATX.devMajor) &&
       u32At(srcStat + STATX.devMinor) === u32At(dstStat + STATX.devMinor) &&
-      heapU64(srcStat + STATX.ino) === heapU64(dstStat + STATX.ino)) return 0;
+      heapU64(srcStat + STATX.ino) === heapU64(dstStat + STATX.ino)
+    )
+      return 0;
     do r = libc.ftruncate(dst, 0);
     while (interrupted(r, libc));
     if (r !== 0) {
@@ -841,7 +921,15 @@ function copyTimestamp(from: number, to: number): void {
  * uv__fs_sendfile for one chunk from the source's offset at `offset` (an off_t the calls
  * advance): copy_file_range, else sendfile, else read/write. Returns the bytes copied or -errno.
  */
-function send(libc: Libc, base: number, dst: number, src: number, offset: number, length: number, statfs: number): number {
+function send(
+  libc: Libc,
+  base: number,
+  dst: number,
+  src: number,
+  offset: number,
+  length: number,
+  statfs: number,
+): number {
   const chunk = Math.min(length, IO_MAX);
   for (;;) {
     const before = heapU64(offset);
@@ -855,7 +943,10 @@ function send(libc: Libc, base: number, dst: number, src: number, offset: number
         // ENOTSUP: another file system may take it; EXDEV: two file systems before Linux 5.3;
         // EPERM on CIFS is spurious. (libuv also falls back on EACCES from CephFS before Linux
         // 4.20, which uvts does not detect.)
-        trySendfile = errno === ENOSYS || errno === ENOTSUP || errno === EXDEV ||
+        trySendfile =
+          errno === ENOSYS ||
+          errno === ENOTSUP ||
+          errno === EXDEV ||
           (errno === EPERM && isCifsOrSmb(libc, base, dst, statfs));
         if (!trySendfile && errno !== EINTR) return -errno;
       } else {
@@ -867,7 +958,8 @@ function send(libc: Libc, base: number, dst: number, src: number, offset: number
     if (r >= 0 || after > before) return after - before;
     const errno = libc.errno();
     if (errno === EINTR) continue;
-    if (errno === EINVAL || errno === EIO || errno === ENOTSOCK || errno === EXDEV) return emulate(libc, base, dst, src, offset, chunk);
+    if (errno === EINVAL || errno === EIO || errno === ENOTSOCK || errno === EXDEV)
+      return emulate(libc, base, dst, src, offset, chunk);
     return -errno;
   }
 }
@@ -882,7 +974,7 @@ function emulate(libc: Libc, base: number, dst: number, src: number, offset: num
     do n = libc.pread(src, base + buffer, Math.min(length, EMUL_BUFFER), position);
     while (interrupted(n, libc));
     if (n <= 0) return n < 0 ? -libc.errno() : 0;
-    for (let done = 0; done < n;) {
+    for (let done = 0; done < n; ) {
       const w = libc.writeAt(dst, base + buffer + done, n - done);
       if (w < 0) {
         if (libc.errno() === EINTR) continue;
@@ -914,7 +1006,10 @@ export const FS_OPS = {
   stat: statOp('stat', 0),
   lstat: statOp('lstat', AT_SYMLINK_NOFOLLOW),
   fstat: op({
-    type: 'fs', slow: false, brief: true, syscalls: ['fstat'],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: ['fstat'],
     encode(slot, _req, fd: number) {
       setInt(slot, A1, fd);
       putStrings(slot, '');
@@ -929,7 +1024,10 @@ export const FS_OPS = {
   }),
   // Not brief: opening a FIFO waits for the other end.
   open: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['open'],
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['open'],
     encode(slot, _req, p: string, flags: number, mode: number) {
       putStrings(slot, p);
       setInt(slot, A1, flags);
@@ -944,7 +1042,10 @@ export const FS_OPS = {
   }),
   // Not brief: the last close of a file flushes it on NFS, and SO_LINGER makes a socket's wait.
   close: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['close'],
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['close'],
     encode(slot, _req, fd: number) {
       setInt(slot, A1, fd);
     },
@@ -956,19 +1057,29 @@ export const FS_OPS = {
   }),
   // Not brief: a pipe, a FIFO or a terminal waits for the other end.
   read: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['read'],
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['read'],
     encode: encodeTransfer,
     run: runRead,
     decode: (slot) => float(slot, F3),
   }),
   write: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['write'],
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['write'],
     encode: encodeTransfer,
     run: runWrite,
     decode: (slot) => float(slot, F3),
   }),
   readFile: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['open', 'fstat', 'read', 'close'], named: 1,
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['open', 'fstat', 'read', 'close'],
+    named: 1,
     encode(slot, _req, p: string) {
       putStrings(slot, p);
       setInt(slot, A0, OPEN);
@@ -977,7 +1088,11 @@ export const FS_OPS = {
     decode: decodeReadFile,
   }),
   writeFile: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['open', 'write', 'close'], named: 1,
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['open', 'write', 'close'],
+    named: 1,
     encode(slot, req, p: string, data: Uint8Array) {
       putStrings(slot, p);
       setFloat(slot, F1, data.length);
@@ -994,7 +1109,10 @@ export const FS_OPS = {
   mkdir: pathCall('mkdir', (libc, p, mode) => libc.mkdir(p, mode)),
   // libc's mkdtemp rewrites the XXXXXX of the template in DATA, which is then the result.
   mkdtemp: op({
-    type: 'fs', slow: false, brief: true, syscalls: ['mkdtemp'],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: ['mkdtemp'],
     encode(slot, _req, prefix: string) {
       putStrings(slot, `${prefix}XXXXXX`);
     },
@@ -1011,7 +1129,11 @@ export const FS_OPS = {
   }),
   // Not brief: a directory's size is unbounded, and so is the time to list it.
   readdir: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['scandir', 'lstat'], named: 1,
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['scandir', 'lstat'],
+    named: 1,
     encode(slot, _req, p: string) {
       putStrings(slot, p);
     },
@@ -1021,7 +1143,10 @@ export const FS_OPS = {
   rename: twoPathCall('rename', (libc, a, b) => libc.rename(a, b)),
   // Not brief: it copies the file's data.
   copyfile: op({
-    type: 'fs', slow: false, brief: false, syscalls: ['copyfile'],
+    type: 'fs',
+    slow: false,
+    brief: false,
+    syscalls: ['copyfile'],
     encode(slot, _req, a: string, b: string, flags: number) {
       setInt(slot, A0, putStrings(slot, a, b));
       setInt(slot, A1, flags);
@@ -1034,7 +1159,10 @@ export const FS_OPS = {
   access: pathCall('access', (libc, p, mode) => libc.access(p, mode)),
   chmod: pathCall('chmod', (libc, p, mode) => libc.chmod(p, mode)),
   utime: op({
-    type: 'fs', slow: false, brief: true, syscalls: ['utime'],
+    type: 'fs',
+    slow: false,
+    brief: true,
+    syscalls: ['utime'],
     encode(slot, _req, p: string, atime: number, mtime: number) {
       putStrings(slot, p);
       setFloat(slot, F0, atime);

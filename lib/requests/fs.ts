@@ -51,8 +51,10 @@ function checkBuffer(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   const memory = value.buffer;
   if (!(memory instanceof SharedArrayBuffer) && memory.resizable) {
-    throw new TypeError(`${name} must not be a view on a resizable ArrayBuffer: a resize while a pool thread reads or writes ` +
-      'it could take its memory away; use a fixed-length ArrayBuffer or a SharedArrayBuffer');
+    throw new TypeError(
+      `${name} must not be a view on a resizable ArrayBuffer: a resize while a pool thread reads or writes ` +
+        'it could take its memory away; use a fixed-length ArrayBuffer or a SharedArrayBuffer',
+    );
   }
   return value;
 }
@@ -61,18 +63,36 @@ function checkBuffer(value: unknown, name: string): Uint8Array {
 const FLAGS: Record<string, number> = (() => {
   const { O_RDONLY: R, O_WRONLY: W, O_RDWR: RW, O_CREAT: C, O_TRUNC: T, O_APPEND: A, O_EXCL: X, O_SYNC: S } = constants;
   return {
-    r: R, rs: R | S, sr: R | S, 'r+': RW, 'rs+': RW | S, 'sr+': RW | S,
-    w: T | C | W, wx: T | C | W | X, xw: T | C | W | X,
-    'w+': T | C | RW, 'wx+': T | C | RW | X, 'xw+': T | C | RW | X,
-    a: A | C | W, ax: A | C | W | X, xa: A | C | W | X, as: A | C | W | S, sa: A | C | W | S,
-    'a+': A | C | RW, 'ax+': A | C | RW | X, 'xa+': A | C | RW | X, 'as+': A | C | RW | S, 'sa+': A | C | RW | S,
+    r: R,
+    rs: R | S,
+    sr: R | S,
+    'r+': RW,
+    'rs+': RW | S,
+    'sr+': RW | S,
+    w: T | C | W,
+    wx: T | C | W | X,
+    xw: T | C | W | X,
+    'w+': T | C | RW,
+    'wx+': T | C | RW | X,
+    'xw+': T | C | RW | X,
+    a: A | C | W,
+    ax: A | C | W | X,
+    xa: A | C | W | X,
+    as: A | C | W | S,
+    sa: A | C | W | S,
+    'a+': A | C | RW,
+    'ax+': A | C | RW | X,
+    'xa+': A | C | RW | X,
+    'as+': A | C | RW | S,
+    'sa+': A | C | RW | S,
   };
 })();
 
 function checkFlags(value: unknown): number {
   if (typeof value === 'string') {
     const flags = FLAGS[value];
-    if (flags === undefined) throw new TypeError(`flags must be one of Node's open flags ('r', 'w+', 'a', ...), got ${JSON.stringify(value)}`);
+    if (flags === undefined)
+      throw new TypeError(`flags must be one of Node's open flags ('r', 'w+', 'a', ...), got ${JSON.stringify(value)}`);
     return flags;
   }
   return checkInt(value, 'flags', 0, 0x7fffffff);
@@ -98,8 +118,10 @@ function checkTime(value: unknown, name: string): number {
     if (Number.isNaN(ms)) throw new RangeError(`${name} must be a valid Date, got an Invalid Date`);
     return ms / 1000;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a Date or seconds as a finite number, got ${describe(value)}`);
-  if (Math.abs(value) > MAX_SECONDS) throw new RangeError(`${name} must be within ${MAX_SECONDS} seconds of 1970 (a Date's range), got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new TypeError(`${name} must be a Date or seconds as a finite number, got ${describe(value)}`);
+  if (Math.abs(value) > MAX_SECONDS)
+    throw new RangeError(`${name} must be within ${MAX_SECONDS} seconds of 1970 (a Date's range), got ${value}`);
   return value;
 }
 
@@ -140,15 +162,29 @@ export function close(loop: unknown, fd: unknown, cb: Done): Request {
 }
 
 /** read(2) into buffer[offset, offset + length), at `position` (null: the file's current one). */
-export function read(loop: unknown, fd: unknown, buffer: unknown, offset: unknown, length: unknown, position: unknown,
-  cb: Callback<number>): Request {
+export function read(
+  loop: unknown,
+  fd: unknown,
+  buffer: unknown,
+  offset: unknown,
+  length: unknown,
+  position: unknown,
+  cb: Callback<number>,
+): Request {
   checkLoop(loop);
   return request(loop, 'read', cb, {}, transfer(fd, buffer, offset, length, position));
 }
 
 /** write(2) from buffer[offset, offset + length), at `position` (null: the file's current one). */
-export function write(loop: unknown, fd: unknown, buffer: unknown, offset: unknown, length: unknown, position: unknown,
-  cb: Callback<number>): Request {
+export function write(
+  loop: unknown,
+  fd: unknown,
+  buffer: unknown,
+  offset: unknown,
+  length: unknown,
+  position: unknown,
+  cb: Callback<number>,
+): Request {
   checkLoop(loop);
   return request(loop, 'write', cb, {}, transfer(fd, buffer, offset, length, position));
 }

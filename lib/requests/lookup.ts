@@ -4,8 +4,20 @@
 // Node prints it. The calls themselves, and the slot bytes they read and write, are in
 // dns-ops.ts.
 import {
-  EAI_ADDRFAMILY, EAI_AGAIN, EAI_BADFLAGS, EAI_CANCELED, EAI_FAIL, EAI_FAMILY, EAI_MEMORY, EAI_NODATA, EAI_NONAME,
-  EAI_OVERFLOW, EAI_SERVICE, EAI_SOCKTYPE, EAI_SYSTEM, type Libc,
+  EAI_ADDRFAMILY,
+  EAI_AGAIN,
+  EAI_BADFLAGS,
+  EAI_CANCELED,
+  EAI_FAIL,
+  EAI_FAMILY,
+  EAI_MEMORY,
+  EAI_NODATA,
+  EAI_NONAME,
+  EAI_OVERFLOW,
+  EAI_SERVICE,
+  EAI_SOCKTYPE,
+  EAI_SYSTEM,
+  type Libc,
 } from '../../ffi/libc.js';
 import { errnoError } from '../errors.js';
 
@@ -89,7 +101,7 @@ export function formatIPv6(bytes: Uint8Array, at: number): string {
 
 // What uv__idna_toascii accepts as a label separator besides '.': 。 ． ｡
 const SEPARATORS = new Set([0x2e, 0x3002, 0xff0e, 0xff61]);
-const HOSTNAME_MAX = 255;  // uv_getaddrinfo's buffer is 256 bytes with the NUL
+const HOSTNAME_MAX = 255; // uv_getaddrinfo's buffer is 256 bytes with the NUL
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**

@@ -73,7 +73,8 @@ export class Request implements PoolWork, RequestState {
   finish(slot: Slot): boolean {
     let err: Error | null = this.failure;
     let value: unknown = NO_VALUE;
-    if (this.cancelled) err = this.error(this.type === 'getaddrinfo' || this.type === 'getnameinfo' ? 'EAI_CANCELED' : 'ECANCELED');
+    if (this.cancelled)
+      err = this.error(this.type === 'getaddrinfo' || this.type === 'getnameinfo' ? 'EAI_CANCELED' : 'ECANCELED');
     else if (err === null) err = this.poolError(slot);
     if (err === null) {
       value = this.op.decode(slot, this);
@@ -164,8 +165,13 @@ export class Request implements PoolWork, RequestState {
  * Makes and submits the request for op `name` (its arguments already checked): the one way the
  * public functions (fs.ts, dns.ts, work.ts) reach the pool.
  */
-export function request<N extends OpName>(loop: unknown, name: N, cb: unknown, paths: { path?: string; dest?: string },
-  ...args: OpArgs<N>): Request {
+export function request<N extends OpName>(
+  loop: unknown,
+  name: N,
+  cb: unknown,
+  paths: { path?: string; dest?: string },
+  ...args: OpArgs<N>
+): Request {
   checkLoop(loop);
   checkFunction(cb, 'cb');
   return new Request(loop, name, cb as Callback, paths.path, paths.dest).start(...(args as unknown as never[]));

@@ -74,18 +74,40 @@ export class Stats {
   }
 
   // Node's dateFromMs: the Date of the rounded millisecond (lib/internal/fs/utils.js).
-  get atime(): Date { return new Date(Math.round(this.atimeMs)); }
-  get mtime(): Date { return new Date(Math.round(this.mtimeMs)); }
-  get ctime(): Date { return new Date(Math.round(this.ctimeMs)); }
-  get birthtime(): Date { return new Date(Math.round(this.birthtimeMs)); }
+  get atime(): Date {
+    return new Date(Math.round(this.atimeMs));
+  }
+  get mtime(): Date {
+    return new Date(Math.round(this.mtimeMs));
+  }
+  get ctime(): Date {
+    return new Date(Math.round(this.ctimeMs));
+  }
+  get birthtime(): Date {
+    return new Date(Math.round(this.birthtimeMs));
+  }
 
-  isFile(): boolean { return this.type() === constants.S_IFREG; }
-  isDirectory(): boolean { return this.type() === constants.S_IFDIR; }
-  isSymbolicLink(): boolean { return this.type() === constants.S_IFLNK; }
-  isFIFO(): boolean { return this.type() === constants.S_IFIFO; }
-  isSocket(): boolean { return this.type() === constants.S_IFSOCK; }
-  isCharacterDevice(): boolean { return this.type() === constants.S_IFCHR; }
-  isBlockDevice(): boolean { return this.type() === constants.S_IFBLK; }
+  isFile(): boolean {
+    return this.type() === constants.S_IFREG;
+  }
+  isDirectory(): boolean {
+    return this.type() === constants.S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return this.type() === constants.S_IFLNK;
+  }
+  isFIFO(): boolean {
+    return this.type() === constants.S_IFIFO;
+  }
+  isSocket(): boolean {
+    return this.type() === constants.S_IFSOCK;
+  }
+  isCharacterDevice(): boolean {
+    return this.type() === constants.S_IFCHR;
+  }
+  isBlockDevice(): boolean {
+    return this.type() === constants.S_IFBLK;
+  }
 
   private type(): number {
     return this.mode & constants.S_IFMT;

@@ -95,7 +95,12 @@ function valueSize(value: unknown, nested: boolean): number {
  * by the caller on its way through.
  */
 function plainArray(value: object): value is unknown[] {
-  return Array.isArray(value) && value.length <= ARRAY_MAX && !types.isProxy(value) && Object.keys(value).length === value.length;
+  return (
+    Array.isArray(value) &&
+    value.length <= ARRAY_MAX &&
+    !types.isProxy(value) &&
+    Object.keys(value).length === value.length
+  );
 }
 
 /** An upper bound of the FAST encoding of one value, or -1 if it needs v8. */
@@ -277,15 +282,35 @@ const V8_SHARED_ARRAY_BUFFER = 0x75; // 'u'
 const SHARED = 32;
 /** Node's numbering of view kinds (node:v8's arrayBufferViewTypeToIndex), Buffer at 10. */
 const VIEWS = [
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
-  DataView, Buffer, BigInt64Array, BigUint64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  DataView,
+  Buffer,
+  BigInt64Array,
+  BigUint64Array,
 ] as const;
 const BUFFER = 10;
 const DATA_VIEW = 9;
 const VIEW_KINDS: Readonly<Record<string, number>> = {
-  '[object Int8Array]': 0, '[object Uint8Array]': 1, '[object Uint8ClampedArray]': 2, '[object Int16Array]': 3,
-  '[object Uint16Array]': 4, '[object Int32Array]': 5, '[object Uint32Array]': 6, '[object Float32Array]': 7,
-  '[object Float64Array]': 8, '[object DataView]': 9, '[object BigInt64Array]': 11, '[object BigUint64Array]': 12,
+  '[object Int8Array]': 0,
+  '[object Uint8Array]': 1,
+  '[object Uint8ClampedArray]': 2,
+  '[object Int16Array]': 3,
+  '[object Uint16Array]': 4,
+  '[object Int32Array]': 5,
+  '[object Uint32Array]': 6,
+  '[object Float32Array]': 7,
+  '[object Float64Array]': 8,
+  '[object DataView]': 9,
+  '[object BigInt64Array]': 11,
+  '[object BigUint64Array]': 12,
 };
 
 /** What node:v8's classes have but @types/node does not declare. */
@@ -319,7 +344,10 @@ class Writer extends Serializer {
 
   _writeHostObject(view: NodeJS.ArrayBufferView): void {
     const kind = view.constructor === Buffer ? BUFFER : (VIEW_KINDS[Object.prototype.toString.call(view)] ?? -1);
-    if (kind < 0) throw new (this as unknown as SerializerInternals)._getDataCloneError(`${Object.prototype.toString.call(view)} could not be cloned.`);
+    if (kind < 0)
+      throw new (this as unknown as SerializerInternals)._getDataCloneError(
+        `${Object.prototype.toString.call(view)} could not be cloned.`,
+      );
     if (view.buffer instanceof SharedArrayBuffer) {
       this.writeUint32(SHARED + kind);
       this.writeUint32(this.sharedIndex(view.buffer));
@@ -336,7 +364,10 @@ class Writer extends Serializer {
 type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => NodeJS.ArrayBufferView;
 
 class Reader extends Deserializer {
-  constructor(bytes: Uint8Array, private readonly shared: readonly SharedArrayBuffer[]) {
+  constructor(
+    bytes: Uint8Array,
+    private readonly shared: readonly SharedArrayBuffer[],
+  ) {
     super(bytes);
   }
 

@@ -2,7 +2,20 @@ import { AGAIN, op } from '../threadpool/op.js';
 import { alloc, heap, heapReaches } from '../shared-heap.js';
 import { HeapFull, reserveData, reserveOut } from '../threadpool/slot-data.js';
 import {
-  A0, A1, A2, DATA, DATA_LEN, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_THREAD, RESULT, int, setInt, type Slot,
+  A0,
+  A1,
+  A2,
+  DATA,
+  DATA_LEN,
+  OUT,
+  OUT_LEN,
+  PORT,
+  PORT_BYTES,
+  PORT_THREAD,
+  RESULT,
+  int,
+  setInt,
+  type Slot,
 } from '../threadpool/slot.js';
 import { fastSize, readFast, readFastArgs, readV8, writeFast, writeFastArgs, writeV8 } from './work-codec.js';
 import { UNSENT, fetchShared, resultShared, sendResultShared, sendShared, sharedKey } from './work-share.js';
@@ -119,7 +132,9 @@ function exportAt(id: number): Export {
 function call(slot: Slot, target: Export, args: unknown[]): void | Promise<void> {
   const fn = (target.module as Record<string, unknown>)[target.name];
   if (typeof fn !== 'function') {
-    throw new TypeError(`export '${target.name}' of ${target.url} is not a function (it is ${fn === undefined ? 'missing' : typeof fn})`);
+    throw new TypeError(
+      `export '${target.name}' of ${target.url} is not a function (it is ${fn === undefined ? 'missing' : typeof fn})`,
+    );
   }
   const result: unknown = Reflect.apply(fn, undefined, args);
   if (result instanceof Promise) return result.then((value: unknown) => writeResult(slot, value));
@@ -148,7 +163,8 @@ function writeResult(slot: Slot, value: unknown): void {
 
 function reserve(slot: Slot, size: number): number {
   const at = reserveOut(slot, size);
-  if (at === 0) throw Object.assign(new Error('ENOMEM: the shared heap is full'), { code: 'ENOMEM', syscall: 'uv_queue_work' });
+  if (at === 0)
+    throw Object.assign(new Error('ENOMEM: the shared heap is full'), { code: 'ENOMEM', syscall: 'uv_queue_work' });
   return at;
 }
 
@@ -170,13 +186,24 @@ function readArgs(slot: Slot, how: number): unknown[] {
 
 export const WORK_OPS = {
   work: op({
-    type: 'work', slow: true, brief: false, syscalls: ['uv_queue_work'],
+    type: 'work',
+    slow: true,
+    brief: false,
+    syscalls: ['uv_queue_work'],
     /**
      * `size` >= 0: `args` go FAST in that many bytes; else `bytes` holds them V8, naming
      * `shared` (null if none).
      */
-    encode(slot, req, url: string, name: string, args: readonly unknown[], size: number, bytes: Uint8Array | null,
-      shared: SharedArrayBuffer[] | null) {
+    encode(
+      slot,
+      req,
+      url: string,
+      name: string,
+      args: readonly unknown[],
+      size: number,
+      bytes: Uint8Array | null,
+      shared: SharedArrayBuffer[] | null,
+    ) {
       setInt(slot, EXPORT, exportId(url, name));
       serial = (serial + 1) | 0;
       setInt(slot, SERIAL, serial);

@@ -1,6 +1,13 @@
 import {
-  BroadcastChannel, getEnvironmentData, parentPort, receiveMessageOnPort, setEnvironmentData, threadId, workerData,
-  type MessagePort, type Worker,
+  BroadcastChannel,
+  getEnvironmentData,
+  parentPort,
+  receiveMessageOnPort,
+  setEnvironmentData,
+  threadId,
+  workerData,
+  type MessagePort,
+  type Worker,
 } from 'node:worker_threads';
 import { allocForever, heap, heapReaches, isHeapRoot } from '../shared-heap.js';
 import { MAX_SIZE, poolRunning, supervisorThread } from '../threadpool/pool.js';
@@ -182,7 +189,8 @@ function introduce(): boolean {
 /** Waits up to WAIT_MS for word `index` of `i32` to leave 0; false if it has not. */
 function waitFor(i32: Int32Array, index: number): boolean {
   const end = Date.now() + WAIT_MS;
-  for (let left = WAIT_MS; Atomics.load(i32, index) === 0 && left > 0; left = end - Date.now()) Atomics.wait(i32, index, 0, left);
+  for (let left = WAIT_MS; Atomics.load(i32, index) === 0 && left > 0; left = end - Date.now())
+    Atomics.wait(i32, index, 0, left);
   return Atomics.load(i32, index) !== 0;
 }
 
@@ -213,7 +221,8 @@ export function resultShared(serial: number): SharedArrayBuffer[] {
     shared = arrived.get(serial);
   }
   // The supervisor posts them before the pool thread completes the request, and a post is queued at once.
-  if (shared === undefined) throw new Error(`uvts: the shared buffers of work request ${serial}'s result never arrived`);
+  if (shared === undefined)
+    throw new Error(`uvts: the shared buffers of work request ${serial}'s result never arrived`);
   arrived.delete(serial);
   return shared;
 }
@@ -245,7 +254,9 @@ export function fetchShared(key: string): SharedArrayBuffer[] {
     const reply = m.message as Partial<ArgsMessage>;
     if (reply.key === key && reply.shared !== undefined) return reply.shared;
   }
-  throw new Error("uvts: a work request's shared buffers were posted to this pool thread and taken by someone else (a 'message' listener on parentPort?)");
+  throw new Error(
+    "uvts: a work request's shared buffers were posted to this pool thread and taken by someone else (a 'message' listener on parentPort?)",
+  );
 }
 
 /** Sends a result's buffers to the thread of the loop that submitted request `serial`; returns once they are there. */
@@ -334,7 +345,8 @@ function held(): void {
 
 function relayResult(from: Worker, index: number, message: ResultMessage): void {
   let channel = resultsTo.get(message.thread);
-  if (channel === undefined) resultsTo.set(message.thread, (channel = unref(new BroadcastChannel(RESULTS + message.thread))));
+  if (channel === undefined)
+    resultsTo.set(message.thread, (channel = unref(new BroadcastChannel(RESULTS + message.thread))));
   channel.postMessage(message);
   answer(from, index);
 }

@@ -29,7 +29,8 @@ let lastUrl = '';
 function urlOf(filename: unknown): string {
   const key = filename instanceof URL ? filename.href : filename;
   if (key === lastFilename) return lastUrl;
-  if (typeof key !== 'string') throw new TypeError(`task.filename must be an absolute path or a file: URL, got ${describe(filename)}`);
+  if (typeof key !== 'string')
+    throw new TypeError(`task.filename must be an absolute path or a file: URL, got ${describe(filename)}`);
   let url = urls.get(key);
   if (url === undefined) {
     if (filename instanceof URL || /^(file|data):/.test(key)) url = key;
@@ -47,8 +48,10 @@ export function queueWork(loop: unknown, task: WorkTask, cb: Callback): Request 
   checkLoop(loop);
   if (typeof task !== 'object' || task === null) throw new TypeError(`task must be an object, got ${describe(task)}`);
   const { filename, name, args } = task;
-  if (args !== undefined && !Array.isArray(args)) throw new TypeError(`task.args must be an array, got ${describe(args)}`);
-  if (name !== undefined && typeof name !== 'string') throw new TypeError(`task.name must be a string, got ${describe(name)}`);
+  if (args !== undefined && !Array.isArray(args))
+    throw new TypeError(`task.args must be an array, got ${describe(args)}`);
+  if (name !== undefined && typeof name !== 'string')
+    throw new TypeError(`task.name must be a string, got ${describe(name)}`);
   checkFunction(cb, 'cb');
   const url = urlOf(filename);
   const exported = name ?? 'default';

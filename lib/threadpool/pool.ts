@@ -116,7 +116,8 @@ export function poolSize(): number {
 
 /** threadpool.configure(): EBUSY once the pool has started. */
 export function configurePool(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   const size = (options as { size?: unknown }).size;
   if (typeof size !== 'number') throw new TypeError(`options.size must be a number, got ${describe(size)}`);
   if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
@@ -252,9 +253,11 @@ export function wakePool(kinds: number): void {
   const i32 = heap.i32;
   // No thread to wake, or one spinning for work, which takes it (it parks only after a last look).
   if (Atomics.load(i32, control + PARKED) === 0 || Atomics.load(i32, control + SPINNING) !== 0) return;
-  if ((kinds & BLOCKING_WORK) !== 0 ||
-      ((kinds & BRIEF_WORK) !== 0 && activeThreads() < BRIEF_THREADS) ||
-      ((kinds & SLOW_WORK) !== 0 && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number))) {
+  if (
+    (kinds & BLOCKING_WORK) !== 0 ||
+    ((kinds & BRIEF_WORK) !== 0 && activeThreads() < BRIEF_THREADS) ||
+    ((kinds & SLOW_WORK) !== 0 && Atomics.load(i32, control + SLOW_RUNNING) < (i32[control + SLOW_LIMIT] as number))
+  ) {
     wakeOne();
   }
 }

@@ -1,8 +1,22 @@
 import { deserialize, serialize } from 'node:v8';
 import { alloc, free, heap, heapReaches } from '../shared-heap.js';
 import {
-  DATA, DATA_LEN, ERROR, IN, IN_BYTES, OUT, OUT_AREA, OUT_BYTES, OUT_LEN, RECORD, RECORD_LEN, SYSCALL, int, setInt,
-  type IntField, type Slot,
+  DATA,
+  DATA_LEN,
+  ERROR,
+  IN,
+  IN_BYTES,
+  OUT,
+  OUT_AREA,
+  OUT_BYTES,
+  OUT_LEN,
+  RECORD,
+  RECORD_LEN,
+  SYSCALL,
+  int,
+  setInt,
+  type IntField,
+  type Slot,
 } from './slot.js';
 
 // A request's bytes in its slot (slot.ts): the loop writes DATA, a pool thread writes OUT, an
@@ -13,7 +27,10 @@ import {
  * that returns an error before queueing work: the callback gets `code` from the poll phase.
  */
 export class Refused extends Error {
-  constructor(readonly code: string, message = `refused with ${code}`) {
+  constructor(
+    readonly code: string,
+    message = `refused with ${code}`,
+  ) {
     super(message);
   }
 }

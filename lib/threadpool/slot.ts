@@ -125,7 +125,10 @@ export function move(slot: Slot, from: number, to: number, racing = -1, racingTo
   const seen = Atomics.compareExchange(heap.i32, (slot >> 2) + STATE, from, to);
   if (seen === from) return true;
   if (seen === racing || seen === racingToo) return false;
-  const expected = [from, racing, racingToo].filter((s) => s !== -1).map((s) => STATE_NAMES[s]).join(' or ');
+  const expected = [from, racing, racingToo]
+    .filter((s) => s !== -1)
+    .map((s) => STATE_NAMES[s])
+    .join(' or ');
   throw new Error(`uvts: slot ${slot} is ${STATE_NAMES[seen] ?? seen}, expected ${expected}`);
 }
 
@@ -137,6 +140,7 @@ export function move(slot: Slot, from: number, to: number, racing = -1, racingTo
  */
 export function settle(slot: Slot, from: number, to: number): void {
   const seen = Atomics.load(heap.i32, (slot >> 2) + STATE);
-  if (seen !== from) throw new Error(`uvts: slot ${slot} is ${STATE_NAMES[seen] ?? seen}, expected ${STATE_NAMES[from]}`);
+  if (seen !== from)
+    throw new Error(`uvts: slot ${slot} is ${STATE_NAMES[seen] ?? seen}, expected ${STATE_NAMES[from]}`);
   heap.i32[(slot >> 2) + STATE] = to;
 }

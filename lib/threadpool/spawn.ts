@@ -22,7 +22,8 @@ export function threadOptions(): ThreadOptions {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
-    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) execArgv.push(arg);
+    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print='))
+      execArgv.push(arg);
   }
   return { execArgv, resourceLimits: heapLimits(execArgv) };
 }

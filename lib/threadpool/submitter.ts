@@ -7,8 +7,32 @@ import { CPUS, Spinner } from './spin.js';
 import { createRing, pop } from './ring.js';
 import { HeapFull, freeBlocks, freeResults } from './slot-data.js';
 import {
-  CANCELLED, DONE, DATA, DATA_LEN, ERROR, ID, IN, OP, OUT, OUT_LEN, PORT, PORT_BYTES, PORT_RING, PORT_THREAD, PORT_WAKE, QUEUED,
-  RECORD, RESULT, RUNNING, SLOT_BYTES, STATE, SYSCALL, move, setInt, int, type Slot,
+  CANCELLED,
+  DONE,
+  DATA,
+  DATA_LEN,
+  ERROR,
+  ID,
+  IN,
+  OP,
+  OUT,
+  OUT_LEN,
+  PORT,
+  PORT_BYTES,
+  PORT_RING,
+  PORT_THREAD,
+  PORT_WAKE,
+  QUEUED,
+  RECORD,
+  RESULT,
+  RUNNING,
+  SLOT_BYTES,
+  STATE,
+  SYSCALL,
+  move,
+  setInt,
+  int,
+  type Slot,
 } from './slot.js';
 
 /** What a loop's submitter needs of a request (lib/requests/request.ts implements it). */
@@ -238,7 +262,8 @@ export class Submitter {
       this.inFlight--;
       n++;
       const work = table[int(slot as Slot, ID)];
-      if (work === undefined || work.slot !== slot) throw new Error(`uvts: a completion for slot ${slot} that no request of this loop holds`);
+      if (work === undefined || work.slot !== slot)
+        throw new Error(`uvts: a completion for slot ${slot} that no request of this loop holds`);
       this.done.insertTail(work);
     }
     const overflow = this.overflow;
