@@ -195,7 +195,7 @@ export function childMain(
   Promise.resolve()
     .then(() => measure(args))
     .then((values) => {
-      process.stdout.write(JSON.stringify(values) + '\n');
+      process.stdout.write(`${JSON.stringify(values)}\n`);
     })
     .catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -63,7 +63,7 @@ function fail(message: string): never {
 }
 
 function runCount(): number {
-  const raw = process.env['UVTS_BENCH_RUNS'];
+  const raw = process.env.UVTS_BENCH_RUNS;
   if (raw === undefined || raw === '') return RUNS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) fail(`UVTS_BENCH_RUNS must be an integer >= 1, got ${JSON.stringify(raw)}`);
@@ -104,7 +104,7 @@ function machine(): Machine {
 }
 
 function header(m: Machine, date: Date, runs: number, pool: { size: number; source: string }): string {
-  const ffi = process.env['UVTS_FFI'];
+  const ffi = process.env.UVTS_FFI;
   return [
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}/${m.arch}, kernel ${m.kernel}`,
     `node:    ${process.version}`,
@@ -195,7 +195,7 @@ function writeResults(date: Date, m: Machine, runs: number, pool: number, result
     date: date.toISOString(),
     machine: m,
     node: process.version,
-    ffi: process.env['UVTS_FFI'] || 'koffi',
+    ffi: process.env.UVTS_FFI || 'koffi',
     poolSize: pool,
     runs,
     suites: results.map(({ suite, cases }) => ({
@@ -219,7 +219,7 @@ function writeResults(date: Date, m: Machine, runs: number, pool: number, result
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}${date.toISOString().replace(/:/g, '-')}.json`;
-  fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   return file;
 }
 
@@ -237,8 +237,8 @@ async function main(): Promise<void> {
   const runs = runCount();
   const pool = resolvePoolSize();
   // Every child inherits both variables, so Node's pool, uvts's and piscina's are the same size.
-  process.env['UVTS_THREADPOOL_SIZE'] = String(pool.size);
-  process.env['UV_THREADPOOL_SIZE'] = String(pool.size);
+  process.env.UVTS_THREADPOOL_SIZE = String(pool.size);
+  process.env.UV_THREADPOOL_SIZE = String(pool.size);
 
   const date = new Date();
   const m = machine();

@@ -14,7 +14,7 @@ const DRIVERS: Record<DriverName, { bind: () => Libc; install: string }> = {
 let loaded: Libc | Error | undefined;
 
 // Under ffi-rs the first thread to load uvts loads the addon first (ffi-rs.ts, preloadFfiRs).
-if (isGuardRoot && process.env['UVTS_FFI'] === 'ffi-rs') preloadFfiRs();
+if (isGuardRoot && process.env.UVTS_FFI === 'ffi-rs') preloadFfiRs();
 
 /** Binds `driver` inside the exit guard (exit-guard.ts), unless the process has begun to exit. */
 function bindGuarded<B>(name: DriverName, bind: () => B): B {
@@ -28,7 +28,7 @@ function bindGuarded<B>(name: DriverName, bind: () => B): B {
 
 /** The driver named by UVTS_FFI; anything else is a configuration error, reported as such. */
 export function driverName(): DriverName {
-  const value = process.env['UVTS_FFI'];
+  const value = process.env.UVTS_FFI;
   if (value === undefined || value === '') return 'koffi';
   if (value === 'koffi' || value === 'ffi-rs') return value;
   throw new TypeError(`UVTS_FFI must be 'koffi' or 'ffi-rs', got ${JSON.stringify(value)}`);

@@ -72,7 +72,7 @@ export const NOTE_TRIGGER = 0x01000000;
  * and FreeBSD. An Error, saying so, where neither applies.
  */
 export function keventLibrary(): string | Error {
-  const path = process.env['UVTS_KQUEUE_LIB'];
+  const path = process.env.UVTS_KQUEUE_LIB;
   if (path !== undefined && path !== '') {
     if (path.includes('\0')) return new Error('UVTS_KQUEUE_LIB contains a NUL byte');
     return path;
@@ -93,7 +93,7 @@ export function tryKevent(): Kevent | Error {
   try {
     // A library other than libc is pinned first: libkqueue's background thread crashed about
     // one process in ten at exit when the library was unloaded under it (0 in 150 pinned).
-    if (path !== LIBRARY_NAMES[0] && libc.dlopen(Buffer.from(path + '\0'), RTLD_NOW | RTLD_NODELETE) === 0) {
+    if (path !== LIBRARY_NAMES[0] && libc.dlopen(Buffer.from(`${path}\0`), RTLD_NOW | RTLD_NODELETE) === 0) {
       throw new Error(`dlopen could not open ${path}`);
     }
     loaded = bindTable(KEVENT_FUNCTIONS, [path], 'uvts:kqueue');

@@ -167,7 +167,7 @@ export const FUNCTIONS = {
 type Memory = Uint8Array | Int32Array;
 type JsParam<K extends ParamKind> = K extends 'int' | 'uint' | 'ulong' | 'long' | 'ptr' ? number : Memory;
 type JsParams<P extends readonly ParamKind[]> = { [I in keyof P]: P[I] extends ParamKind ? JsParam<P[I]> : never };
-type JsReturn<R extends ReturnKind> = R extends 'void' ? void : number;
+type JsReturn<R extends ReturnKind> = R extends 'void' ? undefined : number;
 
 /** The bound functions of a table: each returns what C returns (-1 and `errno()` on failure). */
 export type Bound<T extends Table> = {

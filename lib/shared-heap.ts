@@ -186,7 +186,7 @@ export let isHeapRoot = false;
  * process that fills a small heap); it is read once, by the root, when it makes the heap.
  */
 function capBytes(): number {
-  const text = process.env['UVTS_HEAP_MAX'];
+  const text = process.env.UVTS_HEAP_MAX;
   if (text === undefined || text === '') return MAX_BYTES;
   const n = Number(text);
   if (!Number.isInteger(n) || n < MIN_CAP) {

@@ -43,7 +43,7 @@ export function encodeSockaddr(
     );
   }
   // isIP admits no NUL, so the C string below ends where the JS string does.
-  const text = Buffer.from(host + '\0', 'latin1');
+  const text = Buffer.from(`${host}\0`, 'latin1');
   if (family === 4) {
     const sa = new Uint8Array(SOCKADDR_IN.size);
     writeSockaddrHead(sa, 0, 4);

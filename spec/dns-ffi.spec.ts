@@ -392,14 +392,14 @@ test('names libuv refuses before queueing fail in the encoder: empty or over-lon
   t.is(lookup(libc, 'a'.repeat(256), null, 0, null, 0), 'EINVAL', '256 bytes do not fit with the NUL');
   t.is(lookup(libc, '\ud800.example', null, 0, null, 0), 'EINVAL', 'a lone surrogate is not UTF-8');
   t.is(
-    lookup(libc, `${'ü'.repeat(40)}.`.repeat(6) + 'example', null, 0, null, 0),
+    lookup(libc, `${`${'ü'.repeat(40)}.`.repeat(6)}example`, null, 0, null, 0),
     'EINVAL',
     'its IDNA form is too long',
   );
   t.is(typeof lookup(libc, 'a'.repeat(255), null, 0, null, AI_NUMERICHOST), 'string', '255 bytes reach libc');
   // A long service does not fit the IN area: DATA moves to a heap block, and libc still reads it.
   t.is(lookup(libc, '127.0.0.1', 'x'.repeat(700), 4, 'stream', AI_NUMERICHOST), 'EAI_SERVICE');
-  t.deepEqual(lookup(libc, '127.0.0.1', '0'.repeat(700) + '9', 4, 'stream', AI_NUMERICHOST | AI_NUMERICSERV), [
+  t.deepEqual(lookup(libc, '127.0.0.1', `${'0'.repeat(700)}9`, 4, 'stream', AI_NUMERICHOST | AI_NUMERICSERV), [
     { family: 4, address: '127.0.0.1', port: 9, socktype: 'stream' },
   ]);
 });

@@ -16,7 +16,7 @@ for (const [name, Kind] of watcherKinds) {
   test(`${name}: a throwing callback leaves run(); the watchers after it run in the next pass`, (t) => {
     const loop = new Loop();
     const log: string[] = [];
-    const boom = new Boom('from ' + name);
+    const boom = new Boom(`from ${name}`);
     const a = new Kind(loop).start(() => log.push('a'));
     const b = new Kind(loop).start(() => log.push('b'));
     let thrown = false;

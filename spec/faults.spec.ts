@@ -56,8 +56,8 @@ for (const flags of [
   test(`pool threads start under node ${flags.join(' ')}`, (t) => {
     const { out, stderr, status } = run([...flags, fixture('fault-flags')]);
     t.is(status, 0, stderr);
-    t.is(out['stat'], true);
-    t.is(typeof out['work'], 'number', `queueWork ran: ${String(out['work'])}`);
+    t.is(out.stat, true);
+    t.is(typeof out.work, 'number', `queueWork ran: ${String(out.work)}`);
   });
 }
 
@@ -66,8 +66,8 @@ test('a heap limit given to node reaches the pool threads as their resourceLimit
   const large = run(['--max-old-space-size=3000', fixture('fault-flags')]);
   t.is(small.status, 0, small.stderr);
   t.is(large.status, 0, large.stderr);
-  const smallMb = small.out['work'] as number;
-  const largeMb = large.out['work'] as number;
+  const smallMb = small.out.work as number;
+  const largeMb = large.out.work as number;
   t.true(smallMb < 300, `a pool thread's heap limit under --max-old-space-size=96 is ${smallMb} MiB`);
   t.true(largeMb > 2000, `a pool thread's heap limit under --max-old-space-size=3000 is ${largeMb} MiB`);
 });
@@ -81,12 +81,12 @@ for (const [how, message, flags] of deaths) {
   test(`a pool thread that dies (${how}) fails only its request, and its replacement serves the next`, (t) => {
     const { out, stderr, status } = run([...flags, fixture('fault-thread-dies'), how], { UVTS_THREADPOOL_SIZE: '2' });
     t.is(status, 0, stderr);
-    const fault = out['fault'] as { code?: unknown; message: string } | undefined;
+    const fault = out.fault as { code?: unknown; message: string } | undefined;
     t.is(fault?.code, 'ERR_UVTS_POOL_THREAD_DIED');
     t.regex(fault?.message ?? '', message);
     t.regex(fault?.message ?? '', /work request/);
-    t.is(out['stats'], 20);
-    t.deepEqual(out['errors'], []);
-    t.is(out['after'], 42);
+    t.is(out.stats, 20);
+    t.deepEqual(out.errors, []);
+    t.is(out.after, 42);
   });
 }

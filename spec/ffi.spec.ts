@@ -33,7 +33,7 @@ test('koffi calls open, fcntl and ioctl as variadic functions, as Apple arm64 ne
   const variadic = bindKoffiTable(FUNCTIONS, LIBRARY_NAMES, true);
   const dir = mkdtempSync(join(tmpdir(), 'uvts-variadic-'));
   try {
-    const path = Buffer.from(join(dir, 'made') + '\0');
+    const path = Buffer.from(`${join(dir, 'made')}\0`);
     const fd = variadic.open(libc.addressOf(path), O_CREAT | O_WRONLY | O_CLOEXEC, 0o640);
     t.true(fd >= 0);
     t.is(statSync(join(dir, 'made')).mode & 0o777, 0o640 & ~process.umask(), 'the mode, a variadic argument, arrived');
@@ -47,7 +47,7 @@ test('koffi calls open, fcntl and ioctl as variadic functions, as Apple arm64 ne
 });
 
 test('the suite runs under the driver UVTS_FFI names (koffi by default)', (t) => {
-  t.is(specLibc().driver, process.env['UVTS_FFI'] === 'ffi-rs' ? 'ffi-rs' : 'koffi');
+  t.is(specLibc().driver, process.env.UVTS_FFI === 'ffi-rs' ? 'ffi-rs' : 'koffi');
 });
 
 for (const [name, bind] of [

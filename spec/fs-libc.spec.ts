@@ -63,40 +63,40 @@ test.serial(
     // Fails on a pool that opens through node:fs: the dead Worker's fds are closed, B reuses
     // A's number, and the write lands in B.
     const r = child(t, 'wrong-file', { env: { UVTS_THREADPOOL_SIZE: '1' } });
-    t.is(r['died'], 'ERR_UVTS_POOL_THREAD_DIED', 'the queueWork killed its pool thread');
-    t.false(r['reusedNumber'], "A's fd stayed open, so B never got its number");
-    t.is(r['wrote'], 11);
-    t.is(r['a'], 'meant for a');
-    t.is(r['b'], '');
+    t.is(r.died, 'ERR_UVTS_POOL_THREAD_DIED', 'the queueWork killed its pool thread');
+    t.false(r.reusedNumber, "A's fd stayed open, so B never got its number");
+    t.is(r.wrote, 11);
+    t.is(r.a, 'meant for a');
+    t.is(r.b, '');
   },
 );
 
 test.serial('fs.read of 600 MiB into a plain Buffer, straight into it at an offset, from a position', (t) => {
   const r = child(t, 'read-600');
-  t.is(r['result'], 600 * MiB);
-  t.true(r['untouchedOutside'], 'nothing outside [offset, offset + length) was written');
-  t.true((r['markersExpected'] as number) > 10);
-  t.is(r['markersFound'], r['markersExpected'], 'every marker in range is where the file has it');
-  t.is(r['samplesBad'], 0);
+  t.is(r.result, 600 * MiB);
+  t.true(r.untouchedOutside, 'nothing outside [offset, offset + length) was written');
+  t.true((r.markersExpected as number) > 10);
+  t.is(r.markersFound, r.markersExpected, 'every marker in range is where the file has it');
+  t.is(r.samplesBad, 0);
 });
 
 test.serial('SharedArrayBuffers read into and dropped are freed: pool threads keep none of them', (t) => {
   const r = child(t, 'sab-dropped', { execArgv: ['--expose-gc'] });
-  t.is(r['read'], 40);
+  t.is(r.read, 40);
   // 40 x 25 MiB were touched; what stays after a collection is the process's own.
   t.true(
-    (r['rssMiB'] as number) < 400,
-    `RSS after dropping them is ${String(r['rssMiB'])} MiB (${String(r['rssBeforeMiB'])} MiB before the collection)`,
+    (r.rssMiB as number) < 400,
+    `RSS after dropping them is ${String(r.rssMiB)} MiB (${String(r.rssBeforeMiB)} MiB before the collection)`,
   );
 });
 
 test.serial('readFile of a 700 MiB file', (t) => {
   const r = child(t, 'readfile-700');
-  t.is(r['result'], 'ok');
-  t.is(r['length'], r['size']);
-  t.true((r['markersExpected'] as number) > 10);
-  t.is(r['markersFound'], r['markersExpected']);
-  t.is(r['samplesBad'], 0);
+  t.is(r.result, 'ok');
+  t.is(r.length, r.size);
+  t.true((r.markersExpected as number) > 10);
+  t.is(r.markersFound, r.markersExpected);
+  t.is(r.samplesBad, 0);
 });
 
 test.serial(
@@ -115,15 +115,15 @@ Module._resolveFilename = function (request, ...rest) {
 };`,
     );
     const r = child(t, 'no-driver', { execArgv: ['--require', hide], env: AUTO });
-    t.is(r['threw'], null);
-    t.deepEqual(r['seen'], {
+    t.is(r.threw, null);
+    t.deepEqual(r.seen, {
       read: 'ENOSYS read',
       write: 'ENOSYS write',
       writeFile: 'ENOSYS open',
       'read sab': 'ENOSYS read',
     });
-    t.is(r['content'], 'data', 'nothing was written');
-    t.false(r['otherExists'], 'writeFile made no file');
+    t.is(r.content, 'data', 'nothing was written');
+    t.false(r.otherExists, 'writeFile made no file');
   },
 );
 
@@ -272,21 +272,21 @@ test.serial("readFile errors read as Node's: open names the path, read (a direct
   const dir = scratchDir();
   const errs: Record<string, unknown> = {};
   fs.readFile(loop, join(dir, 'missing'), (err) => {
-    errs['ENOENT'] = err;
+    errs.ENOENT = err;
   });
   fs.readFile(loop, dir, (err) => {
-    errs['EISDIR'] = err;
+    errs.EISDIR = err;
   });
   t.false(loop.run());
   sameAsNode(
     t,
-    errs['ENOENT'],
+    errs.ENOENT,
     nodeError(() => nodeFs.readFileSync(join(dir, 'missing'))),
     'ENOENT',
   );
   sameAsNode(
     t,
-    errs['EISDIR'],
+    errs.EISDIR,
     nodeError(() => nodeFs.readFileSync(dir)),
     'EISDIR',
   );
@@ -373,21 +373,21 @@ test.serial(
 
     const errs: Record<string, unknown> = {};
     fs.readdir(loop, join(dir, 'missing'), (err) => {
-      errs['ENOENT'] = err;
+      errs.ENOENT = err;
     });
     fs.readdir(loop, join(dir, 'apple'), (err) => {
-      errs['ENOTDIR'] = err;
+      errs.ENOTDIR = err;
     });
     t.false(loop.run());
     sameAsNode(
       t,
-      errs['ENOENT'],
+      errs.ENOENT,
       nodeError(() => nodeFs.readdirSync(join(dir, 'missing'))),
       'readdir ENOENT',
     );
     sameAsNode(
       t,
-      errs['ENOTDIR'],
+      errs.ENOTDIR,
       nodeError(() => nodeFs.readdirSync(join(dir, 'apple'))),
       'readdir ENOTDIR',
     );
@@ -441,11 +441,11 @@ test.serial(
       nodeFs.copyFileSync(src, join(dir, 'forced-node'), constants.COPYFILE_FICLONE_FORCE),
     );
     if (nodeFs.existsSync(join(dir, 'forced-node'))) {
-      t.is(errs['forced'], null, 'this file system clones');
+      t.is(errs.forced, null, 'this file system clones');
     } else {
       sameAsNode(
         t,
-        errs['forced'],
+        errs.forced,
         {
           ...forced,
           message: forced.message.replace('forced-node', 'forced'),
@@ -581,21 +581,21 @@ test.serial("writeFile's write error reads as Node's (no path), its open error n
   const dir = scratchDir();
   const errs: Record<string, unknown> = {};
   fs.writeFile(loop, '/dev/full', 'data', (err) => {
-    errs['ENOSPC'] = err;
+    errs.ENOSPC = err;
   });
   fs.writeFile(loop, dir, 'data', (err) => {
-    errs['EISDIR'] = err;
+    errs.EISDIR = err;
   });
   t.false(loop.run());
   sameAsNode(
     t,
-    errs['ENOSPC'],
+    errs.ENOSPC,
     nodeError(() => nodeFs.writeFileSync('/dev/full', 'data')),
     'ENOSPC',
   );
   sameAsNode(
     t,
-    errs['EISDIR'],
+    errs.EISDIR,
     nodeError(() => nodeFs.writeFileSync(dir, 'data')),
     'EISDIR',
   );

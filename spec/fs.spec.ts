@@ -88,7 +88,7 @@ test.serial("stat, lstat and fstat give every field of Node's fs.Stats, and the 
   const { atimeMs: _nodeAtime, ...nodeLinkFields } = statFields(nodeFs.lstatSync(link));
   t.deepEqual(linkFields, nodeLinkFields, 'lstat does not');
   t.deepEqual(statFields(got['lstat file']!), statFields(nodeFs.lstatSync(file)));
-  t.deepEqual(statFields(got['fstat']!), statFields(nodeFs.statSync(file)));
+  t.deepEqual(statFields(got.fstat!), statFields(nodeFs.statSync(file)));
   t.is(got['stat file']!.size, 5000);
   t.not(got['lstat link']!.ino, got['stat link']!.ino);
 
@@ -97,7 +97,7 @@ test.serial("stat, lstat and fstat give every field of Node's fs.Stats, and the 
   t.deepEqual(kinds(got['stat dir']!), [false, true, false]);
   t.deepEqual(kinds(got['stat link']!), [true, false, false]);
   t.deepEqual(kinds(got['lstat link']!), [false, false, true]);
-  t.deepEqual(kinds(got['fstat']!), [true, false, false]);
+  t.deepEqual(kinds(got.fstat!), [true, false, false]);
   t.is(got['stat file']!.mtime.getTime(), nodeFs.statSync(file).mtime.getTime());
   closeLoop(t, loop);
 });
@@ -238,17 +238,17 @@ test.serial('readFile and writeFile, with strings, Uint8Arrays and paths too lon
   nodeFs.writeFileSync(empty, '');
   fs.readFile(loop, empty, (err, data) => {
     t.is(err, null);
-    read['empty'] = data!;
+    read.empty = data!;
   });
   t.false(loop.run());
-  t.is(read['text']?.toString('utf8'), str);
-  t.deepEqual(new Uint8Array(read['bin']!), big);
-  t.deepEqual([...read['long']!], [1, 2, 3]);
+  t.is(read.text?.toString('utf8'), str);
+  t.deepEqual(new Uint8Array(read.bin!), big);
+  t.deepEqual([...read.long!], [1, 2, 3]);
   // a view with a byteOffset: only its own bytes are written
   fs.writeFile(loop, bin, big.subarray(10, 20), (err) => t.is(err, null));
   t.false(loop.run());
   t.deepEqual(new Uint8Array(nodeFs.readFileSync(bin)), big.slice(10, 20));
-  t.is(read['empty']?.length, 0);
+  t.is(read.empty?.length, 0);
   // writeFile replaces what was there
   fs.writeFile(loop, text, 'short', (err) => t.is(err, null));
   t.false(loop.run());
@@ -416,13 +416,13 @@ test.serial('access, chmod, utime (Date and seconds), link, symlink, readlink, r
     results['access missing'] = err?.code;
   });
   fs.chmod(loop, file, 0o751, (err) => {
-    results['chmod'] = err;
+    results.chmod = err;
   });
   t.false(loop.run());
   t.is(results['access rw'], null);
   t.is(results['access f'], null);
   t.is(results['access missing'], 'ENOENT');
-  t.is(results['chmod'], null);
+  t.is(results.chmod, null);
   t.is(nodeFs.statSync(file).mode & 0o7777, 0o751);
 
   const other = join(dir, 'other');
@@ -447,19 +447,19 @@ test.serial('access, chmod, utime (Date and seconds), link, symlink, readlink, r
   const soft = join(dir, 'soft');
   const chain = join(dir, 'chain');
   fs.link(loop, file, hard, (err) => {
-    results['link'] = err;
+    results.link = err;
     fs.symlink(loop, 'file', soft, (serr) => {
-      results['symlink'] = serr;
+      results.symlink = serr;
       fs.symlink(loop, soft, chain, (cerr) => {
         results['symlink chain'] = cerr;
         fs.readlink(loop, soft, (rerr, target) => {
-          results['readlink'] = rerr ?? target;
+          results.readlink = rerr ?? target;
         });
         fs.readlink(loop, chain, (rerr, target) => {
           results['readlink chain'] = rerr ?? target;
         });
         fs.realpath(loop, chain, (rerr, resolved) => {
-          results['realpath'] = rerr ?? resolved;
+          results.realpath = rerr ?? resolved;
         });
         fs.realpath(loop, `${dir}/./../${basename(dir)}//hard`, (rerr, resolved) => {
           results['realpath dots'] = rerr ?? resolved;
@@ -468,17 +468,17 @@ test.serial('access, chmod, utime (Date and seconds), link, symlink, readlink, r
     });
   });
   t.false(loop.run());
-  t.is(results['link'], null);
-  t.is(results['symlink'], null);
+  t.is(results.link, null);
+  t.is(results.symlink, null);
   t.is(results['symlink chain'], null);
   t.is(nodeFs.statSync(hard).ino, nodeFs.statSync(file).ino);
   t.is(nodeFs.statSync(file).nlink, 2);
   t.true(nodeFs.lstatSync(soft).isSymbolicLink());
-  t.is(results['readlink'], 'file');
-  t.is(results['readlink'], nodeFs.readlinkSync(soft));
+  t.is(results.readlink, 'file');
+  t.is(results.readlink, nodeFs.readlinkSync(soft));
   t.is(results['readlink chain'], soft);
-  t.is(results['realpath'], nodeFs.realpathSync.native(chain));
-  t.is(results['realpath'], nodeFs.realpathSync.native(file));
+  t.is(results.realpath, nodeFs.realpathSync.native(chain));
+  t.is(results.realpath, nodeFs.realpathSync.native(file));
   t.is(results['realpath dots'], nodeFs.realpathSync.native(hard));
   closeLoop(t, loop);
 });
@@ -586,22 +586,22 @@ test.serial('EBADF from fstat, close, read and write of a closed fd', (t) => {
       t.is(cerr, null);
       closedFd = fd!;
       fs.fstat(loop, fd!, (e) => {
-        errs['fstat'] = e;
+        errs.fstat = e;
       });
       fs.close(loop, fd!, (e) => {
-        errs['close'] = e;
+        errs.close = e;
       });
       fs.read(loop, fd!, Buffer.alloc(4), 0, 4, null, (e) => {
-        errs['read'] = e;
+        errs.read = e;
       });
       fs.write(loop, fd!, Buffer.alloc(4), 0, 4, 0, (e) => {
-        errs['write'] = e;
+        errs.write = e;
       });
       fs.fsync(loop, fd!, (e) => {
-        errs['fsync'] = e;
+        errs.fsync = e;
       });
       fs.ftruncate(loop, fd!, 0, (e) => {
-        errs['ftruncate'] = e;
+        errs.ftruncate = e;
       });
     });
   });
@@ -621,8 +621,8 @@ test.serial('EBADF from fstat, close, read and write of a closed fd', (t) => {
     t.is(errs[name]?.syscall, name, `${name}: syscall`);
     sameAsNode(t, errs[name], node, name);
   }
-  t.is(errs['fstat']?.message, 'EBADF: bad file descriptor, fstat');
-  t.false('path' in (errs['fstat'] ?? {}), 'no path for an fd call');
+  t.is(errs.fstat?.message, 'EBADF: bad file descriptor, fstat');
+  t.false('path' in (errs.fstat ?? {}), 'no path for an fd call');
   closeLoop(t, loop);
 });
 

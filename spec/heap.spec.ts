@@ -167,16 +167,16 @@ test.serial('alloc() answers 0 for a size it cannot serve, never a throw', (t) =
 
 test.serial('a full heap answers 0; smaller requests still succeed, and freed blocks make room again', (t) => {
   const r = child('alloc', 16 * MiB);
-  t.is(r['max'], 16 * MiB);
-  t.true((r['bigBlocks'] as number) >= 14, `${String(r['bigBlocks'])} blocks of 1 MiB fit 16 MiB`);
-  t.is(r['bigWhenFull'], 0);
-  t.not(r['smallWhenFull'], 0, 'a smaller request still fits once 1 MiB no longer does');
-  t.true((r['smallBlocks'] as number) > 0);
-  t.not(r['twoAfterFree'], 0, 'two freed neighbours of 1 MiB make room for 2 MiB');
-  t.not(r['wholeAfterFree'], 0, 'everything freed makes room for one block of nearly the whole heap');
-  t.is(r['tooLarge'], 0);
-  t.is(r['negative'], 0);
-  t.is(r['nan'], 0);
+  t.is(r.max, 16 * MiB);
+  t.true((r.bigBlocks as number) >= 14, `${String(r.bigBlocks)} blocks of 1 MiB fit 16 MiB`);
+  t.is(r.bigWhenFull, 0);
+  t.not(r.smallWhenFull, 0, 'a smaller request still fits once 1 MiB no longer does');
+  t.true((r.smallBlocks as number) > 0);
+  t.not(r.twoAfterFree, 0, 'two freed neighbours of 1 MiB make room for 2 MiB');
+  t.not(r.wholeAfterFree, 0, 'everything freed makes room for one block of nearly the whole heap');
+  t.is(r.tooLarge, 0);
+  t.is(r.negative, 0);
+  t.is(r.nan, 0);
 });
 
 test.serial(
@@ -229,7 +229,7 @@ test.serial(
 
 test('queueWork on a heap too small for its arguments or its result gets ENOMEM through its callback', (t) => {
   const r = child('work', 8 * MiB);
-  t.deepEqual(r['bigArgs'], { code: 'ENOMEM', syscall: 'uv_queue_work', value: null, afterReturn: true });
-  t.like(r['bigResult'] as object, { code: 'ENOMEM', value: null, afterReturn: true });
-  t.deepEqual(r['small'], { code: null, syscall: null, value: 1000, afterReturn: true });
+  t.deepEqual(r.bigArgs, { code: 'ENOMEM', syscall: 'uv_queue_work', value: null, afterReturn: true });
+  t.like(r.bigResult as object, { code: 'ENOMEM', value: null, afterReturn: true });
+  t.deepEqual(r.small, { code: null, syscall: null, value: 1000, afterReturn: true });
 });

@@ -21,7 +21,7 @@ import {
   writeFd,
 } from './support.js';
 
-const library = process.env['UVTS_KQUEUE_LIB'];
+const library = process.env.UVTS_KQUEUE_LIB;
 const runs = process.platform !== 'linux' || (library !== undefined && library !== '');
 const kqueueTest = runs ? test : test.skip;
 const skipped = runs ? '' : ' (SKIPPED: UVTS_KQUEUE_LIB is not set)';

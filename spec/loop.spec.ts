@@ -373,7 +373,7 @@ test('Loop options: an unknown backend is a TypeError; a backend not built here 
   t.is(loop.backend, 'futex');
   closeLoop(t, loop);
   const auto = new Loop();
-  const chosen = process.env['UVTS_BACKEND'] || (process.platform === 'linux' ? 'epoll' : 'futex');
+  const chosen = process.env.UVTS_BACKEND || (process.platform === 'linux' ? 'epoll' : 'futex');
   t.is(
     auto.backend as string,
     chosen,

@@ -52,7 +52,7 @@ test('timers with equal timeouts fire in the order they were started, as setTime
   const uv: string[] = [];
   // Made in reverse, started in order: start order is what counts.
   const timers = names.map(() => new Timer(loop)).reverse();
-  names.forEach((name, i) => timers[i]?.start(() => uv.push(name), 5));
+  for (const [i, name] of names.entries()) timers[i]?.start(() => uv.push(name), 5);
   loop.run();
 
   t.deepEqual(uv, node);

@@ -4,7 +4,7 @@ import test from 'ava';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Loop, Poll, UVError } from '../lib/index.js';
+import { Loop, Poll, type UVError } from '../lib/index.js';
 import { closeFds, closeLoop, pipePair, readFd, socketPair, uvCode, writeFd } from './support.js';
 
 const { READABLE, WRITABLE, DISCONNECT, PRIORITIZED } = Poll;

@@ -102,7 +102,7 @@ let kqueueWarm = false;
  * before any count; and close(kq) frees some fds later, from a thread, so those are drained.
  */
 export function settleKqueueFds(): void {
-  if (process.platform !== 'linux' || !process.env['UVTS_KQUEUE_LIB']) return;
+  if (process.platform !== 'linux' || !process.env.UVTS_KQUEUE_LIB) return;
   const kev = tryKevent();
   if (kev instanceof Error) throw kev;
   if (!kqueueWarm) {

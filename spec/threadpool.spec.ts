@@ -521,8 +521,8 @@ function child(
 ): { out: string; err: string; status: number | null } {
   const index = new URL('../lib/index.js', import.meta.url).href;
   const clean = { ...process.env };
-  delete clean['UVTS_THREADPOOL_SIZE'];
-  delete clean['UV_THREADPOOL_SIZE'];
+  delete clean.UVTS_THREADPOOL_SIZE;
+  delete clean.UV_THREADPOOL_SIZE;
   const r = spawnSync(
     process.execPath,
     ['--input-type=module', '-e', `import * as uvts from ${JSON.stringify(index)};\n${code}`],

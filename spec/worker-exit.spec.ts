@@ -11,7 +11,7 @@ import { AsyncSender } from '../lib/index.js';
 type BlockingBackend = 'epoll' | 'kqueue' | 'futex';
 
 const backends: BlockingBackend[] = ['epoll', 'futex'];
-if (process.env['UVTS_KQUEUE_LIB']) backends.push('kqueue');
+if (process.env.UVTS_KQUEUE_LIB) backends.push('kqueue');
 
 /** A worker whose loop is asleep in its backend: resolved once the wake word says so. */
 async function blockedWorker(backend: BlockingBackend): Promise<Worker> {

@@ -176,7 +176,7 @@ export function poolSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Node's own pool size in this process (libuv reads UV_THREADPOOL_SIZE; 4 if unset). */
 export function nodePoolSize(): number {
-  return poolSizeFromEnv({ UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] });
+  return poolSizeFromEnv({ UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE });
 }
 
 export const STAT_FILE_SIZE = 1234;
@@ -205,8 +205,8 @@ export function windowValues(w: Window, poolSize: number): Record<string, number
   if (w.cpu !== undefined) {
     values[CPU_LOOP_KEY] = w.cpu.loopUs;
     values[CPU_POOL_KEY] = w.cpu.poolUs;
-    values['threadsStarted'] = w.cpu.threadsStarted;
-    values['threadsEnded'] = w.cpu.threadsEnded;
+    values.threadsStarted = w.cpu.threadsStarted;
+    values.threadsEnded = w.cpu.threadsEnded;
   }
   return values;
 }

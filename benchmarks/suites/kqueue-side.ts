@@ -6,7 +6,7 @@ import type { ExtraSide } from '../report.js';
 
 /** The side, when this machine can drive kqueue; else no side and a note saying why. */
 export function kqueueSide(): { sides: ExtraSide[]; notes: string[] } {
-  const library = process.env['UVTS_KQUEUE_LIB'];
+  const library = process.env.UVTS_KQUEUE_LIB;
   if (process.platform === 'linux' && (library === undefined || library === '')) {
     return { sides: [], notes: ['uvts-kqueue: not run, UVTS_KQUEUE_LIB is not set (point it at a libkqueue build)'] };
   }

@@ -26,7 +26,7 @@ export function openBackend(requested: unknown, stats: LoopMetrics, auto = false
     case 'futex':
       return new FutexBackend(stats, "it was made with backend 'futex'; use 'auto', 'epoll' or 'kqueue'");
     case 'auto': {
-      const chosen = process.env['UVTS_BACKEND'];
+      const chosen = process.env.UVTS_BACKEND;
       if (chosen !== undefined && chosen !== '' && chosen !== 'auto') {
         if (!BACKENDS.includes(chosen as BackendName)) {
           throw new TypeError(

@@ -11,11 +11,10 @@ import {
   SOCKADDR_UN,
   SOCK_STREAM,
   UNIX_ABSTRACT_NAMES,
-  type Libc,
 } from '../../ffi/libc.js';
 import { openSocket, setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
-import { libcForHandle, type Loop } from '../loop.js';
+import type { Loop } from '../loop.js';
 import { decodeSockaddrUn, encodeSockaddrUn, sockaddrStorage } from '../sockaddr.js';
 import { checkFd, checkFunction, describe } from '../validate.js';
 import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './stream.js';

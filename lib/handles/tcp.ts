@@ -17,11 +17,10 @@ import {
   TCP_KEEPIDLE,
   TCP_KEEPINTVL,
   TCP_NODELAY,
-  type Libc,
 } from '../../ffi/libc.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
-import { libcForHandle, type Loop } from '../loop.js';
+import type { Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import { checkFunction, describe } from '../validate.js';
 import { Stream, type ErrorCallback } from './stream.js';

@@ -1,5 +1,5 @@
 import type { Loop } from '../loop.js';
-import { Queue, queueRemove, type QueueNode } from '../queue.js';
+import { type Queue, queueRemove, type QueueNode } from '../queue.js';
 import { checkFunction } from '../validate.js';
 import { Handle } from './handle.js';
 

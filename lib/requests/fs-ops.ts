@@ -194,7 +194,7 @@ function addressIn(view: Uint8Array, offset: number): number {
 function encodeBytes(slot: Slot, req: { state: unknown }, view: Uint8Array, offset: number): void {
   const at = addressIn(view, offset);
   setInt(slot, A2, at < 0 ? NO_DRIVER : 0);
-  setFloat(slot, F2, at < 0 ? 0 : at);
+  setFloat(slot, F2, Math.max(at, 0));
   req.state = view;
 }
 

@@ -245,7 +245,7 @@ export function mkdir(loop: unknown, path: unknown, mode: unknown, cb: Done): Re
 export function mkdtemp(loop: unknown, prefix: unknown, cb: Callback<string>): Request {
   checkLoop(loop);
   const p = checkPath(prefix, 'prefix');
-  return request(loop, 'mkdtemp', cb, { path: p + 'XXXXXX' }, p);
+  return request(loop, 'mkdtemp', cb, { path: `${p}XXXXXX` }, p);
 }
 
 export function readdir(loop: unknown, path: unknown, cb: Callback<Dirent[]>): Request {

@@ -102,7 +102,7 @@ export function formatIPv6(bytes: Uint8Array, at: number): string {
 // What uv__idna_toascii accepts as a label separator besides '.': 。 ． ｡
 const SEPARATORS = new Set([0x2e, 0x3002, 0xff0e, 0xff61]);
 const HOSTNAME_MAX = 255; // uv_getaddrinfo's buffer is 256 bytes with the NUL
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 
 /**
  * The node name as uv_getaddrinfo hands it to libc: each label that is not plain ASCII becomes
@@ -125,7 +125,7 @@ export function toAscii(name: string): string | { code: 'EINVAL' | 'E2BIG' } {
     }
     const encoded = encodeLabel(label);
     if (encoded === undefined) return { code: 'E2BIG' };
-    out += encoded + '.';
+    out += `${encoded}.`;
     label = [];
     if (out.length > HOSTNAME_MAX) return { code: 'EINVAL' };
   }
@@ -144,7 +144,7 @@ const U32 = 0x1_0000_0000;
 function encodeLabel(cps: number[]): string | undefined {
   const basic = cps.filter((c) => c < 0x80);
   if (basic.length === cps.length) return String.fromCharCode(...cps);
-  let out = 'xn--' + String.fromCharCode(...basic) + (basic.length > 0 ? '-' : '');
+  let out = `xn--${String.fromCharCode(...basic)}${basic.length > 0 ? '-' : ''}`;
   let n = 0x80;
   let delta = 0;
   let bias = 72;
