@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { sizeFromEnvironment } from '../lib/threadpool/size.js';
 import {
   comparisons,
   contenders,
@@ -20,7 +21,6 @@ import {
   type SuiteRuns,
   type Values,
 } from './report.js';
-import { poolSizeFromEnv } from './suites/closed-loop.js';
 import { suite as asyncPummel } from './suites/async-pummel.js';
 import { suite as embedWake } from './suites/embed-wake.js';
 import { suite as ffiCall } from './suites/ffi-call.js';
@@ -74,7 +74,7 @@ function runCount(): number {
 function resolvePoolSize(): { size: number; source: string } {
   let size: number;
   try {
-    size = poolSizeFromEnv();
+    size = sizeFromEnvironment();
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }

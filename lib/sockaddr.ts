@@ -11,7 +11,7 @@ import {
 import { PLATFORM } from '../ffi/os.js';
 import type { Platform } from '../ffi/os/platform.js';
 import { UVError } from './errors.js';
-import { describe } from './validate.js';
+import { checkInteger, describe } from './validate.js';
 
 // struct sockaddr_in / sockaddr_in6 in Buffers, laid out per platform in ffi/os/. Text addresses go
 // through libc's inet_pton and inet_ntop, as libuv's uv_ip4_addr / uv_ip6_name do.
@@ -30,9 +30,7 @@ export function encodeSockaddr(
   syscall: string,
 ): { sa: Uint8Array; family: 4 | 6 } {
   if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
-  if (typeof port !== 'number') throw new TypeError(`port must be a number, got ${describe(port)}`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
+  checkInteger(port, 'port', 0, 65535);
   const family = isIP(host);
   if (family === 0 || host.includes('%')) {
     throw new UVError(

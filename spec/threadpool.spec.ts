@@ -426,6 +426,30 @@ test.serial(
   },
 );
 
+test.serial('dns arguments: a wrong type is a TypeError, an integer out of range a RangeError', (t) => {
+  const loop = new Loop();
+  const never = (): void => t.fail('no request is made');
+  const type = { instanceOf: TypeError };
+  const range = { instanceOf: RangeError };
+  t.throws(() => getaddrinfo(loop, 'local\0host', null, null, never), { ...type, message: /NUL/ });
+  t.throws(() => getaddrinfo(loop, 'localhost', '8\x00', null, never), { ...type, message: /^service must not/ });
+  t.throws(() => getaddrinfo(loop, 42 as never, null, null, never), { ...type, message: /^node must be a string/ });
+  t.throws(() => getaddrinfo(loop, 'localhost', null, { flags: '4' as never }, never), type);
+  for (const flags of [-1, 1.5, 2 ** 31, Number.NaN]) {
+    t.throws(() => getaddrinfo(loop, 'localhost', null, { flags }, never), { ...range, message: /^hints.flags must/ });
+    t.throws(() => getnameinfo(loop, '127.0.0.1', 80, flags, never), { ...range, message: /^flags must/ });
+  }
+  t.throws(() => getnameinfo(loop, '127.0.0.1', '80' as never, 0, never), {
+    ...type,
+    message: /^port must be a number/,
+  });
+  for (const port of [-1, 65536, 80.5]) {
+    t.throws(() => getnameinfo(loop, '127.0.0.1', port, 0, never), { ...range, message: /^port must be an integer/ });
+  }
+  loop.run();
+  closeLoop(t, loop);
+});
+
 test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => {
   const loop = new Loop();
   const results: unknown[] = [];

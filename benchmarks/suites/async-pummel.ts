@@ -12,6 +12,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Async, Loop } from '../../lib/index.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
 import { ACK, READY, RUN, STATE, STOP, createControl, type PummelData } from './async-pummel-shared.js';
+import { countArg } from '../args.js';
 
 const N = 1_000_000;
 const WORKER = new URL('./async-pummel-worker.js', import.meta.url);
@@ -41,10 +42,7 @@ export const suite: Suite = {
 };
 
 function senderCount(args: string[]): number {
-  const n = Number(args[0] ?? '1');
-  if (!Number.isInteger(n) || n < 1)
-    throw new RangeError(`sender count must be an integer >= 1, got ${String(args[0])}`);
-  return n;
+  return countArg(args, 'sender count', 1);
 }
 
 interface Senders {

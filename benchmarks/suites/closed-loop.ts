@@ -18,6 +18,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { sizeFromEnvironment } from '../../lib/threadpool/size.js';
+import { checkInteger } from '../../lib/validate.js';
+import { countArg } from '../args.js';
 import { CPU_LOOP_KEY, CPU_POOL_KEY } from '../report.js';
 import { cpuBetween, readThreadCpu, type ThreadCpu } from './thread-cpu.js';
 
@@ -74,8 +77,7 @@ export class ClosedLoop {
     private readonly warmupMs = WARMUP_MS,
     private readonly measureMs = MEASURE_MS,
   ) {
-    if (!Number.isInteger(inFlight) || inFlight < 1)
-      throw new RangeError(`in flight must be an integer >= 1, got ${inFlight}`);
+    checkInteger(inFlight, 'in flight', 1, Number.POSITIVE_INFINITY);
   }
 
   start(issue: Issue, drained: () => void = () => {}): void {
@@ -151,32 +153,12 @@ export class ClosedLoop {
 
 /** The in-flight count from a suite child's arguments. */
 export function inFlightArg(args: readonly string[]): number {
-  const n = Number(args[0]);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`in flight must be an integer >= 1, got ${String(args[0])}`);
-  return n;
-}
-
-/**
- * The pool size for this child, as uvts resolves it: UVTS_THREADPOOL_SIZE, else
- * UV_THREADPOOL_SIZE, else 4. The runner sets both variables for every child, so Node's own
- * pool, piscina and uvts all get the same number.
- */
-export function poolSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  for (const name of ['UVTS_THREADPOOL_SIZE', 'UV_THREADPOOL_SIZE']) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) {
-      throw new RangeError(`${name} must be an integer from 1 to 1024, got ${JSON.stringify(raw)}`);
-    }
-    return n;
-  }
-  return 4;
+  return countArg(args, 'in flight');
 }
 
 /** Node's own pool size in this process (libuv reads UV_THREADPOOL_SIZE; 4 if unset). */
 export function nodePoolSize(): number {
-  return poolSizeFromEnv({ UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE });
+  return sizeFromEnvironment({ UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE });
 }
 
 export const STAT_FILE_SIZE = 1234;

@@ -15,6 +15,7 @@
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sizeFromEnvironment } from '../../lib/threadpool/size.js';
 import { Piscina } from 'piscina';
 import { fs as uvfs, Loop, threadpool } from '../../lib/index.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
@@ -25,7 +26,6 @@ import {
   inFlightArg,
   makeStatFile,
   nodePoolSize,
-  poolSizeFromEnv,
   windowValues,
 } from './closed-loop.js';
 
@@ -120,7 +120,7 @@ async function promises(args: string[]): Promise<Values> {
 
 async function piscina(args: string[]): Promise<Values> {
   const inFlight = inFlightArg(args);
-  const size = poolSizeFromEnv();
+  const size = sizeFromEnvironment();
   const { file, remove } = makeStatFile();
   const pool = new Piscina<string, { size: number }>({ filename: TASK, minThreads: size, maxThreads: size });
   try {

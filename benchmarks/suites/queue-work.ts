@@ -11,10 +11,11 @@
 // each divided by the tasks completed in the window.
 
 import { fileURLToPath } from 'node:url';
+import { sizeFromEnvironment } from '../../lib/threadpool/size.js';
 import { Piscina } from 'piscina';
 import { Loop, queueWork, threadpool } from '../../lib/index.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
-import { ClosedLoop, MEASURE_MS, inFlightArg, poolSizeFromEnv, windowValues } from './closed-loop.js';
+import { ClosedLoop, MEASURE_MS, inFlightArg, windowValues } from './closed-loop.js';
 
 // A file: URL; queueWork takes it as is, piscina too.
 const TASK = new URL('./queue-work-task.js', import.meta.url).href;
@@ -68,7 +69,7 @@ function uvts(args: string[]): Values {
 
 async function peer(args: string[]): Promise<Values> {
   const inFlight = inFlightArg(args);
-  const size = poolSizeFromEnv();
+  const size = sizeFromEnvironment();
   const pool = new Piscina<number, number>({ filename: TASK, minThreads: size, maxThreads: size });
   try {
     let next = 0;

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Loop, Tcp, Timer } from '../../lib/index.js';
 import { kqueueSide } from './kqueue-side.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
+import { countArg } from '../args.js';
 
 const HOST = '127.0.0.1';
 const CHUNK = 64 * 1024;
@@ -54,11 +55,7 @@ export const suite: Suite = {
 };
 
 function connectionCount(args: string[]): number {
-  const n = Number(args[0] ?? '1');
-  if (!Number.isInteger(n) || n < 1 || n > BACKLOG) {
-    throw new RangeError(`connection count must be an integer from 1 to ${BACKLOG}, got ${String(args[0])}`);
-  }
-  return n;
+  return countArg(args, 'connection count', 1, BACKLOG);
 }
 
 /** What the server read on one connection, checked against the pattern as it arrives. */

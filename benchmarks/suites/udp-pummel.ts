@@ -17,6 +17,7 @@ import { useRecvmmsg } from '../../lib/handles/udp.js';
 import { Loop, Timer, Udp, type UVError } from '../../lib/index.js';
 import { kqueueSide } from './kqueue-side.js';
 import { childMain, type Case, type Suite, type Values } from '../report.js';
+import { countArg } from '../args.js';
 
 const HOST = '127.0.0.1';
 const EXPECTED = Buffer.from('RANG TANG DING DONG I AM THE JAPANESE SANDMAN');
@@ -71,11 +72,7 @@ export const suite: Suite = {
 };
 
 function senderCount(args: string[]): number {
-  const n = Number(args[0] ?? '1');
-  if (!Number.isInteger(n) || n < 1 || n > MAX_SENDERS) {
-    throw new RangeError(`sender count must be an integer from 1 to ${MAX_SENDERS}, got ${String(args[0])}`);
-  }
-  return n;
+  return countArg(args, 'sender count', 1, MAX_SENDERS);
 }
 
 /** What the receiver checks of each datagram, on both sides alike (libuv's memcmp and sa_family). */

@@ -10,7 +10,7 @@ import {
 import { setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
-import { checkFd, checkFunction } from '../validate.js';
+import { checkFd, checkFunction, checkInteger } from '../validate.js';
 import { Handle } from './handle.js';
 
 // The public bits are the backends' own (backend.ts), so a mask passes through unchanged.
@@ -64,11 +64,9 @@ export class Poll extends Handle implements IoWatcher {
    * 0 stops the handle.
    */
   start(events: number, cb: PollCallback): this {
-    if (typeof events !== 'number') throw new TypeError(`events must be a number, got ${typeof events}`);
-    // Checked as a number before any bit operation: `2 ** 32 & ~ALL` is 0, as int32 wraps.
-    if (!Number.isInteger(events) || events < 0 || events > ALL || (events & ~ALL) !== 0) {
-      throw new RangeError(`events must combine Poll.READABLE, WRITABLE, DISCONNECT and PRIORITIZED, got ${events}`);
-    }
+    // The four bits are 1, 2, 4 and 8 (libuv's values), so the integers from 0 to ALL are
+    // exactly their combinations; checked as a number before any bit operation touches it.
+    checkInteger(events, 'events', 0, ALL);
     checkFunction(cb, 'cb');
     this.checkNotClosing('start');
     const io = this.loop.io;

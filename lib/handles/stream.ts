@@ -17,7 +17,7 @@ import { UVError, errnoError } from '../errors.js';
 import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { queueRemove } from '../queue.js';
-import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
+import { checkFunction, checkInteger, checkOptionalFunction, describe, INT32_MAX } from '../validate.js';
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
 
@@ -98,11 +98,8 @@ export abstract class Stream extends Handle implements IoWatcher, PendingWork {
    * A connection not accepted in the callback pauses accepting until it is.
    */
   listen(backlog: number, onConnection: ErrorCallback): this {
-    if (typeof backlog !== 'number') throw new TypeError(`backlog must be a number, got ${describe(backlog)}`);
     // listen(2) takes a C int; the kernel caps it at net.core.somaxconn.
-    if (!Number.isInteger(backlog) || backlog < -0x80000000 || backlog > 0x7fffffff) {
-      throw new RangeError(`backlog must be a 32-bit integer, got ${String(backlog)}`);
-    }
+    checkInteger(backlog, 'backlog', -INT32_MAX - 1, INT32_MAX);
     checkFunction(onConnection, 'onConnection');
     this.checkNotClosing('listen');
     this.listenSocket(backlog);

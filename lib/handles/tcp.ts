@@ -22,7 +22,7 @@ import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
-import { checkFunction, describe } from '../validate.js';
+import { booleanOptions, checkBoolean, checkFunction, checkInteger } from '../validate.js';
 import { Stream, type ErrorCallback } from './stream.js';
 
 const MAX_KEEPIDLE = 32767;
@@ -120,7 +120,7 @@ export class Tcp extends Stream {
 
   /** TCP_NODELAY; kept and applied when the socket is made, if it does not exist yet. */
   setNoDelay(on: boolean): this {
-    if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
+    checkBoolean(on, 'on');
     if (this.fd !== -1) this.setOption(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, 'setsockopt');
     this.noDelay = on;
     return this;
@@ -132,13 +132,9 @@ export class Tcp extends Stream {
    * the system's timings (or those set before), as Node's setKeepAlive(true) does.
    */
   setKeepAlive(on: boolean, delaySeconds = 0): this {
-    if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
-    if (typeof delaySeconds !== 'number')
-      throw new TypeError(`delaySeconds must be a number, got ${describe(delaySeconds)}`);
+    checkBoolean(on, 'on');
     // Linux refuses a TCP_KEEPIDLE above MAX_TCP_KEEPIDLE (32767 s); refused here, no option is half set.
-    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_KEEPIDLE) {
-      throw new RangeError(`delaySeconds must be an integer from 0 to ${MAX_KEEPIDLE}, got ${String(delaySeconds)}`);
-    }
+    checkInteger(delaySeconds, 'delaySeconds', 0, MAX_KEEPIDLE);
     if (this.fd !== -1) this.applyKeepAlive(on, delaySeconds);
     this.keepAlive = on;
     this.keepAliveDelay = on ? delaySeconds : 0;
@@ -196,13 +192,5 @@ export class Tcp extends Stream {
 
 /** Tcp.bind's options, checked: an object with boolean members, or nothing. */
 function bindOptions(options: unknown): { reusePort: boolean; ipv6Only: boolean } {
-  if (options === undefined) return { reusePort: false, ipv6Only: false };
-  if (typeof options !== 'object' || options === null)
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  const { reusePort = false, ipv6Only = false } = options as { reusePort?: unknown; ipv6Only?: unknown };
-  if (typeof reusePort !== 'boolean')
-    throw new TypeError(`options.reusePort must be a boolean, got ${describe(reusePort)}`);
-  if (typeof ipv6Only !== 'boolean')
-    throw new TypeError(`options.ipv6Only must be a boolean, got ${describe(ipv6Only)}`);
-  return { reusePort, ipv6Only };
+  return booleanOptions(options, 'options', ['reusePort', 'ipv6Only']);
 }

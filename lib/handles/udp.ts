@@ -38,7 +38,14 @@ import { UVError, errnoError } from '../errors.js';
 import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
 import { PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
-import { checkFunction, checkOptionalFunction, describe } from '../validate.js';
+import {
+  booleanOptions,
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkOptionalFunction,
+  describe,
+} from '../validate.js';
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
 
@@ -342,7 +349,7 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
 
   /** uv_udp_set_ttl: IP_TTL, or IPV6_UNICAST_HOPS on an IPv6 socket; 1 to 255. */
   setTTL(ttl: number): this {
-    checkByte(ttl, 'ttl', 1);
+    checkInteger(ttl, 'ttl', 1, 255); // libuv's EINVAL, refused before FFI
     this.requireSocket('setTTL');
     this.setFamilyOption(IP_TTL, IPV6_UNICAST_HOPS, ttl, 'setTTL');
     return this;
@@ -350,7 +357,7 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
 
   /** uv_udp_set_multicast_ttl: IP_MULTICAST_TTL or IPV6_MULTICAST_HOPS; 0 to 255, as libuv checks. */
   setMulticastTTL(ttl: number): this {
-    checkByte(ttl, 'ttl', 0);
+    checkInteger(ttl, 'ttl', 0, 255);
     this.requireSocket('setMulticastTTL');
     this.setFamilyOption(IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS, ttl, 'setMulticastTTL');
     return this;
@@ -752,18 +759,7 @@ export class Udp extends Handle implements IoWatcher, PendingWork {
 }
 
 function bindOptions(options: unknown): { reuseAddr: boolean; ipv6Only: boolean } {
-  if (options === undefined) return { reuseAddr: false, ipv6Only: false };
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  }
-  const { reuseAddr, ipv6Only } = options as Record<string, unknown>;
-  if (reuseAddr !== undefined && typeof reuseAddr !== 'boolean') {
-    throw new TypeError(`options.reuseAddr must be a boolean, got ${describe(reuseAddr)}`);
-  }
-  if (ipv6Only !== undefined && typeof ipv6Only !== 'boolean') {
-    throw new TypeError(`options.ipv6Only must be a boolean, got ${describe(ipv6Only)}`);
-  }
-  return { reuseAddr: reuseAddr === true, ipv6Only: ipv6Only === true };
+  return booleanOptions(options, 'options', ['reuseAddr', 'ipv6Only']);
 }
 
 function badAddress(syscall: string, rule: string, value: string): UVError {
@@ -772,18 +768,6 @@ function badAddress(syscall: string, rule: string, value: string): UVError {
 
 function noSocket(syscall: string): UVError {
   return new UVError('EBADF', syscall, undefined, 'the handle has no socket: bind() or send() first');
-}
-
-function checkBoolean(value: unknown, name: string): asserts value is boolean {
-  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
-}
-
-/** An integer from `min` to 255 (libuv's EINVAL, checked before FFI). */
-function checkByte(value: unknown, name: string, min: number): asserts value is number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < min || value > 255) {
-    throw new RangeError(`${name} must be an integer from ${min} to 255, got ${String(value)}`);
-  }
 }
 
 /** The binary form of `text`, an IP literal of `family` already checked with isIP, at `at` in `out`. */

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { SOCK_DGRAM, SOCK_STREAM } from '../../ffi/libc.js';
 import { invalidArgValue, type UVError } from '../errors.js';
 import { checkLoop } from '../loop.js';
-import { describe } from '../validate.js';
+import { checkCString, checkInteger, describe, INT32_MAX } from '../validate.js';
 import type { Address } from './dns-ops.js';
 import { request, type Request } from './request.js';
 
@@ -15,19 +15,6 @@ export interface Hints {
   family?: 4 | 6 | 0;
   socktype?: 'stream' | 'dgram';
   flags?: number;
-}
-
-function checkCString(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`);
-  if (value.includes('\0')) throw new TypeError(`${name} must not contain NUL bytes, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function checkFlags(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-    throw new TypeError(`${name} must be an integer from 0 to 2147483647, got ${describe(value)}`);
-  }
-  return value;
 }
 
 /** An object literal or Object.create(null): not an Array, a Date, a Buffer or another class's instance. */
@@ -56,8 +43,8 @@ export function getaddrinfo(
   cb: (err: UVError | null, addresses?: Address[]) => void,
 ): Request {
   checkLoop(loop);
-  const host = checkCString(node, 'node');
-  const serv = service === null || service === undefined ? null : checkCString(service, 'service');
+  checkCString(node, 'node');
+  if (service !== null && service !== undefined) checkCString(service, 'service');
   let family = 0;
   let socktype = 0;
   let flags = 0;
@@ -76,9 +63,12 @@ export function getaddrinfo(
         throw new TypeError(`hints.socktype must be 'stream' or 'dgram', got ${describe(hints.socktype)}`);
       socktype = t;
     }
-    if (hints.flags !== undefined) flags = checkFlags(hints.flags, 'hints.flags');
+    if (hints.flags !== undefined) {
+      checkInteger(hints.flags, 'hints.flags', 0, INT32_MAX);
+      flags = hints.flags;
+    }
   }
-  return request(loop, 'getaddrinfo', cb, { path: host }, host, serv, family, socktype, flags);
+  return request(loop, 'getaddrinfo', cb, { path: node }, node, service ?? null, family, socktype, flags);
 }
 
 /**
@@ -96,9 +86,7 @@ export function getnameinfo(
   checkLoop(loop);
   const family = isIP(address);
   if (family === 0) throw invalidArgValue('address', address);
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${describe(port)}`);
-  }
-  checkFlags(flags, 'flags');
+  checkInteger(port, 'port', 0, 65535);
+  checkInteger(flags, 'flags', 0, INT32_MAX);
   return request(loop, 'getnameinfo', cb, { path: address }, address, family as 4 | 6, port, flags);
 }

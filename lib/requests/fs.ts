@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { UVError } from '../errors.js';
-import { checkFd, describe } from '../validate.js';
+import { checkCString, checkFd, checkInteger, describe, INT32_MAX } from '../validate.js';
 import type { Dirent, DirentType } from './fs-ops.js';
 import { checkLoop } from '../loop.js';
 import { request, type Request } from './request.js';
@@ -25,15 +25,12 @@ function checkPath(value: unknown, name: string): string {
     path = fileURLToPath(path);
   }
   if (typeof path !== 'string') throw new TypeError(`${name} must be a string or a file: URL, got ${describe(value)}`);
-  if (path.includes('\0')) throw new TypeError(`${name} must not contain NUL bytes, got ${JSON.stringify(path)}`);
+  checkCString(path, name);
   return path;
 }
 
 function checkInt(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
+  checkInteger(value, name, min, max);
   return value;
 }
 
@@ -95,7 +92,7 @@ function checkFlags(value: unknown): number {
       throw new TypeError(`flags must be one of Node's open flags ('r', 'w+', 'a', ...), got ${JSON.stringify(value)}`);
     return flags;
   }
-  return checkInt(value, 'flags', 0, 0x7fffffff);
+  return checkInt(value, 'flags', 0, INT32_MAX);
 }
 
 /** A position: null (or -1) for the file's current one, else an integer >= 0. */

@@ -10,7 +10,8 @@ import {
   type Worker,
 } from 'node:worker_threads';
 import { allocForever, heap, heapReaches, isHeapRoot } from '../shared-heap.js';
-import { MAX_SIZE, poolRunning, supervisorThread } from '../threadpool/pool.js';
+import { poolRunning, supervisorThread } from '../threadpool/pool.js';
+import { MAX_SIZE } from '../threadpool/size.js';
 
 // The SharedArrayBuffers of a queueWork request, carried between threads by message (the heap
 // carries bytes, not buffers): the arguments' to the one pool thread that runs the request, the

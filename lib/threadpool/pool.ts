@@ -1,11 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import { wakeLoopAt } from '../backend/wakeup.js';
 import { UVError } from '../errors.js';
-import { describe } from '../validate.js';
+import { checkInteger, describe } from '../validate.js';
 import { ROOT, alloc, heap, isHeapRoot } from '../shared-heap.js';
 import { createRing, push } from './ring.js';
 import { CPUS } from './spin.js';
 import { spawnThread, threadOptions } from './spawn.js';
+import { MAX_SIZE, sizeFromEnvironment } from './size.js';
 
 // The thread pool: one per process, shared by the loops of every thread, started by the first
 // request. Its control block lives in the shared heap, so any thread can submit and any pool
@@ -59,8 +60,6 @@ export const PARK_RUNNING = 0;
 export const PARK_PARKED = 1;
 export const PARK_NOTIFIED = 2;
 
-export const MAX_SIZE = 1024;
-const DEFAULT_SIZE = 4;
 const CONTROL_BYTES = (PARK + MAX_SIZE) * 4;
 /** Each submission ring holds this many requests; more wait in their loop's overflow queue. */
 const RING_CAPACITY = 4096;
@@ -88,24 +87,6 @@ function openControl(): number {
   return base;
 }
 
-/**
- * The size from the environment: UVTS_THREADPOOL_SIZE, else UV_THREADPOOL_SIZE, else 4. Unlike
- * libuv, which clamps a bad value silently, a value that is not an integer from 1 to 1024 is
- * an error that names its variable.
- */
-export function sizeFromEnvironment(): number {
-  for (const name of ['UVTS_THREADPOOL_SIZE', 'UV_THREADPOOL_SIZE']) {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw.trim());
-    if (!/^\s*\d+\s*$/.test(raw) || !Number.isInteger(n) || n < 1 || n > MAX_SIZE) {
-      throw new RangeError(`${name} must be an integer from 1 to ${MAX_SIZE}, got ${JSON.stringify(raw)}`);
-    }
-    return n;
-  }
-  return DEFAULT_SIZE;
-}
-
 /** The pool's size: the started pool's, else what configure() chose, else the environment's. */
 export function poolSize(): number {
   const i32 = heap.i32;
@@ -119,10 +100,7 @@ export function configurePool(options: unknown): void {
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   const size = (options as { size?: unknown }).size;
-  if (typeof size !== 'number') throw new TypeError(`options.size must be a number, got ${describe(size)}`);
-  if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
-    throw new RangeError(`options.size must be an integer from 1 to ${MAX_SIZE}, got ${String(size)}`);
-  }
+  checkInteger(size, 'options.size', 1, MAX_SIZE);
   if (Atomics.load(heap.i32, control + STARTED) !== NOT_STARTED) {
     throw new UVError('EBUSY', 'uv_threadpool_configure', undefined, 'the thread pool has already started');
   }
