@@ -30,7 +30,7 @@ function send(pending: Int32Array, wake: Int32Array): void {
 }
 
 /** uv_async_t: wakes its loop from any thread and runs its callback there. */
-export class Async extends Handle implements QueueNode {
+export class Async extends Handle {
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
   /** @internal */ readonly callback: (a: Async) => void;

@@ -1,12 +1,4 @@
-import {
-  IO_DISCONNECT,
-  IO_ERROR,
-  IO_HANGUP,
-  IO_PRIORITIZED,
-  IO_READABLE,
-  IO_WRITABLE,
-  type IoWatcher,
-} from '../backend/backend.js';
+import { IO_DISCONNECT, IO_ERROR, IO_HANGUP, IO_PRIORITIZED, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { setNonBlocking } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
@@ -26,7 +18,7 @@ type PollCallback = (err: UVError | null, events: number) => void;
  * uv_poll_t: readiness of an fd the user owns (src/unix/poll.c). The handle never reads,
  * writes or closes the fd; it only says when the kernel finds it ready.
  */
-export class Poll extends Handle implements IoWatcher {
+export class Poll extends Handle {
   static readonly READABLE = READABLE;
   static readonly WRITABLE = WRITABLE;
   static readonly DISCONNECT = DISCONNECT;

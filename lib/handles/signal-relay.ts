@@ -1,7 +1,7 @@
 import { UV_RUN_NOWAIT, tryNodeUv, type NodeUv } from '../../ffi/node.js';
-import { IO_READABLE, type IoWatcher } from '../backend/backend.js';
+import { IO_READABLE } from '../backend/backend.js';
 import { UVError, errnoError } from '../errors.js';
-import type { Loop, PendingWork } from '../loop.js';
+import type { Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 
 /** uv_handle_type's UV_SIGNAL, for uv_handle_size. */
@@ -35,7 +35,7 @@ export interface SignalTarget {
  * cannot run in a signal handler) nor signalfd (it needs the signal blocked in every thread,
  * and Node's threads exist before uvts loads) would do that.
  */
-export class SignalRelay implements IoWatcher, PendingWork {
+export class SignalRelay {
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
   private readonly loop: Loop;

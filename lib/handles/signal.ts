@@ -3,7 +3,7 @@ import { UVError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { checkFunction, describe } from '../validate.js';
 import { Handle } from './handle.js';
-import { SignalRelay, type SignalTarget } from './signal-relay.js';
+import { SignalRelay } from './signal-relay.js';
 
 type SignalCallback = (h: Signal, signal: string) => void;
 
@@ -17,7 +17,7 @@ const NUMBERS = constants.signals as Readonly<Record<string, number>>;
  * handle: active while started, it keeps the loop alive. Callbacks run in the poll phase; one
  * that throws leaves run(), and the deliveries after it come in the next pending phase.
  */
-export class Signal extends Handle implements SignalTarget {
+export class Signal extends Handle {
   private readonly relay: SignalRelay;
   private readonly uvHandle: { memory: Uint8Array; address: number };
   private callback: SignalCallback | undefined = undefined;

@@ -10,11 +10,11 @@ import {
   SO_ERROR,
   type Libc,
 } from '../../ffi/libc.js';
-import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
+import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { acceptSocket } from '../backend/socket.js';
 import { sockaddrStorage } from '../sockaddr.js';
 import { UVError, errnoError } from '../errors.js';
-import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
+import { libcForHandle, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { queueRemove } from '../queue.js';
 import { checkFunction, checkInteger, checkOptionalFunction, describe, INT32_MAX } from '../validate.js';
@@ -63,7 +63,7 @@ class WriteReq {
  * uv_stream_t over a non-blocking socket (src/unix/stream.c): reading, queued writes,
  * shutdown, listen and accept. Tcp and Pipe add how the socket is made and named.
  */
-export abstract class Stream extends Handle implements IoWatcher, PendingWork {
+export abstract class Stream extends Handle {
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
   /** @internal */ fd = -1;

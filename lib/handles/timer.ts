@@ -1,6 +1,5 @@
 import { UVError } from '../errors.js';
 import type { Loop } from '../loop.js';
-import type { HeapEntry } from '../timer-heap.js';
 import { checkFunction, checkMilliseconds } from '../validate.js';
 import { Handle } from './handle.js';
 
@@ -8,7 +7,7 @@ import { Handle } from './handle.js';
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 /** uv_timer_t: fires once after `timeout` ms, then every `repeat` ms if repeat is not 0. */
-export class Timer extends Handle implements HeapEntry {
+export class Timer extends Handle {
   /** @internal */ callback: ((t: Timer) => void) | null = null;
   /** @internal */ heapSlot = -1;
   private repeatMs = 0;

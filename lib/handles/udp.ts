@@ -32,10 +32,10 @@ import {
   SO_REUSE_UDP,
   type Libc,
 } from '../../ffi/libc.js';
-import { IO_ERROR, IO_READABLE, IO_WRITABLE, type IoWatcher } from '../backend/backend.js';
+import { IO_ERROR, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { openSocket } from '../backend/socket.js';
 import { UVError, errnoError } from '../errors.js';
-import { libcForHandle, type Loop, type PendingWork } from '../loop.js';
+import { libcForHandle, type Loop } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
 import { PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import {
@@ -180,7 +180,7 @@ class SendReq {
  * wildcard address and a port the kernel picks, as libuv's uv__udp_maybe_deferred_bind does.
  * Hosts are IP literals; resolving a name is getaddrinfo's job.
  */
-export class Udp extends Handle implements IoWatcher, PendingWork {
+export class Udp extends Handle {
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
   /** @internal */ fd = -1;

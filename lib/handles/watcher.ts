@@ -9,7 +9,7 @@ import { Handle } from './handle.js';
  * active. start() puts the watcher at the head of its list, as libuv does, so within a phase
  * the most recently started watcher runs first.
  */
-export abstract class LoopWatcher extends Handle implements QueueNode {
+export abstract class LoopWatcher extends Handle {
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
   /** @internal */ callback: (h: LoopWatcher) => void = noop;

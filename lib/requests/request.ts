@@ -1,11 +1,10 @@
 import { UVError, codeOf } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
-import { AGAIN, Failed, NO_VALUE, type Op, type RequestState, type RequestType } from '../threadpool/op.js';
+import { AGAIN, Failed, NO_VALUE, type Op, type RequestType } from '../threadpool/op.js';
 import { Refused, readRecord } from '../threadpool/slot-data.js';
 import { ERROR, SYSCALL, int, type Slot } from '../threadpool/slot.js';
 import { BLOCKING_WORK, BRIEF_WORK, SLOW_WORK } from '../threadpool/pool.js';
-import type { PoolWork } from '../threadpool/submitter.js';
 import { checkFunction } from '../validate.js';
 import { OPS, OP_CODES, type OpArgs, type OpName, type OpValue } from './ops.js';
 
@@ -16,7 +15,7 @@ type Callback = (err: Error | null, value?: unknown) => void;
  * active until its callback has run, and cancellable while no pool thread has taken it. One
  * class serves every op: the op's entry (ops.ts) encodes the arguments and decodes the result.
  */
-export class Request implements PoolWork, RequestState {
+export class Request {
   readonly type: RequestType;
   /** A free slot for the user. */
   data: unknown = undefined;
