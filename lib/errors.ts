@@ -61,17 +61,44 @@ export function errnoError(errno: number, syscall: string, path?: string, detail
 
 /**
  * Node's ERR_INVALID_ARG_VALUE, as its own functions throw it (dns.lookupService for an
- * address that is not an IP literal): a TypeError with `code`, the value shown as
- * util.inspect shows it, cut at 128 characters, and 'TypeError [ERR_INVALID_ARG_VALUE]' at
- * the head of its stack and its toString().
+ * address that is not an IP literal): the value shown as util.inspect shows it, cut at 128
+ * characters.
  */
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError & { code: string } {
   let shown = inspect(value);
   if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
   const kind = name.includes('.') ? 'property' : 'argument';
-  const err = new TypeError(`The ${kind} '${name}' ${reason}. Received ${shown}`) as TypeError & { code: string };
-  err.code = 'ERR_INVALID_ARG_VALUE';
-  const head = `${err.name} [${err.code}]`;
+  return nodeTypeError('ERR_INVALID_ARG_VALUE', `The ${kind} '${name}' ${reason}. Received ${shown}`);
+}
+
+/**
+ * Node's ERR_INVALID_ARG_TYPE for an argument that must be a string, worded as Node's
+ * validateString words it (dns.lookupService checks its address so from Node 26 on).
+ */
+export function invalidStringArg(name: string, value: unknown): TypeError & { code: string } {
+  return nodeTypeError(
+    'ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be of type string. Received ${received(value)}`,
+  );
+}
+
+/** How Node's argument errors name a value they refuse (its determineSpecificType). */
+function received(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'function') return `function ${value.name}`;
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name;
+    return name ? `an instance of ${name}` : inspect(value, { depth: -1 });
+  }
+  // Node 20 cut the inspected value at 25 characters; Node 26 shows it whole, as here.
+  return `type ${typeof value} (${inspect(value, { colors: false })})`;
+}
+
+/** A TypeError with Node's `code`, and 'TypeError [code]' at the head of its stack and toString(). */
+function nodeTypeError(code: string, message: string): TypeError & { code: string } {
+  const err = new TypeError(message) as TypeError & { code: string };
+  err.code = code;
+  const head = `${err.name} [${code}]`;
   if (typeof err.stack === 'string') err.stack = err.stack.replace(/^TypeError/, head);
   Object.defineProperty(err, 'toString', {
     value(this: Error) {

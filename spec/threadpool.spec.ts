@@ -476,24 +476,13 @@ test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => 
 });
 
 test.serial(
-  'getnameinfo throws ERR_INVALID_ARG_VALUE for what is not an IP literal, exactly as dns.lookupService',
+  'getnameinfo throws ERR_INVALID_ARG_VALUE for a string that is not an IP literal, exactly as dns.lookupService',
   (t) => {
     const loop = new Loop();
-    for (const address of [
-      '256.0.0.1',
-      'localhost',
-      '',
-      '1.2.3',
-      '::g',
-      '1.2.3.4%lo',
-      'x'.repeat(300),
-      1234,
-      null,
-      { a: 1 },
-    ]) {
-      const node = t.throws(() => dnsLookupService(address as string, 80, () => {})) as TypeError & { code?: string };
+    for (const address of ['256.0.0.1', 'localhost', '', '1.2.3', '::g', '1.2.3.4%lo', 'x'.repeat(300)]) {
+      const node = t.throws(() => dnsLookupService(address, 80, () => {})) as TypeError & { code?: string };
       const ours = t.throws(() =>
-        getnameinfo(loop, address as string, 80, 0, () => t.fail('no request is made')),
+        getnameinfo(loop, address, 80, 0, () => t.fail('no request is made')),
       ) as TypeError & { code?: string };
       t.true(ours instanceof TypeError);
       t.is(ours.code, 'ERR_INVALID_ARG_VALUE');
@@ -501,6 +490,38 @@ test.serial(
       t.is(ours.message, node.message);
       t.is(String(ours), String(node));
       t.is(ours.stack?.split('\n')[0], node.stack?.split('\n')[0]);
+    }
+    closeLoop(t, loop);
+  },
+);
+
+test.serial(
+  'getnameinfo throws ERR_INVALID_ARG_TYPE for an address that is no string, worded as Node 26 words it',
+  (t) => {
+    const loop = new Loop();
+    const nodeChecksType = Number(process.versions.node.split('.')[0]) >= 26; // Node 20 says ERR_INVALID_ARG_VALUE
+    for (const [address, received] of [
+      [1234, 'type number (1234)'],
+      [12345678901234567890123456789, 'type number (1.2345678901234568e+28)'],
+      [Symbol('a-long-description-to-cut'), 'type symbol (Symbol(a-long-description-to-cut))'],
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [{ a: 1 }, 'an instance of Object'],
+      [new Map(), 'an instance of Map'],
+      [Object.create(null), '[Object: null prototype] {}'],
+      [function named() {}, 'function named'],
+    ] as const) {
+      const ours = t.throws(() =>
+        getnameinfo(loop, address as unknown as string, 80, 0, () => t.fail('no request is made')),
+      ) as TypeError & { code?: string };
+      t.true(ours instanceof TypeError);
+      t.is(ours.code, 'ERR_INVALID_ARG_TYPE');
+      t.is(ours.message, `The "address" argument must be of type string. Received ${received}`);
+      t.is(String(ours), `TypeError [ERR_INVALID_ARG_TYPE]: ${ours.message}`);
+      if (nodeChecksType) {
+        const node = t.throws(() => dnsLookupService(address as unknown as string, 80, () => {}));
+        t.is(ours.message, node?.message);
+      }
     }
     closeLoop(t, loop);
   },

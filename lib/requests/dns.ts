@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { SOCK_DGRAM, SOCK_STREAM } from '../../ffi/libc.js';
-import { invalidArgValue, type UVError } from '../errors.js';
+import { invalidArgValue, invalidStringArg, type UVError } from '../errors.js';
 import { checkLoop } from '../loop.js';
 import { checkCString, checkInteger, describe, INT32_MAX } from '../validate.js';
 import type { Address } from './dns-ops.js';
@@ -84,6 +84,7 @@ export function getnameinfo(
   cb: (err: UVError | null, result?: { host: string; service: string }) => void,
 ): Request {
   checkLoop(loop);
+  if (typeof address !== 'string') throw invalidStringArg('address', address);
   const family = isIP(address);
   if (family === 0) throw invalidArgValue('address', address);
   checkInteger(port, 'port', 0, 65535);
