@@ -31,7 +31,19 @@ export class NodeWait {
   private keepAlive: NodeJS.Timeout | undefined;
   private resolve: (() => void) | undefined;
   private word: AsyncWord | undefined;
+  /** The turn of Node's loop that ends a wait the uv_poll_t saw end (see `polled`). */
+  private immediate: NodeJS.Immediate | undefined;
   private readonly finish = (): void => this.end();
+  /**
+   * koffi calls the uv_poll_t's callback with napi_call_function, outside any callback scope, so
+   * nothing drains the microtasks it queues: under Node 26's explicit microtask policy the
+   * runAsync() iteration that resolving the wait resumes would sit queued until some other
+   * callback of Node's ran (Node 20 ran it as the call returned). The wait therefore ends in a
+   * setImmediate, in the check phase of the same turn of Node's loop, which drains them.
+   */
+  private readonly polled = (): void => {
+    if (this.resolve !== undefined) this.immediate ??= setImmediate(this.finish);
+  };
   private readonly readable = { readable: true };
 
   /**
@@ -85,10 +97,10 @@ export class NodeWait {
       this.poll?.close();
       const uv = tryNodeUv();
       if (uv instanceof Error) throw new UVError('ENOSYS', 'uv_run', undefined, uv.message);
-      this.poll = uv.koffi.node.poll(fd, this.readable, this.finish);
+      this.poll = uv.koffi.node.poll(fd, this.readable, this.polled);
       this.pollFd = fd;
     } else if (!this.polling) {
-      this.poll.start(this.readable, this.finish);
+      this.poll.start(this.readable, this.polled);
     }
     this.polling = true;
     this.poll.ref();
@@ -101,6 +113,10 @@ export class NodeWait {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
     }
     this.poll?.unref();
     this.keepAlive?.unref();
