@@ -90,8 +90,8 @@ export abstract class Handle {
 
   /**
    * Whether the handle is active (libuv's uv_is_active): what that means depends on the type, in
-   * general started and not yet stopped. An {@link Async} is active from creation; a stream is
-   * active while it reads, listens or has writes in flight.
+   * general started and not yet stopped. An {@link Async} is active from creation; a Tcp or Pipe
+   * while it reads or listens; a Udp while it receives or has sends in flight.
    *
    * @returns True if the handle is active; false once close() has been called.
    */

@@ -41,8 +41,8 @@ export class Timer extends Handle {
   /**
    * Starts the timer (libuv's uv_timer_start): it is due at the loop's cached time
    * ({@link Loop.now}) plus `timeout`. Starting an active timer replaces its callback and
-   * schedule. Timeouts too large to represent saturate rather than wrap: the timer is then
-   * never due.
+   * schedule. A timeout too large to add to now() saturates at 2^53-1 ms rather than wrap
+   * to a small one, so such a timer never fires in practice.
    *
    * @param cb - Runs with this timer, in the timer phase, each time the timer fires.
    * @param timeout - Milliseconds from now() until the first firing: an integer, 0 or more.
