@@ -20,16 +20,45 @@ function lookup(code: string): { errno: number; message: string } {
 }
 
 /**
- * An error with libuv's code and Node's error shape: `ENOENT: no such file or directory,
- * stat '/nope'`. `errno` is negative, as libuv and Node report it.
+ * The error uvts reports: libuv's error code in the shape of Node's system errors. Its message
+ * reads as Node's does, for example `ENOENT: no such file or directory, stat '/nope'`, with the
+ * rule that was broken in parentheses when uvts itself refused the call.
+ *
+ * @remarks
+ * A callback that can fail receives a UVError, or null, as its first argument. A call that finds
+ * a loop, handle or request in the wrong state throws one at once, with the code libuv would
+ * return (EINVAL, EBUSY, EBADF, ...). A wrong argument type throws TypeError and a value out of
+ * range RangeError instead, before anything is passed to a system call.
+ *
+ * Errors of fs requests that name two paths (rename, copyfile, link, symlink) also carry `dest`,
+ * and errors of getaddrinfo and getnameinfo carry `hostname`, as Node's errors do.
  */
 export class UVError extends Error {
+  /** libuv's name for the error, such as `ENOENT`, `EBADF`, `ECANCELED` or `EAI_NONAME`. */
   readonly code: string;
+  /**
+   * The number libuv and Node give {@link UVError.code} on this platform, always negative
+   * (ENOENT is -2 on Linux; ECANCELED is -125 on Linux but -89 on macOS), or 0 for a code the
+   * platform does not have.
+   */
   readonly errno: number;
+  /** The system call or libuv function that failed, such as `stat`, `connect` or `uv_timer_again`. */
   readonly syscall: string;
+  /** The file path the failed call was given, when it took one; absent otherwise. */
   declare readonly path?: string;
 
-  /** `detail`, when given, follows Node's message in parentheses to say which rule was broken. */
+  /**
+   * Makes an error for `code`, with the errno and message this platform has for it. uvts makes
+   * its errors itself; the constructor is public so that code built on uvts can report errors of
+   * the same shape.
+   *
+   * @param code - libuv's name for the error, such as `ENOENT`. A name the platform does not
+   *   know gets errno 0 and the message "unknown error".
+   * @param syscall - The system call or libuv function that failed.
+   * @param path - The file path involved, if any: it is quoted in the message and kept in
+   *   {@link UVError.path}.
+   * @param detail - Appended to the message in parentheses, to say which rule was broken.
+   */
   constructor(code: string, syscall: string, path?: string, detail?: string) {
     const { errno, message } = lookup(code);
     let text = `${code}: ${message}, ${syscall}`;
@@ -43,6 +72,13 @@ export class UVError extends Error {
     if (path !== undefined) this.path = path;
   }
 }
+
+/**
+ * A callback told only whether an operation succeeded: `err` is null on success, else the
+ * {@link UVError} that ended it. Stream connects, listens, writes and shutdowns take one, as do
+ * the fs requests that produce no value.
+ */
+export type ErrorCallback = (err: UVError | null) => void;
 
 /** The errno value libuv uses for `code` on this platform (negative), 0 if it has none. */
 export function errnoOf(code: string): number {

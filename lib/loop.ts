@@ -19,6 +19,12 @@ import { Submitter } from './threadpool/submitter.js';
 import { TimerHeap } from './timer-heap.js';
 import { checkFunction, describe } from './validate.js';
 
+/**
+ * How long {@link Loop.run} and {@link Loop.runAsync} keep going (libuv's uv_run_mode):
+ * `'default'` until the loop is no longer alive or {@link Loop.stop} is called; `'once'` for one
+ * iteration, whose poll phase blocks only when no pending callback waits and no idle handle is
+ * active; `'nowait'` for one iteration whose poll phase never blocks.
+ */
 export type RunMode = 'default' | 'once' | 'nowait';
 
 const DEFAULT = 0;
@@ -51,7 +57,27 @@ class RefusedRequest implements PendingWork {
   }
 }
 
+/**
+ * An event loop (libuv's uv_loop_t): it runs the callbacks of its handles and requests, phase by
+ * phase, in libuv's order, on the thread that calls {@link Loop.run} or {@link Loop.runAsync}.
+ *
+ * @remarks
+ * One iteration runs pending callbacks, idle, prepare, poll (fd events and thread-pool
+ * completions), check and closing callbacks, then updates the time and runs due timers. A
+ * timer due before the first iteration fires in that first iteration. The loop is alive while
+ * an active ref'd handle, a request in flight, a pending callback or a closing handle remains.
+ *
+ * An exception thrown by a callback propagates out of run() unchanged (runAsync() rejects with
+ * it); the loop stays consistent, and the next run() carries on with the callbacks that had not
+ * run yet. docs/semantics.md describes each phase in full.
+ */
 export class Loop {
+  /**
+   * The kernel interface this loop polls with. `'epoll'` on Linux and `'kqueue'` on macOS and
+   * FreeBSD watch fds; `'futex'` waits on shared memory alone and runs timers, idle, prepare,
+   * check, Async handles and thread-pool requests, but refuses handles that need an fd (Tcp,
+   * Pipe, Udp, Poll, Signal) with ENOSYS.
+   */
   readonly backend: BackendName;
   /** Set only by the constructor: what checkLoop() tests, so Object.create(Loop.prototype) is no Loop. */
   readonly #made = true;
@@ -77,7 +103,7 @@ export class Loop {
   /** @internal */ handles: Handle | null = null;
   private lastHandle: Handle | null = null;
   /** @internal */ closed = false;
-  /** An fd held in reserve for accept's EMFILE (libuv's loop->emfile_fd), -1 until a stream exists. */
+  /** An fd held in reserve for accept's EMFILE (libuv's `loop->emfile_fd`), -1 until a stream exists. */
   private emfileFd = -1;
   /** This loop's side of the thread pool, made by its first request. */
   private submitter: Submitter | null = null;
@@ -92,6 +118,19 @@ export class Loop {
   private readonly pass = new Queue();
   private readonly stats: LoopMetrics = { loopCount: 0, events: 0, eventsWaiting: 0, idleTimeNs: 0 };
 
+  /**
+   * Makes a loop and its backend (libuv's uv_loop_init). The loop's time starts at the moment
+   * it is made.
+   *
+   * @param options - `backend` picks the kernel interface. `'auto'`, the default, takes the one
+   *   the environment variable UVTS_BACKEND names if it is set, else epoll on Linux and kqueue
+   *   on macOS and FreeBSD, and falls back to `'futex'` where no FFI driver loads or the
+   *   platform has no fd backend in uvts yet.
+   * @throws TypeError if `options` is not an object, or `options.backend` (or UVTS_BACKEND) is
+   *   not one of the names above.
+   * @throws {@link UVError} ENOSYS if the backend asked for cannot run here: `'epoll'` off
+   *   Linux, `'epoll'` or `'kqueue'` without an FFI driver, or `'iocp'`, which is not built yet.
+   */
   constructor(options?: { backend?: 'auto' | BackendName }) {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -101,13 +140,32 @@ export class Loop {
     this.updateTime();
   }
 
-  /** The loop of the calling thread, made on first call (and again after it was closed). */
+  /**
+   * The default loop of the calling thread (libuv's uv_default_loop), made with the default
+   * options on the first call. Each thread has its own. After it has been closed, the next call
+   * makes a new one.
+   *
+   * @returns The calling thread's default loop.
+   */
   static default(): Loop {
     if (defaultLoop === undefined || defaultLoop.closed) defaultLoop = new Loop();
     return defaultLoop;
   }
 
-  /** uv_run: the phases, in libuv's order (src/unix/core.c). */
+  /**
+   * Runs the loop on the calling thread (libuv's uv_run), blocking it in the poll phase while
+   * nothing is due. Promise reactions queued by callbacks run only once run() returns.
+   *
+   * @param mode - `'default'` (the default) runs until the loop is no longer alive or
+   *   {@link Loop.stop} is called; `'once'` and `'nowait'` run one iteration (see
+   *   {@link RunMode}).
+   * @returns True if the loop is still alive: a ref'd active handle, a request in flight, a
+   *   pending callback or a closing handle remains.
+   * @throws TypeError if `mode` is not one of the three names.
+   * @throws {@link UVError} EBUSY if the loop is already running, in run() or runAsync(), which
+   *   includes a call from one of its own callbacks; EINVAL if the loop is closed.
+   * @throws Whatever a callback throws, unchanged; the next run() carries on from there.
+   */
   run(mode: RunMode = 'default'): boolean {
     const m = runMode(mode);
     this.enter('run() was called from a callback of the same loop');
@@ -126,11 +184,24 @@ export class Loop {
   }
 
   /**
-   * The phases of run(), inside Node's own event loop: each iteration is one macrotask, so
-   * Node's timers, I/O, nextTicks and promise reactions run between iterations, and where run()
-   * would block in the poll phase the wait is handed to Node's loop (node-wait.ts). Resolves
-   * with what run() returns; a throwing callback rejects it, as run() throws, and the next run
-   * carries on from there.
+   * Runs the same phases as {@link Loop.run} inside Node's own event loop, never blocking the
+   * thread. uvts has no libuv counterpart for this: it lets a program drive a uvts loop and use
+   * Node's timers, sockets and promises on the same thread.
+   *
+   * @remarks
+   * Each iteration is one macrotask of Node's loop, so Node's timers, I/O, `process.nextTick`
+   * callbacks and promise reactions run between iterations; a reaction queued by a callback runs
+   * before the next iteration starts. Nothing runs inside the call itself: the first iteration is
+   * a macrotask too. Where run() would block in the poll phase, the wait is handed to Node's loop
+   * (on the backend's fd, or on the loop's wake word) and the next iteration starts when an fd is
+   * ready, a timer is due or another thread wakes the loop. While it waits, the process stays
+   * alive exactly when the loop is alive.
+   *
+   * @param mode - As for {@link Loop.run}.
+   * @returns A promise of what run() would return: true if the loop is still alive.
+   *   It rejects with TypeError for a `mode` that is not one of the three names, with
+   *   {@link UVError} EBUSY if the loop is already running or EINVAL if it is closed, and with
+   *   whatever a callback throws, after which the next run() or runAsync() carries on.
    */
   async runAsync(mode: RunMode = 'default'): Promise<boolean> {
     const m = runMode(mode);
@@ -219,36 +290,73 @@ export class Loop {
     this.touch();
   }
 
-  /** uv_stop: run() returns after the current iteration, which does not block. */
+  /**
+   * Asks a running loop to stop (libuv's uv_stop): the current iteration does not block in its
+   * poll phase, finishes its check, closing and timer phases, and then {@link Loop.run} returns
+   * (or {@link Loop.runAsync} resolves). A runAsync() waiting in Node's loop stops waiting at
+   * once. Called while the loop is not running, it makes the next run() return at once, having
+   * run nothing. The request is forgotten when run() returns.
+   */
   stop(): void {
     this.stopFlag = true;
     // A runAsync() waiting in Node's loop ends that wait now.
     this.nodeWait?.cancel();
   }
 
-  /** uv_loop_alive. */
+  /**
+   * Whether the loop has anything left to do (libuv's uv_loop_alive).
+   *
+   * @returns True while an active ref'd handle, a request in flight, a pending callback or a
+   *   closing handle remains.
+   */
   alive(): boolean {
     return (
       this.activeHandles > 0 || this.activeReqs > 0 || !this.pendingQueue.isEmpty() || this.closingHandles !== null
     );
   }
 
-  /** uv_now: ms, cached at the start of each iteration. */
+  /**
+   * The loop's idea of the current time (libuv's uv_now), in milliseconds on a monotonic clock
+   * with an arbitrary origin. It is cached: it changes at the start of run(), after each poll
+   * phase, before the timer phase and on {@link Loop.updateTime}. Timers count from it, so a
+   * timer started in a callback is due at now() plus its timeout.
+   *
+   * @returns The cached time in whole milliseconds.
+   */
   now(): number {
     return this.time;
   }
 
-  /** uv_update_time. */
+  /**
+   * Refreshes the cached time that {@link Loop.now} returns (libuv's uv_update_time). Useful
+   * before starting a timer after a callback has run for a long time.
+   */
   updateTime(): void {
     this.time = Math.floor(performance.now());
   }
 
-  /** uv_hrtime: ns, monotonic. */
+  /**
+   * A high-resolution monotonic clock (libuv's uv_hrtime), not cached and unrelated to the origin
+   * of {@link Loop.now}.
+   *
+   * @returns The current time in nanoseconds.
+   */
   hrtime(): bigint {
     return process.hrtime.bigint();
   }
 
-  /** uv_backend_timeout: how long the poll phase would block now; -1 means no limit. */
+  /**
+   * How long the poll phase would block if it started now (libuv's uv_backend_timeout).
+   *
+   * @remarks
+   * 0 when the loop is stopping, when no ref'd handle is active and no request is in flight, when
+   * pending callbacks wait, when an idle handle is active or when a handle is closing; otherwise
+   * the milliseconds until the earliest timer is due (0 if one is due, at most 2^31-1), or -1 if
+   * no timer is active. libuv also returns 0 while fd registrations wait to be passed to the
+   * kernel; uvts does not, as the loop's internal watchers never show here.
+   *
+   * @returns Milliseconds, 0, or -1 for no limit.
+   */
   backendTimeout(): number {
     if (
       this.stopFlag ||
@@ -266,7 +374,14 @@ export class Loop {
     return Math.min(due - this.time, MAX_TIMEOUT);
   }
 
-  /** uv_loop_close: EBUSY while any handle is open or any request is in flight. */
+  /**
+   * Releases the loop's kernel resources (libuv's uv_loop_close). Every handle must have been
+   * closed, its close callback run, and every request finished first. A closed loop cannot run
+   * or take new handles; closing the default loop lets {@link Loop.default} make a new one.
+   *
+   * @throws {@link UVError} EBUSY while the loop is running, while a handle is not yet closed or
+   *   a request is in flight; EINVAL if the loop is already closed.
+   */
   close(): void {
     this.checkOpen('uv_loop_close');
     if (this.running) throw new UVError('EBUSY', 'uv_loop_close', undefined, 'the loop is running');
@@ -282,7 +397,14 @@ export class Loop {
     this.closed = true;
   }
 
-  /** uv_walk: every handle not yet closed, closing ones included, in the order they were made. */
+  /**
+   * Calls `fn` for each handle of the loop that is not yet closed, closing ones included, in
+   * the order they were made (libuv's uv_walk). The loop's own internal watchers are never
+   * visited. The handles are listed before the first call, so `fn` may close them.
+   *
+   * @param fn - Called once per handle, synchronously, before walk() returns.
+   * @throws TypeError if `fn` is not a function.
+   */
   walk(fn: (h: Handle) => void): void {
     checkFunction(fn, 'fn');
     const all: Handle[] = [];
@@ -290,6 +412,15 @@ export class Loop {
     for (const h of all) fn(h);
   }
 
+  /**
+   * The loop's counters since it was made (libuv's uv_metrics_info and uv_metrics_idle_time).
+   *
+   * @returns `loopCount`: iterations, each counted just before its poll phase. `events`: fd
+   *   events and thread-pool completions the poll phase handled. `eventsWaiting`: those of them
+   *   that were already waiting when the poll phase looked, so it did not have to block for them.
+   *   `idleTime`: nanoseconds spent blocked waiting for events (in the kernel, or in Node's loop
+   *   under runAsync()), never time spent in callbacks.
+   */
   metrics(): { loopCount: number; events: number; eventsWaiting: number; idleTime: bigint } {
     const s = this.stats;
     return {

@@ -16,9 +16,13 @@ import { checkInteger, describe } from './validate.js';
 // struct sockaddr_in / sockaddr_in6 in Buffers, laid out per platform in ffi/os/. Text addresses go
 // through libc's inet_pton and inet_ntop, as libuv's uv_ip4_addr / uv_ip6_name do.
 
+/** An IP socket address, as {@link Tcp.address} and {@link Udp.address} report it. */
 export interface SocketAddress {
+  /** The IP address in text form: `'127.0.0.1'`, `'::1'`. */
   address: string;
+  /** The port, from 0 to 65535. */
   port: number;
+  /** The address family: 4 for IPv4, 6 for IPv6. */
   family: 4 | 6;
 }
 

@@ -1,5 +1,5 @@
-// SEMANTICS.md, "Async": active from creation, coalescing sends, no send ever lost, sends from
-// other threads wake a sleeping loop. Senders are real worker threads.
+// Async handles, as docs/semantics.md describes them: active from creation, coalescing sends, no
+// send ever lost, sends from other threads wake a sleeping loop. Senders are real worker threads.
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { Async, AsyncSender, Loop, Timer } from '../lib/index.js';

@@ -1,5 +1,5 @@
-// API.md, "Errors": UVError has libuv's codes and Node's error shape. Node's own errors are the
-// reference, compared in the same run.
+// Errors, as docs/api.md describes them: UVError has libuv's codes and Node's error shape. Node's
+// own errors are the reference, compared in the same run.
 import test from 'ava';
 import { statSync } from 'node:fs';
 import { constants } from 'node:os';

@@ -1,5 +1,5 @@
-// API.md, "Loop": an exception thrown by a callback propagates out of run() unchanged, the
-// loop stays consistent, and the next run() carries on with nothing lost.
+// The loop, as docs/api.md describes it: an exception thrown by a callback propagates out of run()
+// unchanged, the loop stays consistent, and the next run() carries on with nothing lost.
 import test from 'ava';
 import { Async, Check, Idle, Loop, Prepare, Timer } from '../lib/index.js';
 import { closeLoop } from './support.js';

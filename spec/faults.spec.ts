@@ -1,10 +1,10 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 
-// Faults of the thread pool (issue 9, DESIGN.md "Testing"), each in a child process of its
-// own: the thread that first used the pool ends, Node runs with flags a Worker refuses, and a
-// pool thread dies in the ways a program can make it die. Each must end in a clear error for
-// the request it touches and nothing lost for the others.
+// Faults of the thread pool, tested like features (docs/design.md, on testing), each in a child
+// process of its own: the thread that first used the pool ends, Node runs with flags a Worker
+// refuses, and a pool thread dies in the ways a program can make it die. Each must end in a clear
+// error for the request it touches and nothing lost for the others.
 
 const fixture = (name: string): string => new URL(`./fixtures/${name}.js`, import.meta.url).pathname;
 

@@ -47,7 +47,7 @@ function child(
   }
 }
 
-/** Node's Dirent as API.md's { name, type }. */
+/** Node's Dirent as uvts's Dirent: { name, type }. */
 function nodeEntries(dir: string): { name: string; type: string }[] {
   return nodeFs.readdirSync(dir, { withFileTypes: true }).map((d) => ({
     name: d.name,

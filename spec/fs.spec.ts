@@ -1,8 +1,8 @@
-// The fs requests of the thread pool (lib/requests/fs.ts, lib/requests/fs-ops.ts), against API.md
-// ("Errors", "Requests: the thread pool") and SEMANTICS.md ("Thread pool", "fs, dns"). Node's
-// own node:fs is the reference, called in the same test. Each test makes its own Loop and ends
-// with loop.close() succeeding; the tests are serial because the pool is shared by the process
-// and some of them pin every pool thread.
+// The fs requests of the thread pool (lib/requests/fs.ts, lib/requests/fs-ops.ts), against what
+// docs/api.md says of errors and of the thread pool's requests, and what docs/semantics.md says of
+// the thread pool and of fs and dns. Node's own node:fs is the reference, called in the same test.
+// Each test makes its own Loop and ends with loop.close() succeeding; the tests are serial because
+// the pool is shared by the process and some of them pin every pool thread.
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';

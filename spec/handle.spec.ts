@@ -1,5 +1,5 @@
-// SEMANTICS.md, "Handles, ref and close", with libuv's test-ref.c and test-close-order.c as
-// the model.
+// Handles, ref and close, as docs/semantics.md describes them, with libuv's test-ref.c and
+// test-close-order.c as the model.
 import test from 'ava';
 import {
   Async,

@@ -1,5 +1,5 @@
-// SEMANTICS.md, "One iteration of run()": phase order, run modes, alive, backendTimeout,
-// the cached clock, stop, close and walk.
+// One iteration of run(), as docs/semantics.md describes it: phase order, run modes, alive,
+// backendTimeout, the cached clock, stop, close and walk.
 import test from 'ava';
 import { Async, Check, Idle, Loop, Prepare, Timer, UVError, type Handle } from '../lib/index.js';
 import { busyWait, closeLoop, spinningLoop, uvCode } from './support.js';

@@ -1,4 +1,4 @@
-// SEMANTICS.md, "Metrics".
+// The loop's metrics, as docs/semantics.md describes them.
 import test from 'ava';
 import { Async, Check, Idle, Loop, Prepare, Timer } from '../lib/index.js';
 import { busyWait, closeLoop } from './support.js';

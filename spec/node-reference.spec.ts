@@ -1,4 +1,4 @@
-// Node.js as a second reference (DESIGN.md, "Testing"): where Node's own loop shows the same
+// Node.js as a second reference (docs/design.md, on testing): where Node's own loop shows the same
 // behaviour, uvts must order things as Node does, compared in the same run.
 import test from 'ava';
 import { readFile } from 'node:fs';

@@ -1,5 +1,6 @@
-// SEMANTICS.md, "Poll", and libuv's src/unix/poll.c: readiness of fds the user owns, on
-// socketpairs and pipes. The fds are made through the same FFI driver the suite runs under.
+// Poll handles, as docs/semantics.md describes them, and libuv's src/unix/poll.c: readiness of fds
+// the user owns, on socketpairs and pipes. The fds are made through the same FFI driver the suite
+// runs under.
 import test from 'ava';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
-// runAsync(): the loop's phases inside Node's own event loop (API.md, runAsync). Node's sockets,
-// fs.promises, timers and promise reactions keep working beside a uvts loop on one thread.
+// runAsync(): the loop's phases inside Node's own event loop (docs/api.md, on runAsync). Node's
+// sockets, fs.promises, timers and promise reactions keep working beside a uvts loop on one thread.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { promises as nodeFs } from 'node:fs';

@@ -17,9 +17,9 @@ import {
 import { GATE_KEY, MOST, RUNNING, TICKETS } from './fixtures/pool-work.js';
 import { closeLoop } from './support.js';
 
-// SEMANTICS.md "Thread pool": one pool per process, completions in the poll phase and in
-// completion order, cancel while queued only, slow work on at most half the pool, and a pool
-// that never keeps a finished process alive. This file's process keeps the default size (4),
+// The thread pool, as docs/semantics.md describes it: one pool per process, completions in the poll
+// phase and in completion order, cancel while queued only, slow work on at most half the pool, and
+// a pool that never keeps a finished process alive. This file's process keeps the default size (4),
 // unless the environment sets one.
 
 const work = new URL('./fixtures/pool-work.js', import.meta.url);

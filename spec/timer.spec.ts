@@ -1,4 +1,4 @@
-// SEMANTICS.md, "Timers", with libuv's test-timer.c, test-timer-again.c and
+// Timers, as docs/semantics.md describes them, with libuv's test-timer.c, test-timer-again.c and
 // test-timer-from-check.c as the model.
 import test from 'ava';
 import { Check, Loop, Prepare, Timer, UVError } from '../lib/index.js';

@@ -1,4 +1,5 @@
-// SEMANTICS.md, "Idle, prepare, check", with libuv's test-idle.c and loop-watcher.c as the model.
+// Idle, prepare and check handles, as docs/semantics.md describes them, with libuv's test-idle.c
+// and loop-watcher.c as the model.
 import test from 'ava';
 import { Check, Idle, Loop, Prepare, Timer, type Handle } from '../lib/index.js';
 import { closeLoop, spinningLoop, uvCode } from './support.js';

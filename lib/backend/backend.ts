@@ -4,9 +4,14 @@ import type { Libc } from '../../ffi/libc.js';
 // thread, and watch fds. Each backend is one file beside this one (futex, epoll; kqueue and
 // iocp slot in with the same shape), as mio keeps one file per selector.
 
+/**
+ * The kernel interface a {@link Loop} polls with (its {@link Loop.backend}): `'epoll'` (Linux),
+ * `'kqueue'` (macOS, FreeBSD), `'iocp'` (Windows; named, not built yet), or `'futex'`, which
+ * watches no fds and waits on shared memory with Atomics.wait.
+ */
 export type BackendName = 'epoll' | 'kqueue' | 'iocp' | 'futex';
 
-/** The loop's counters that a backend feeds while it polls (API.md, `metrics()`). */
+/** The loop's counters that a backend feeds while it polls (what Loop.metrics() reports). */
 export interface LoopMetrics {
   loopCount: number;
   events: number;

@@ -159,7 +159,10 @@ export class EpollBackend extends ReadinessBackend {
 
   protected synced(): void {}
 
-  /** An epoll fd nests: Node's loop watches it readable while it has events (PLATFORMS: 7.5 µs p50). */
+  /**
+   * An epoll fd nests: Node's loop watches it readable while it has events (a worker's wake
+   * reached the callback in 7.5 µs p50 on a 2-core machine, Node 20.20.2).
+   */
   protected armKernelWait(): number {
     return this.epfd;
   }

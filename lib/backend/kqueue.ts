@@ -237,8 +237,9 @@ export class KqueueBackend extends ReadinessBackend {
 
   /**
    * A kqueue fd does not nest in Node's loop (libkqueue's is never readable, and some kernels'
-   * never fire), so a waiter thread blocks in kevent for runAsync and leaves the events in this
-   * loop's list, in the shared heap (PLATFORMS.md's design; kqueue-waiter.ts).
+   * never fire), so a waiter thread blocks in kevent for runAsync, copies the events into this
+   * loop's list in the shared heap, wakes the loop and waits for it to take them, since
+   * level-triggered events would otherwise be reported again (kqueue-waiter.ts).
    */
   protected armKernelWait(): number {
     const waiter = (this.waiter ??= new KqueueWaiter(this.kq, this.eventsAt, MAX_EVENTS));

@@ -23,30 +23,53 @@ import { STREAM_READABLE, STREAM_WRITABLE, Stream, type ErrorCallback } from './
 const ABSTRACT_NAMESPACE = UNIX_ABSTRACT_NAMES;
 
 /**
- * uv_pipe_t (src/unix/pipe.c): a Unix domain stream socket, made on bind() or connect(), or an
- * fd the program already has, wrapped by open(). Names are paths, or on Linux abstract names
- * that start with '\0'. Not libuv's IPC mode (uv_pipe_init's ipc flag): no fds travel.
+ * A Unix domain stream socket, or an fd the program already has (libuv's uv_pipe_t,
+ * src/unix/pipe.c). Reading, writing, shutdown, listen and accept are {@link Stream}'s.
+ *
+ * @remarks
+ * The socket is made by bind() or connect(); open() wraps an existing fd instead (a pipe(2) end,
+ * a terminal, a socket). Names are file system paths, or on Linux abstract names, which start
+ * with a NUL character (`'\0name'`). libuv's IPC mode (uv_pipe_init's ipc flag), which passes
+ * fds between processes, is not supported. Needs a backend that watches fds.
  */
 export class Pipe extends Stream {
   /** The socket file bind() made, NUL-terminated, removed on close (pipe_fname); null if none. */
   private socketFile: Buffer | null = null;
   private listening = false;
 
+  /**
+   * Makes a pipe handle without a socket yet (libuv's uv_pipe_init, without IPC).
+   *
+   * @param loop - The loop whose poll phase runs the handle's callbacks.
+   * @throws TypeError if `loop` is not a {@link Loop}.
+   * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex); EINVAL if the
+   *   loop is closed.
+   */
   constructor(loop: Loop) {
     super(loop, 'uv_pipe_init');
   }
 
+  /** Always `'pipe'`. */
   get type(): 'pipe' {
     return 'pipe';
   }
 
   /**
-   * uv_pipe_bind2 with UV_PIPE_NO_TRUNCATE, as Node binds: a name longer than sun_path (108
-   * bytes on Linux, 104 on macOS and FreeBSD, in UTF-8) is EINVAL rather than cut short, as
-   * is a NUL inside a path or, off Linux, an abstract name. On Linux '' autobinds a unique
-   * abstract name (address() tells it). Errors are thrown, EADDRINUSE included: unlike
-   * uv_tcp_bind, uv_pipe_bind2 returns what bind() said. ENOENT (no such directory) becomes
-   * EACCES, as libuv reports it for Windows' sake. The socket file is removed on close().
+   * Makes a socket and binds it to a name (libuv's uv_pipe_bind2 with UV_PIPE_NO_TRUNCATE, as
+   * Node binds). A path creates a socket file, which close() removes.
+   *
+   * @remarks
+   * Errors are thrown, EADDRINUSE included: unlike uv_tcp_bind, uv_pipe_bind2 returns what
+   * bind(2) said. A missing directory (ENOENT) is reported as EACCES, as libuv reports it.
+   *
+   * @param path - A file system path, or on Linux an abstract name starting with NUL, in UTF-8
+   *   no longer than sun_path (108 bytes on Linux, 104 on macOS and FreeBSD). On Linux, `''`
+   *   binds a unique abstract name that the kernel picks, which {@link Pipe.address} tells.
+   * @returns This handle.
+   * @throws TypeError if `path` is not a string.
+   * @throws {@link UVError} EINVAL if the name is too long (it is never cut short), is empty or
+   *   abstract off Linux, or has a NUL inside a path; EINVAL too if the pipe already has a
+   *   socket or is closing or closed; EADDRINUSE, EACCES or another code if bind(2) fails.
    */
   bind(path: string): this {
     const name = pipeName(path, 'bind');
@@ -68,10 +91,20 @@ export class Pipe extends Stream {
   }
 
   /**
-   * uv_pipe_connect: `cb` runs once the connection is made or has failed, never synchronously.
-   * Every error of the kernel's (ENOENT, ECONNREFUSED, EAGAIN when the listener's backlog is
-   * full, as Linux says) reaches the callback, as uv_pipe_connect puts it in delayed_error;
-   * a malformed name throws EINVAL, as Tcp.connect throws for a malformed address.
+   * Connects to the socket bound to `path` (libuv's uv_pipe_connect2), making a socket first if
+   * the handle has none. Writes and a shutdown may be asked for before the connection is made;
+   * they wait for it.
+   *
+   * @param path - The name the listening socket was bound to, checked as {@link Pipe.bind}
+   *   checks it (except that `''` is refused).
+   * @param cb - Runs in the poll phase once the connection is made, with null, or has failed.
+   *   Every error of the kernel's reaches it (ENOENT, ECONNREFUSED, and on Linux EAGAIN when the
+   *   listener's backlog is full), as uv_pipe_connect2 passes it on; ECANCELED if the handle was
+   *   closed first. It never runs inside connect().
+   * @throws TypeError if `cb` is not a function or `path` is not a string.
+   * @throws {@link UVError} EINVAL for a malformed name, as {@link Tcp.connect} throws for a
+   *   malformed address, and if the pipe is listening, closing or closed; EALREADY if a
+   *   connect is in progress.
    */
   connect(path: string, cb: ErrorCallback): void {
     checkFunction(cb, 'cb');
@@ -98,12 +131,23 @@ export class Pipe extends Stream {
   }
 
   /**
-   * uv_pipe_open: wraps `fd` (a socket, a pipe(2) end, a terminal), which the handle then owns
-   * and closes. It is made non-blocking; it is readable unless opened O_WRONLY and writable
-   * unless O_RDONLY (fcntl F_GETFL), so a pipe's read end refuses write() (EPIPE) and its write
-   * end readStart() (ENOTCONN). An fd this loop already watches is EEXIST, one that is not open
-   * EBADF. Departure: an fd the backend cannot watch (a regular file on epoll) is refused here,
-   * as Poll refuses it, where libuv would fail later, when reading starts.
+   * Wraps an fd the program already has (libuv's uv_pipe_open): a socket, an end of a pipe(2), a
+   * terminal. The handle then owns the fd, makes it non-blocking, and closes it on close().
+   *
+   * @remarks
+   * The fd is readable unless it was opened write-only and writable unless it was opened
+   * read-only (fcntl F_GETFL), so a pipe's read end refuses {@link Stream.write} (EPIPE) and its
+   * write end {@link Stream.readStart} (ENOTCONN). An fd the backend cannot watch (a regular file
+   * on epoll) is refused here, as {@link Poll} refuses it; libuv would fail later, when reading
+   * starts, which is harder to trace back to its cause.
+   *
+   * @param fd - An open file descriptor: an integer from 0 to 2^31-1.
+   * @returns This handle.
+   * @throws TypeError if `fd` is not a number.
+   * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
+   * @throws {@link UVError} EBUSY if the pipe already has an fd; EEXIST if a handle of this loop
+   *   already watches `fd`; EBADF if `fd` is not open; EPERM if the backend cannot watch it;
+   *   EINVAL if the pipe is closing or closed.
    */
   open(fd: number): this {
     checkFd(fd, 'fd');
@@ -126,12 +170,24 @@ export class Pipe extends Stream {
     return this;
   }
 
-  /** uv_pipe_getsockname: the name bound, '' for an unnamed socket (a client's end). */
+  /**
+   * The name the socket is bound to (libuv's uv_pipe_getsockname).
+   *
+   * @returns The path or abstract name; `''` for a socket without one, such as a client's end.
+   * @throws {@link UVError} EBADF if the pipe has no fd; another code if getsockname(2) fails
+   *   (ENOTSOCK for an fd from open() that is not a socket).
+   */
   address(): string {
     return this.name('getsockname');
   }
 
-  /** uv_pipe_getpeername: the name of the socket at the other end, '' if it has none. */
+  /**
+   * The name of the socket at the other end (libuv's uv_pipe_getpeername).
+   *
+   * @returns The peer's path or abstract name; `''` if it has none.
+   * @throws {@link UVError} EBADF if the pipe has no fd; ENOTCONN if it is not connected;
+   *   another code if getpeername(2) fails.
+   */
   remoteAddress(): string {
     return this.name('getpeername');
   }

@@ -12,16 +12,27 @@ const DISCONNECT = IO_DISCONNECT;
 const PRIORITIZED = IO_PRIORITIZED;
 const ALL = READABLE | WRITABLE | DISCONNECT | PRIORITIZED;
 
-type PollCallback = (err: UVError | null, events: number) => void;
+/**
+ * What a {@link Poll} handle calls when its fd is ready: `err` is null and `events` a mask of
+ * {@link Poll.READABLE}, {@link Poll.WRITABLE}, {@link Poll.DISCONNECT} and
+ * {@link Poll.PRIORITIZED}; or, when the kernel reports an error condition on the fd, `err` is a
+ * {@link UVError} (EBADF), `events` is 0 and the handle has stopped watching.
+ */
+export type PollCallback = (err: UVError | null, events: number) => void;
 
 /**
- * uv_poll_t: readiness of an fd the user owns (src/unix/poll.c). The handle never reads,
- * writes or closes the fd; it only says when the kernel finds it ready.
+ * Readiness of an fd the user owns (libuv's uv_poll_t, src/unix/poll.c): a socket, a pipe, a
+ * terminal, an eventfd. The handle never reads, writes or closes the fd; it only says when the
+ * kernel finds it ready. Callbacks run in the poll phase. Needs a backend that watches fds.
  */
 export class Poll extends Handle {
+  /** Event bit 1: the fd has data to read, or a read would not block (POLLIN). */
   static readonly READABLE = READABLE;
+  /** Event bit 2: a write would not block (POLLOUT). */
   static readonly WRITABLE = WRITABLE;
+  /** Event bit 4: the peer has shut down its writing side (POLLRDHUP, EV_EOF). */
   static readonly DISCONNECT = DISCONNECT;
+  /** Event bit 8: urgent data is waiting, such as TCP out-of-band data (POLLPRI). */
   static readonly PRIORITIZED = PRIORITIZED;
 
   private readonly fd: number;
@@ -30,8 +41,16 @@ export class Poll extends Handle {
   private interest = 0;
 
   /**
-   * uv_poll_init: refuses an fd already watched by this loop (EEXIST) or one the backend cannot
-   * watch (on epoll, a regular file or directory: EPERM), and makes the fd non-blocking.
+   * Makes a stopped poll handle for `fd` (libuv's uv_poll_init) and puts the fd in non-blocking
+   * mode.
+   *
+   * @param loop - The loop whose poll phase runs the callback.
+   * @param fd - An open file descriptor that the backend can watch: an integer from 0 to 2^31-1.
+   * @throws TypeError if `loop` is not a {@link Loop} or `fd` is not a number.
+   * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
+   * @throws {@link UVError} EEXIST if a handle of this loop already watches `fd`; EPERM if the
+   *   backend cannot watch it (on epoll, a regular file or a directory); EBADF if it is not open;
+   *   ENOSYS if the loop's backend watches no fds (futex); EINVAL if the loop is closed.
    */
   constructor(loop: Loop, fd: number) {
     checkLoop(loop);
@@ -46,14 +65,30 @@ export class Poll extends Handle {
     this.fd = fd;
   }
 
+  /** Always `'poll'`. */
   get type(): 'poll' {
     return 'poll';
   }
 
   /**
-   * uv_poll_start: `events` is a mask of READABLE, WRITABLE, DISCONNECT and PRIORITIZED; the
-   * callback's events are a subset of it. Starting again replaces the mask and the callback;
-   * 0 stops the handle.
+   * Starts watching the fd (libuv's uv_poll_start). Starting an active handle replaces its mask
+   * and its callback.
+   *
+   * @remarks
+   * The events reported are a subset of those asked for. When the kernel reports a hang-up or an
+   * error alongside readiness, the events asked for are all reported, so that the read or write
+   * the callback then makes meets the condition, as libuv does. The readiness is level-triggered:
+   * the callback runs again in each poll phase while the fd stays ready.
+   *
+   * @param events - A mask of {@link Poll.READABLE}, {@link Poll.WRITABLE},
+   *   {@link Poll.DISCONNECT} and {@link Poll.PRIORITIZED}: an integer from 0 to 15. 0 stops the
+   *   handle.
+   * @param cb - Runs in the poll phase each time the fd is found ready (see {@link PollCallback}).
+   * @returns This handle.
+   * @throws TypeError if `events` is not a number or `cb` is not a function.
+   * @throws RangeError if `events` is not an integer from 0 to 15.
+   * @throws {@link UVError} EINVAL if the handle is closing or closed; ENOTSUP if the backend
+   *   cannot watch one of the events asked for; EEXIST if another handle watches the fd.
    */
   start(events: number, cb: PollCallback): this {
     // The four bits are 1, 2, 4 and 8 (libuv's values), so the integers from 0 to ALL are
@@ -83,6 +118,13 @@ export class Poll extends Handle {
     return this;
   }
 
+  /**
+   * Stops watching the fd (libuv's uv_poll_stop). The kernel forgets the fd at once, so it may
+   * be closed right after. Stopping a stopped handle does nothing.
+   *
+   * @returns This handle.
+   * @throws {@link UVError} EINVAL if the handle is closing or closed.
+   */
   stop(): this {
     if (this.isClosing())
       throw new UVError('EINVAL', 'uv_poll_stop', undefined, 'this poll handle is closing or closed');

@@ -5,17 +5,25 @@ import { checkFunction, describe } from '../validate.js';
 import { Handle } from './handle.js';
 import { SignalRelay } from './signal-relay.js';
 
-type SignalCallback = (h: Signal, signal: string) => void;
+/**
+ * What a {@link Signal} handle calls for each delivery: the handle, and the name of the signal,
+ * such as `'SIGUSR2'`.
+ */
+export type SignalCallback = (h: Signal, signal: string) => void;
 
 /** The signal numbers of this platform, by name (os.constants.signals). */
 const NUMBERS = constants.signals as Readonly<Record<string, number>>;
 
 /**
- * uv_signal_t (src/unix/signal.c): every active handle for a signal, in every loop of the
- * process, gets each delivery, in run() and runAsync() alike, and the process does not take the
- * signal's default action while any handle watches it (signal-relay.ts says how). A ref'd
- * handle: active while started, it keeps the loop alive. Callbacks run in the poll phase; one
- * that throws leaves run(), and the deliveries after it come in the next pending phase.
+ * A watcher of a Unix signal (libuv's uv_signal_t, src/unix/signal.c).
+ *
+ * @remarks
+ * Every active handle for a signal, in every loop of the process, gets each delivery, in run()
+ * and runAsync() alike. While any handle watches a signal the process does not take that
+ * signal's default action; once the last one stops, it does again. Deliveries of one signal that
+ * arrive before the callback runs may coalesce into one, as in libuv. An active handle is ref'd
+ * and keeps its loop alive (Node unrefs its own signal watchers; libuv does not). Callbacks run
+ * in the poll phase; if one throws, the deliveries after it come in the next pending phase.
  */
 export class Signal extends Handle {
   private readonly relay: SignalRelay;
@@ -24,7 +32,14 @@ export class Signal extends Handle {
   private name: string | null = null;
   private oneshot = false;
 
-  /** uv_signal_init. ENOSYS on a loop whose backend watches no fd (futex). */
+  /**
+   * Makes a stopped signal handle (libuv's uv_signal_init).
+   *
+   * @param loop - The loop that runs the callback.
+   * @throws TypeError if `loop` is not a {@link Loop}.
+   * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex), or the signal
+   *   machinery cannot be reached through FFI; EINVAL if the loop is closed.
+   */
   constructor(loop: Loop) {
     checkLoop(loop);
     const relay = SignalRelay.of(loop);
@@ -34,26 +49,53 @@ export class Signal extends Handle {
     this.uvHandle = uvHandle;
   }
 
+  /** Always `'signal'`. */
   get type(): 'signal' {
     return 'signal';
   }
 
-  /** The signal watched, null when stopped. */
+  /** The name of the signal watched, such as `'SIGUSR2'`; null while the handle is stopped. */
   get signal(): string | null {
     return this.name;
   }
 
-  /** uv_signal_start: `signal` is a name, 'SIGUSR2'. Starting again replaces the callback and the signal. */
+  /**
+   * Starts watching `signal` (libuv's uv_signal_start). Starting an active handle replaces its
+   * callback and its signal.
+   *
+   * @param cb - Runs in the poll phase for each delivery (see {@link SignalCallback}).
+   * @param signal - A signal name of this platform, as `os.constants.signals` lists them, such
+   *   as `'SIGUSR2'`.
+   * @returns This handle.
+   * @throws TypeError if `cb` is not a function or `signal` is not a string; a TypeError with
+   *   code ERR_UNKNOWN_SIGNAL if the platform has no signal of that name.
+   * @throws {@link UVError} EINVAL for SIGKILL and SIGSTOP, which cannot be caught, and if the
+   *   handle is closing or closed.
+   */
   start(cb: SignalCallback, signal: string): this {
     return this.begin(cb, signal, false);
   }
 
-  /** uv_signal_start_oneshot: stops itself once it has had one delivery. */
+  /**
+   * Watches `signal` for one delivery (libuv's uv_signal_start_oneshot): the handle stops itself
+   * before its callback runs.
+   *
+   * @param cb - Runs in the poll phase for the first delivery (see {@link SignalCallback}).
+   * @param signal - A signal name, as for {@link Signal.start}.
+   * @returns This handle.
+   * @throws TypeError and {@link UVError} as {@link Signal.start} throws them.
+   */
   startOneshot(cb: SignalCallback, signal: string): this {
     return this.begin(cb, signal, true);
   }
 
-  /** uv_signal_stop: a delivery already read but not yet given is dropped. */
+  /**
+   * Stops watching (libuv's uv_signal_stop). A delivery that has arrived but whose callback has
+   * not run yet is dropped. Stopping a stopped handle does nothing.
+   *
+   * @returns This handle.
+   * @throws {@link UVError} EINVAL if the handle is closing or closed.
+   */
   stop(): this {
     if (this.isClosing())
       throw new UVError('EINVAL', 'uv_signal_stop', undefined, 'this signal handle is closing or closed');

@@ -13,7 +13,7 @@ import {
 import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { acceptSocket } from '../backend/socket.js';
 import { sockaddrStorage } from '../sockaddr.js';
-import { UVError, errnoError } from '../errors.js';
+import { type ErrorCallback, UVError, errnoError } from '../errors.js';
 import { libcForHandle, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { queueRemove } from '../queue.js';
@@ -45,7 +45,12 @@ let readBuffer: Buffer | undefined;
 /** As uv__read and uv__write: at most 32 reads or writes per readiness event, so one busy peer cannot starve the loop. */
 const MAX_ROUNDS = 32;
 
-export type ErrorCallback = (err: UVError | null) => void;
+export type { ErrorCallback };
+/**
+ * What a stream calls as data arrives (libuv's uv_read_cb): `(null, chunk)` for each chunk read,
+ * each a Buffer of its own; `(null, null)` once, at end of stream; `(err, null)` if a read fails,
+ * after which the stream can neither read nor write and should be closed.
+ */
 export type ReadCallback = (err: UVError | null, data: Buffer | null) => void;
 
 /** uv_write_t: one buffer, written in order, its callback run once it is all written or failed. */
@@ -60,8 +65,15 @@ class WriteReq {
 }
 
 /**
- * uv_stream_t over a non-blocking socket (src/unix/stream.c): reading, queued writes,
- * shutdown, listen and accept. Tcp and Pipe add how the socket is made and named.
+ * The shared base of {@link Tcp} and {@link Pipe} (libuv's uv_stream_t, src/unix/stream.c): a
+ * non-blocking stream socket that reads, queues writes, shuts down, listens and accepts. Tcp and
+ * Pipe add how the socket is made and named.
+ *
+ * @remarks
+ * Reads deliver data in order, and end of stream once. Write, shutdown and connect callbacks
+ * never run inside the call that asked for them. A failed write does not close the stream: the
+ * user closes it, as in libuv. Closing the stream cancels a pending connect, then every queued
+ * write, then a pending shutdown, each with ECANCELED, before the close callback runs.
  */
 export abstract class Stream extends Handle {
   /** @internal */ qnext: QueueNode = this;
@@ -86,6 +98,15 @@ export abstract class Stream extends Handle {
   private readonly completed = new Fifo<WriteReq>();
   private fed = false;
 
+  /**
+   * Registers a stream without a socket yet with `loop`. Only Tcp and Pipe call it.
+   *
+   * @param loop - The loop whose poll phase runs the stream's callbacks.
+   * @param init - The libuv function the subclass stands for, named in errors.
+   * @throws TypeError if `loop` is not a {@link Loop}.
+   * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex); EINVAL if the
+   *   loop is closed.
+   */
   protected constructor(loop: Loop, init: 'uv_tcp_init' | 'uv_pipe_init') {
     const libc = libcForHandle(loop, init);
     super(loop);
@@ -94,8 +115,28 @@ export abstract class Stream extends Handle {
   }
 
   /**
-   * uv_listen: `onConnection(null)` for each connection the kernel queues; accept() takes it.
-   * A connection not accepted in the callback pauses accepting until it is.
+   * Listens for connections on the bound socket (libuv's uv_listen).
+   *
+   * @remarks
+   * One connection is taken from the kernel per readiness event (libuv 1.45 and later), so
+   * listeners in several loops or processes share the load. While a connection announced to
+   * `onConnection` has not been accepted, no further one is taken: the kernel's queue pushes
+   * back. Out of file descriptors (EMFILE), the loop accepts and closes the waiting connections
+   * with a descriptor it holds in reserve, as libuv does, so the listener is not reported ready
+   * forever; their clients see the connection closed.
+   *
+   * @param backlog - How many connections the kernel may queue, passed to listen(2), which caps
+   *   it (net.core.somaxconn on Linux): an integer that fits a C int.
+   * @param onConnection - Runs in the poll phase with null for each incoming connection, which
+   *   {@link Stream.accept} then takes; or with a {@link UVError} if accept(2) failed with an
+   *   error other than EAGAIN, ECONNABORTED or EINTR. libuv drops those silently; uvts reports
+   *   them because the callback has an error parameter.
+   * @returns This stream.
+   * @throws TypeError if `backlog` is not a number or `onConnection` is not a function.
+   * @throws RangeError if `backlog` is not an integer that fits a C int.
+   * @throws {@link UVError} EINVAL if the stream is closing or closed, not bound (Pipe), or
+   *   connecting; EADDRINUSE if the bind before it found the address in use (Tcp); another code
+   *   if listen(2) fails.
    */
   listen(backlog: number, onConnection: ErrorCallback): this {
     // listen(2) takes a C int; the kernel caps it at net.core.somaxconn.
@@ -110,7 +151,18 @@ export abstract class Stream extends Handle {
     return this;
   }
 
-  /** uv_accept: moves the connection announced to onConnection into `client`. */
+  /**
+   * Takes the connection just announced to the listen callback (libuv's uv_accept): `client`,
+   * a new handle of the same type and loop, gets its socket and can then read and write. Call it
+   * from the listen callback, or later; until it is called, the listener takes no further
+   * connection.
+   *
+   * @param client - A new, unused {@link Tcp} for a Tcp listener or {@link Pipe} for a Pipe one,
+   *   on the same loop.
+   * @throws TypeError if `client` is not a stream of this stream's type.
+   * @throws {@link UVError} EINVAL if `client` belongs to another loop; EAGAIN if no connection
+   *   is waiting; EBUSY if `client` already has a socket or is closing.
+   */
   accept(client: Stream): void {
     if (!(client instanceof Stream) || client.type !== this.type) {
       throw new TypeError(`client must be a new ${this.type} handle, got ${describe(client)}`);
@@ -129,7 +181,19 @@ export abstract class Stream extends Handle {
     client.openStream(fd, READABLE | WRITABLE);
   }
 
-  /** uv_read_start: data as it arrives, each chunk a new Buffer; `null` data is EOF. */
+  /**
+   * Starts reading (libuv's uv_read_start): data is handed to `onRead` as it arrives, in the
+   * poll phase. Calling it while reading replaces the callback. The stream is active while it
+   * reads.
+   *
+   * @param onRead - Gets each chunk, then null at end of stream, or an error (see
+   *   {@link ReadCallback}).
+   * @returns This stream.
+   * @throws TypeError if `onRead` is not a function.
+   * @throws {@link UVError} EINVAL if the stream is closing or closed; ENOTCONN if it is not
+   *   connected, or its reading side has ended (end of stream, a read error, or a Pipe opened on
+   *   a write-only fd).
+   */
   readStart(onRead: ReadCallback): this {
     checkFunction(onRead, 'onRead');
     if (this.isClosing())
@@ -144,7 +208,13 @@ export abstract class Stream extends Handle {
     return this;
   }
 
-  /** uv_read_stop. */
+  /**
+   * Stops reading (libuv's uv_read_stop): no more data is taken from the kernel until
+   * {@link Stream.readStart} is called again. Stopping a stream that is not reading does
+   * nothing.
+   *
+   * @returns This stream.
+   */
   readStop(): this {
     if ((this.sflags & READING) === 0) return this;
     this.sflags &= ~READING;
@@ -154,11 +224,23 @@ export abstract class Stream extends Handle {
   }
 
   /**
-   * uv_write: queued behind earlier writes. What the kernel takes at once is written now; the
-   * callback always runs later, from the loop. `data` must not change until then. On a stream
-   * that is closing, closed or has no socket, the callback gets EBADF: libuv returns it, but a
-   * reply written from a timer after the peer reset (and the read callback closed the stream)
-   * took the whole loop down when it was thrown; node:net reports it as an error too.
+   * Writes `data` after every write queued before it (libuv's uv_write). What the kernel takes
+   * at once is written during the call; the rest waits until the socket is writable. A write
+   * made while connecting goes out once the connection is made.
+   *
+   * @remarks
+   * On a stream that is closing, closed or has no socket, the callback gets EBADF instead of a
+   * throw. libuv returns that error from uv_write, but a reply written from a timer after the
+   * peer reset the connection (and the read callback closed the stream) would then take the
+   * whole loop down; node:net reports it as an error event too.
+   *
+   * @param data - The bytes to write. They are not copied: they must not change until the
+   *   callback has run.
+   * @param cb - Runs once the data is all written, with null, or with the error that stopped it
+   *   (ECANCELED if the stream was closed first). It never runs inside write().
+   * @throws TypeError if `data` is not a Uint8Array or `cb` is given and is not a function.
+   * @throws {@link UVError} EPIPE if the stream cannot be written: it was shut down, a read
+   *   failed, its socket is only bound or listening, or it is a Pipe opened on a read-only fd.
    */
   write(data: Uint8Array, cb?: ErrorCallback): void {
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
@@ -179,8 +261,15 @@ export abstract class Stream extends Handle {
   }
 
   /**
-   * uv_shutdown: once every queued write is out, shutdown(SHUT_WR); the peer reads EOF. On a
-   * stream that is closing, closed or has no socket, the callback gets EBADF, as write()'s does.
+   * Shuts down the writing side (libuv's uv_shutdown): once every queued write is out,
+   * shutdown(2) with SHUT_WR, and the peer reads end of stream. The stream can still read.
+   *
+   * @param cb - Runs with null once the shutdown is done, or with the error that stopped it
+   *   (ECANCELED if the stream was closed first; EBADF, as for {@link Stream.write}, if it was
+   *   closing, closed or had no socket). It never runs inside shutdown().
+   * @throws TypeError if `cb` is given and is not a function.
+   * @throws {@link UVError} ENOTCONN if the stream is not connected or cannot be written, or a
+   *   shutdown was already asked for.
    */
   shutdown(cb?: ErrorCallback): void {
     checkOptionalFunction(cb, 'cb');
@@ -199,8 +288,8 @@ export abstract class Stream extends Handle {
   }
 
   /**
-   * Bytes queued by write() that the kernel has not taken yet (uv_stream_get_write_queue_size):
-   * 0 while the kernel keeps up, more once it pushes back.
+   * Bytes queued by {@link Stream.write} that the kernel has not taken yet (libuv's
+   * uv_stream_get_write_queue_size): 0 while the kernel keeps up, more once it pushes back.
    */
   get writeQueueSize(): number {
     return this.queuedBytes;

@@ -31,9 +31,14 @@ const MAX_KEEPIDLE = 32767;
 const optval = new Int32Array(1);
 
 /**
- * uv_tcp_t (src/unix/tcp.c): the socket is made on bind() or connect(), for the address's
- * family, non-blocking and close-on-exec. Names are IP literals; resolving a host name is
- * getaddrinfo's job.
+ * A TCP socket (libuv's uv_tcp_t, src/unix/tcp.c): a client that connects, a server that
+ * listens, or a connection a server accepted. Reading, writing, shutdown, listen and accept are
+ * {@link Stream}'s.
+ *
+ * @remarks
+ * The socket is made by bind() or connect(), for the family of the address given, non-blocking
+ * and close-on-exec. Hosts are IP literals; resolving a host name is {@link getaddrinfo}'s job.
+ * Needs a backend that watches fds.
  */
 export class Tcp extends Stream {
   private noDelay = false;
@@ -43,20 +48,46 @@ export class Tcp extends Stream {
   /** host:port of a bind() that failed with EADDRINUSE, for the error listen() reports. */
   private bindTarget = '';
 
+  /**
+   * Makes a TCP handle without a socket yet (libuv's uv_tcp_init).
+   *
+   * @param loop - The loop whose poll phase runs the handle's callbacks.
+   * @throws TypeError if `loop` is not a {@link Loop}.
+   * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex); EINVAL if the
+   *   loop is closed.
+   */
   constructor(loop: Loop) {
     super(loop, 'uv_tcp_init');
   }
 
+  /** Always `'tcp'`. */
   get type(): 'tcp' {
     return 'tcp';
   }
 
   /**
-   * uv_tcp_bind, with SO_REUSEADDR as libuv sets it. EADDRINUSE is reported by listen() or
-   * connect(), as libuv delays it. `reusePort` (UV_TCP_REUSEPORT): loops in several threads
-   * bind one port and the kernel spreads connections among them; ENOTSUP where the kernel
-   * would not spread them (macOS). `ipv6Only` (UV_TCP_IPV6ONLY): an IPv6 socket that takes no
-   * IPv4 connections; EINVAL on an IPv4 address.
+   * Binds the socket to a local address (libuv's uv_tcp_bind), making the socket first if there
+   * is none. SO_REUSEADDR is set, as libuv sets it.
+   *
+   * @remarks
+   * An address already in use (EADDRINUSE) is not thrown here: as libuv delays it, it is thrown
+   * by {@link Stream.listen} and {@link Tcp.address}, and passed to the callback of
+   * {@link Tcp.connect}.
+   *
+   * @param host - A local IPv4 or IPv6 address, such as `'127.0.0.1'`, `'::'` or `'0.0.0.0'`.
+   * @param port - A port from 0 to 65535; 0 lets the kernel pick one, which
+   *   {@link Tcp.address} then tells.
+   * @param options - `reusePort` (libuv's UV_TCP_REUSEPORT): loops in several threads may bind
+   *   the same port, and the kernel spreads the connections among them. `ipv6Only` (libuv's
+   *   UV_TCP_IPV6ONLY): an IPv6 socket that takes no IPv4 connections.
+   * @returns This handle.
+   * @throws TypeError if `host` is not a string, `port` is not a number, or `options` is not an
+   *   object of booleans.
+   * @throws RangeError if `port` is not an integer from 0 to 65535.
+   * @throws {@link UVError} EINVAL if `host` is not an IP literal (or has a scope id), if
+   *   `ipv6Only` is asked for with an IPv4 address, or if the handle is closing or closed;
+   *   ENOTSUP for `reusePort` where the kernel would not spread connections (macOS); another
+   *   code if socket(2), setsockopt(2) or bind(2) fails.
    */
   bind(host: string, port: number, options?: { reusePort?: boolean; ipv6Only?: boolean }): this {
     const { reusePort, ipv6Only } = bindOptions(options);
@@ -85,9 +116,20 @@ export class Tcp extends Stream {
   }
 
   /**
-   * uv_tcp_connect: `cb` runs once the connection is made or has failed (ECONNREFUSED and
-   * the like), never synchronously. Errors the kernel gives at once, other than a refusal,
-   * throw here, as libuv returns them.
+   * Connects to a remote address (libuv's uv_tcp_connect), making the socket first if there is
+   * none. Writes and a shutdown may be asked for before the connection is made; they wait for it.
+   *
+   * @param host - The remote IPv4 or IPv6 address.
+   * @param port - The remote port, from 0 to 65535.
+   * @param cb - Runs in the poll phase once the connection is made, with null, or has failed,
+   *   with the error (ECONNREFUSED, ETIMEDOUT, the EADDRINUSE of an earlier bind; ECANCELED if
+   *   the handle was closed first). It never runs inside connect().
+   * @throws TypeError if `cb` is not a function, `host` is not a string or `port` is not a
+   *   number.
+   * @throws RangeError if `port` is not an integer from 0 to 65535.
+   * @throws {@link UVError} EINVAL if `host` is not an IP literal, or the handle is closing or
+   *   closed; EALREADY if a connect is in progress; any other error connect(2) gives at once,
+   *   other than a refusal, as libuv returns them.
    */
   connect(host: string, port: number, cb: ErrorCallback): void {
     checkFunction(cb, 'cb');
@@ -108,17 +150,38 @@ export class Tcp extends Stream {
     this.startConnect(cb);
   }
 
-  /** uv_tcp_getsockname. */
+  /**
+   * The local address the socket is bound to (libuv's uv_tcp_getsockname).
+   *
+   * @returns The address, port and family.
+   * @throws {@link UVError} EBADF if the handle has no socket; the EADDRINUSE of a bind that
+   *   failed; another code if getsockname(2) fails.
+   */
   address(): SocketAddress {
     return this.name('getsockname');
   }
 
-  /** uv_tcp_getpeername. */
+  /**
+   * The address of the peer (libuv's uv_tcp_getpeername).
+   *
+   * @returns The peer's address, port and family.
+   * @throws {@link UVError} EBADF if the handle has no socket; ENOTCONN if it is not connected;
+   *   the EADDRINUSE of a bind that failed.
+   */
   remoteAddress(): SocketAddress {
     return this.name('getpeername');
   }
 
-  /** TCP_NODELAY; kept and applied when the socket is made, if it does not exist yet. */
+  /**
+   * Turns Nagle's algorithm off or on (libuv's uv_tcp_nodelay, the TCP_NODELAY option): with
+   * `on` true, small writes go out at once instead of being gathered. On a handle without a
+   * socket yet, the setting is kept and applied when the socket is made.
+   *
+   * @param on - True to send small writes without delay.
+   * @returns This handle.
+   * @throws TypeError if `on` is not a boolean.
+   * @throws {@link UVError} if setsockopt(2) fails.
+   */
   setNoDelay(on: boolean): this {
     checkBoolean(on, 'on');
     if (this.fd !== -1) this.setOption(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, 'setsockopt');
@@ -127,9 +190,18 @@ export class Tcp extends Stream {
   }
 
   /**
-   * uv_tcp_keepalive: SO_KEEPALIVE, the first probe after `delaySeconds` idle, then libuv's
-   * probe interval of 1 s and count of 10. A delay of 0 (the default) enables keep-alive with
-   * the system's timings (or those set before), as Node's setKeepAlive(true) does.
+   * Turns TCP keep-alive probes on or off (libuv's uv_tcp_keepalive, the SO_KEEPALIVE option).
+   * On a handle without a socket yet, the setting is kept and applied when the socket is made.
+   *
+   * @param on - True to send probes on an idle connection.
+   * @param delaySeconds - Idle seconds before the first probe, after which probes follow every
+   *   second, up to 10, as libuv sets them: an integer from 0 to 32767 (Linux's limit). 0, the
+   *   default, keeps the system's timings (or those set before), as Node's setKeepAlive(true)
+   *   does; libuv has no such value.
+   * @returns This handle.
+   * @throws TypeError if `on` is not a boolean or `delaySeconds` is not a number.
+   * @throws RangeError if `delaySeconds` is not an integer from 0 to 32767.
+   * @throws {@link UVError} if setsockopt(2) fails.
    */
   setKeepAlive(on: boolean, delaySeconds = 0): this {
     checkBoolean(on, 'on');

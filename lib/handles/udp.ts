@@ -49,13 +49,28 @@ import {
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
 
+/** The address of a datagram's sender, or of a {@link Udp} socket: an IP address and a port. */
 export type RemoteInfo = SocketAddress;
+/**
+ * What {@link Udp.send} calls once the datagram has gone to the kernel, with null, or has
+ * failed, with the error (EMSGSIZE, ENETUNREACH, EBADF, ECANCELED, ...).
+ */
 export type SendCallback = (err: UVError | null) => void;
+/**
+ * What {@link Udp.recvStart} calls: `(null, data, rinfo)` for each datagram, with its sender
+ * (an empty datagram arrives as an empty Buffer); `(err, null, null)` when a receive fails, after
+ * which the handle goes on receiving.
+ */
 export type RecvCallback = (err: UVError | null, data: Buffer | null, rinfo: RemoteInfo | null) => void;
+/** Options of {@link Udp.bind}; each is false when absent. */
 export interface UdpBindOptions {
-  /** SO_REUSEADDR (SO_REUSEPORT on macOS and FreeBSD), as libuv's UV_UDP_REUSEADDR. */
+  /**
+   * Lets several sockets bind the same address and port (libuv's UV_UDP_REUSEADDR): the
+   * SO_REUSEADDR option on Linux, SO_REUSEPORT on macOS and FreeBSD, where it is the one that
+   * lets several sockets share a multicast port.
+   */
   reuseAddr?: boolean;
-  /** IPV6_V6ONLY: an IPv6 socket that takes no IPv4 traffic. Only for an IPv6 address. */
+  /** An IPv6 socket that takes no IPv4 traffic (the IPV6_V6ONLY option). Only for an IPv6 address. */
   ipv6Only?: boolean;
 }
 
@@ -175,10 +190,14 @@ class SendReq {
 }
 
 /**
- * uv_udp_t (src/unix/udp.c): a non-blocking datagram socket, IPv4 or IPv6. The socket is made
- * by bind(), or by the first send(), recvStart() or addMembership(), which bind it to the
- * wildcard address and a port the kernel picks, as libuv's uv__udp_maybe_deferred_bind does.
- * Hosts are IP literals; resolving a name is getaddrinfo's job.
+ * A UDP socket (libuv's uv_udp_t, src/unix/udp.c): a non-blocking datagram socket, IPv4 or IPv6.
+ *
+ * @remarks
+ * The socket is made by bind(), or by the first send(), recvStart() or addMembership(), which
+ * bind it to the wildcard address and a port the kernel picks, as libuv does. Hosts are IP
+ * literals; resolving a host name is {@link getaddrinfo}'s job. Datagrams leave in the order
+ * they were sent. The handle is active while it receives or has sends in flight. Needs a backend
+ * that watches fds.
  */
 export class Udp extends Handle {
   /** @internal */ qnext: QueueNode = this;
@@ -217,6 +236,14 @@ export class Udp extends Handle {
   private lastSa: Uint8Array | null = null;
   private lastFamily: 4 | 6 = 4;
 
+  /**
+   * Makes a UDP handle without a socket yet (libuv's uv_udp_init).
+   *
+   * @param loop - The loop whose poll phase runs the handle's callbacks.
+   * @throws TypeError if `loop` is not a {@link Loop}.
+   * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex); EINVAL if the
+   *   loop is closed.
+   */
   constructor(loop: Loop) {
     const libc = libcForHandle(loop, 'uv_udp_init');
     super(loop);
@@ -224,14 +251,27 @@ export class Udp extends Handle {
     this.peers = new PeerDecoder(libc);
   }
 
+  /** Always `'udp'`. */
   get type(): 'udp' {
     return 'udp';
   }
 
   /**
-   * uv_udp_bind: makes the socket for the address's family if there is none yet, sets the
-   * options asked for, and binds. Errors throw (EADDRINUSE, EADDRNOTAVAIL, EACCES): a datagram
-   * socket reports them at once, unlike Tcp.
+   * Binds the socket to a local address (libuv's uv_udp_bind), making the socket for the
+   * address's family first if there is none. Unlike {@link Tcp.bind}, errors are thrown at once,
+   * EADDRINUSE included, as libuv returns them for a datagram socket.
+   *
+   * @param host - A local IPv4 or IPv6 address, such as `'0.0.0.0'` or `'::1'`.
+   * @param port - A port from 0 to 65535; 0 lets the kernel pick one, which {@link Udp.address}
+   *   then tells.
+   * @param options - See {@link UdpBindOptions}.
+   * @returns This handle.
+   * @throws TypeError if `host` is not a string, `port` is not a number, or `options` is not an
+   *   object of booleans.
+   * @throws RangeError if `port` is not an integer from 0 to 65535.
+   * @throws {@link UVError} EINVAL if `host` is not an IP literal, if `ipv6Only` is asked for with
+   *   an IPv4 address, if the socket was already made for the other family, or if the handle is
+   *   closing or closed; EADDRINUSE, EADDRNOTAVAIL, EACCES or another code if bind(2) fails.
    */
   bind(host: string, port: number, options?: UdpBindOptions): this {
     const { reuseAddr, ipv6Only } = bindOptions(options);
@@ -243,7 +283,12 @@ export class Udp extends Handle {
     return this;
   }
 
-  /** uv_udp_getsockname: EBADF until the handle has a socket. */
+  /**
+   * The local address the socket is bound to (libuv's uv_udp_getsockname).
+   *
+   * @returns The address, port and family.
+   * @throws {@link UVError} EBADF if the handle has no socket yet, or is closed.
+   */
   address(): RemoteInfo {
     if (this.fd === -1) throw noSocket('getsockname');
     const { sa, len } = sockaddrStorage();
@@ -252,12 +297,25 @@ export class Udp extends Handle {
   }
 
   /**
-   * uv_udp_send: `data` to `host`:`port`, after the datagrams sent before it. With nothing
-   * queued, the kernel is tried at once; otherwise, or when it pushes back (EAGAIN), the
-   * datagram waits for the socket to be writable. The callback always runs later, from the
-   * loop: a refusal of the kernel (EMSGSIZE, ENETUNREACH) reaches it with syscall 'send', as
-   * do EBADF on a closed handle and ECANCELED for a datagram still queued at close(). `data`
-   * must not change until then. Only bad arguments throw.
+   * Sends one datagram (libuv's uv_udp_send), after those sent before it. A handle without a
+   * socket is first bound to the wildcard address of the destination's family.
+   *
+   * @remarks
+   * With nothing queued, the kernel is tried at once; otherwise, or when it pushes back, the
+   * datagram waits until the socket is writable. Only bad arguments throw: a refusal of the
+   * kernel (EMSGSIZE, ENETUNREACH), a closed handle (EBADF) and a datagram still queued at
+   * close() (ECANCELED) all reach the callback, with syscall `'send'`.
+   *
+   * @param data - The payload. It is not copied: it must not change until the callback has run.
+   * @param host - The destination's IPv4 or IPv6 address.
+   * @param port - The destination port, from 0 to 65535.
+   * @param cb - Runs once the datagram has gone to the kernel or has failed (see
+   *   {@link SendCallback}). It never runs inside send().
+   * @throws TypeError if `data` is not a Uint8Array, `host` is not a string, `port` is not a
+   *   number, or `cb` is given and is not a function.
+   * @throws RangeError if `port` is not an integer from 0 to 65535, or `data` is longer than
+   *   2^31-1 bytes.
+   * @throws {@link UVError} EINVAL if `host` is not an IP literal.
    */
   send(data: Uint8Array, host: string, port: number, cb?: SendCallback): void {
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
@@ -305,9 +363,15 @@ export class Udp extends Handle {
   }
 
   /**
-   * uv_udp_recv_start: every datagram as it arrives, each a new Buffer (an empty datagram an
-   * empty Buffer) with its sender; a receive error as `cb(err, null, null)`. A handle with no
-   * socket yet is bound to 0.0.0.0 and a port the kernel picks. EALREADY while receiving.
+   * Starts receiving (libuv's uv_udp_recv_start): each datagram is handed to `cb` in the poll
+   * phase, in a Buffer of its own, with its sender. A handle without a socket is first bound to
+   * 0.0.0.0 and a port the kernel picks. Datagrams held back by {@link Udp.recvStop} come first.
+   *
+   * @param cb - Gets each datagram, or a receive error (see {@link RecvCallback}).
+   * @returns This handle.
+   * @throws TypeError if `cb` is not a function.
+   * @throws {@link UVError} EINVAL if the handle is closing or closed; EALREADY if it is
+   *   receiving already; the error of the implicit bind if that fails.
    */
   recvStart(cb: RecvCallback): this {
     checkFunction(cb, 'cb');
@@ -328,8 +392,11 @@ export class Udp extends Handle {
   }
 
   /**
-   * uv_udp_recv_stop. Datagrams a batched read already took from the kernel are kept for the
-   * next recvStart(), ahead of newer ones.
+   * Stops receiving (libuv's uv_udp_recv_stop). Datagrams that a batched read already took from
+   * the kernel but whose callbacks have not run are kept for the next {@link Udp.recvStart},
+   * ahead of newer ones. Stopping a handle that is not receiving does nothing.
+   *
+   * @returns This handle.
    */
   recvStop(): this {
     if (this.recvCb === undefined) return this;
@@ -339,7 +406,16 @@ export class Udp extends Handle {
     return this;
   }
 
-  /** uv_udp_set_broadcast: SO_BROADCAST, so datagrams may go to a broadcast address. */
+  /**
+   * Allows or forbids sending to broadcast addresses (libuv's uv_udp_set_broadcast, the
+   * SO_BROADCAST option).
+   *
+   * @param on - True to allow broadcast.
+   * @returns This handle.
+   * @throws TypeError if `on` is not a boolean.
+   * @throws {@link UVError} EBADF if the handle has no socket (bind or send first) or is closed;
+   *   another code if setsockopt(2) fails.
+   */
   setBroadcast(on: boolean): this {
     checkBoolean(on, 'on');
     this.requireSocket('setBroadcast');
@@ -347,7 +423,17 @@ export class Udp extends Handle {
     return this;
   }
 
-  /** uv_udp_set_ttl: IP_TTL, or IPV6_UNICAST_HOPS on an IPv6 socket; 1 to 255. */
+  /**
+   * Sets the time to live of outgoing unicast datagrams (libuv's uv_udp_set_ttl): the IP_TTL
+   * option, or IPV6_UNICAST_HOPS on an IPv6 socket.
+   *
+   * @param ttl - Hops: an integer from 1 to 255.
+   * @returns This handle.
+   * @throws TypeError if `ttl` is not a number.
+   * @throws RangeError if `ttl` is not an integer from 1 to 255.
+   * @throws {@link UVError} EBADF if the handle has no socket or is closed; another code if
+   *   setsockopt(2) fails.
+   */
   setTTL(ttl: number): this {
     checkInteger(ttl, 'ttl', 1, 255); // libuv's EINVAL, refused before FFI
     this.requireSocket('setTTL');
@@ -355,7 +441,18 @@ export class Udp extends Handle {
     return this;
   }
 
-  /** uv_udp_set_multicast_ttl: IP_MULTICAST_TTL or IPV6_MULTICAST_HOPS; 0 to 255, as libuv checks. */
+  /**
+   * Sets the time to live of outgoing multicast datagrams (libuv's uv_udp_set_multicast_ttl):
+   * the IP_MULTICAST_TTL option, or IPV6_MULTICAST_HOPS on an IPv6 socket.
+   *
+   * @param ttl - Hops: an integer from 0 to 255, as libuv checks it; 0 keeps datagrams on this
+   *   host.
+   * @returns This handle.
+   * @throws TypeError if `ttl` is not a number.
+   * @throws RangeError if `ttl` is not an integer from 0 to 255.
+   * @throws {@link UVError} EBADF if the handle has no socket or is closed; another code if
+   *   setsockopt(2) fails.
+   */
   setMulticastTTL(ttl: number): this {
     checkInteger(ttl, 'ttl', 0, 255);
     this.requireSocket('setMulticastTTL');
@@ -363,7 +460,17 @@ export class Udp extends Handle {
     return this;
   }
 
-  /** uv_udp_set_multicast_loop: IP_MULTICAST_LOOP or IPV6_MULTICAST_LOOP. */
+  /**
+   * Sets whether multicast datagrams sent are looped back to this host's own members of the
+   * group (libuv's uv_udp_set_multicast_loop): the IP_MULTICAST_LOOP option, or
+   * IPV6_MULTICAST_LOOP on an IPv6 socket.
+   *
+   * @param on - True to loop datagrams back.
+   * @returns This handle.
+   * @throws TypeError if `on` is not a boolean.
+   * @throws {@link UVError} EBADF if the handle has no socket or is closed; another code if
+   *   setsockopt(2) fails.
+   */
   setMulticastLoopback(on: boolean): this {
     checkBoolean(on, 'on');
     this.requireSocket('setMulticastLoopback');
@@ -372,28 +479,45 @@ export class Udp extends Handle {
   }
 
   /**
-   * uv_udp_set_membership(UV_JOIN_GROUP): joins `group`, an IPv4 or IPv6 multicast address, on
-   * the interface `iface` names (an IPv4 address of it, or an IPv6 address whose zone names it,
-   * '::%eth0'), or the one the kernel picks. A handle with no socket yet is bound to the
-   * wildcard address of the group's family, with reuseAddr, as libuv does.
+   * Joins a multicast group (libuv's uv_udp_set_membership with UV_JOIN_GROUP). A handle without
+   * a socket is first bound to the wildcard address of the group's family, with reuseAddr, as
+   * libuv does.
+   *
+   * @param group - An IPv4 or IPv6 multicast address.
+   * @param iface - The interface to join on: for an IPv4 group, an IPv4 address of it; for an
+   *   IPv6 group, an IPv6 address whose zone names it, such as `'::%eth0'`. When absent, or for
+   *   a zone no interface has, the kernel picks the interface.
+   * @returns This handle.
+   * @throws TypeError if `group` is not a string, or `iface` is neither a string nor undefined.
+   * @throws {@link UVError} EINVAL if `group` is not an IP address, `iface` does not fit the
+   *   group's family, or the handle is closing or closed; the error of the implicit bind; another
+   *   code if setsockopt(2) fails (EINVAL, for example, if `group` is not a multicast address).
    */
   addMembership(group: string, iface?: string): this {
     this.setMembership(group, iface, true);
     return this;
   }
 
-  /** uv_udp_set_membership(UV_LEAVE_GROUP). */
+  /**
+   * Leaves a multicast group (libuv's uv_udp_set_membership with UV_LEAVE_GROUP).
+   *
+   * @param group - The multicast address joined with {@link Udp.addMembership}.
+   * @param iface - The interface it was joined on, in the same form.
+   * @returns This handle.
+   * @throws TypeError and {@link UVError} as {@link Udp.addMembership} throws them; the kernel's
+   *   error (EADDRNOTAVAIL on Linux) for a group that was not joined.
+   */
   dropMembership(group: string, iface?: string): this {
     this.setMembership(group, iface, false);
     return this;
   }
 
-  /** uv_udp_get_send_queue_size: bytes of sends whose callbacks have not run yet. */
+  /** Bytes of the sends whose callbacks have not run yet (libuv's uv_udp_get_send_queue_size). */
   get sendQueueSize(): number {
     return this.sendBytes;
   }
 
-  /** uv_udp_get_send_queue_count: sends whose callbacks have not run yet. */
+  /** How many sends have callbacks that have not run yet (libuv's uv_udp_get_send_queue_count). */
   get sendQueueCount(): number {
     return this.sendCount;
   }

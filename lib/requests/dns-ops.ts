@@ -84,10 +84,15 @@ import { eaiCode, formatIPv4, formatIPv6, toAscii } from './lookup.js';
 // (1057 in all: more than a slot holds), so each pool thread keeps one of its own and copies
 // the two names into OUT.
 
+/** One address {@link getaddrinfo} found, from one entry of libc's answer. */
 export interface Address {
+  /** 4 for an IPv4 address, 6 for an IPv6 one. */
   family: 4 | 6;
+  /** The address in text form, such as `'127.0.0.1'` or `'::1'`. */
   address: string;
+  /** The port the service resolved to; 0 when no service was given. */
   port: number;
+  /** The socket type this entry is for; without a socktype hint, glibc lists an address once for each type. */
   socktype: 'stream' | 'dgram' | 'raw';
 }
 

@@ -1,4 +1,4 @@
-// The `fs` namespace of the public surface (API.md): exactly the fs requests.
+// The `fs` namespace of the public surface (docs/api.md, on the thread pool): exactly the fs requests.
 export {
   stat,
   lstat,

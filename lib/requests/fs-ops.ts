@@ -93,9 +93,16 @@ import { Stats, heapU64, statxMode } from './stats.js';
 // Errors are the errno of the failing call and the index of its syscall in the op's list;
 // request.ts builds Node's error shape from them (code, errno, syscall, path, dest).
 
+/**
+ * The type of a directory entry as `fs.readdir` reports it: a regular file, a directory, a
+ * symbolic link (not followed), or anything else (a FIFO, a socket, a device).
+ */
 export type DirentType = 'file' | 'dir' | 'link' | 'other';
+/** One entry of a directory, as `fs.readdir` lists it. */
 export interface Dirent {
+  /** The entry's name within its directory, without a path. */
   name: string;
+  /** What kind of file the entry is. */
   type: DirentType;
 }
 
@@ -338,7 +345,7 @@ function textCall(syscall: 'readlink' | 'realpath') {
 
 // read and write (uv__fs_read, uv__fs_write_all), straight from and into the caller's memory.
 
-/** A buffer range the pool reads into or writes from (API.md fs.read / fs.write). */
+/** A buffer range the pool reads into or writes from (the arguments of fs.read and fs.write). */
 export interface Transfer {
   fd: number;
   buffer: Uint8Array;

@@ -11,13 +11,23 @@ import { OPS, OP_CODES, type OpArgs, type OpName, type OpValue } from './ops.js'
 type Callback = (err: Error | null, value?: unknown) => void;
 
 /**
- * A thread-pool request (uv_req_t with uv_work_t's life): made and submitted in one call,
- * active until its callback has run, and cancellable while no pool thread has taken it. One
- * class serves every op: the op's entry (ops.ts) encodes the arguments and decodes the result.
+ * A request run on the thread pool (libuv's uv_req_t, with the life of a uv_work_t or uv_fs_t):
+ * what the `fs` functions, {@link getaddrinfo}, {@link getnameinfo} and {@link queueWork}
+ * return.
+ *
+ * @remarks
+ * A request is made and submitted in one call, and is in flight, keeping its loop alive, until
+ * its callback has run. The callback runs on the loop's thread, in the poll phase, never inside
+ * the call that made the request; completions run in the order the pool finished them. The
+ * class has no public constructor.
  */
 export class Request {
+  // One class serves every op: the op's entry (ops.ts) encodes the arguments and decodes the
+  // result.
+
+  /** What kind of request this is (see {@link RequestType}). */
   readonly type: RequestType;
-  /** A free slot for the user. */
+  /** A free slot for the user's own value; uvts never reads it. Initially undefined. */
   data: unknown = undefined;
 
   /** @internal */ qnext: QueueNode = this;
@@ -45,8 +55,9 @@ export class Request {
    */
   private started = false;
 
-  /** @internal */
-  constructor(loop: Loop, name: OpName, cb: Callback, path?: string, dest?: string) {
+  // Private, so that the published types offer no constructor: requests come from the fs,
+  // dns and queueWork functions, through request() below.
+  private constructor(loop: Loop, name: OpName, cb: Callback, path?: string, dest?: string) {
     const op = OPS[name] as Op<never[], unknown>;
     this.loop = loop;
     this.type = op.type;
@@ -58,9 +69,18 @@ export class Request {
     this.dest = dest;
   }
 
+  /** @internal */
+  static create(loop: Loop, name: OpName, cb: Callback, path?: string, dest?: string): Request {
+    return new Request(loop, name, cb, path, dest);
+  }
+
   /**
-   * uv_cancel: true if no pool thread had taken the request; its callback then gets ECANCELED
-   * (EAI_CANCELED for lookups) from the next poll phase. False once it has started or finished.
+   * Cancels the request if no pool thread has taken it yet (libuv's uv_cancel). A cancelled
+   * request's work never runs; its callback still runs, from a later poll phase, with a
+   * {@link UVError} ECANCELED (EAI_CANCELED for getaddrinfo and getnameinfo).
+   *
+   * @returns True if the request was cancelled; false if it has started, finished, or was
+   *   cancelled already, in which case it completes as it would have.
    */
   cancel(): boolean {
     if (!this.active || this.cancelled || this.started) return false;
@@ -111,7 +131,7 @@ export class Request {
 
   /**
    * A UVError for `code` from the op's syscall number `which` (-1: `name`, one not in its list),
-   * naming the request's path and dest where Node would: "ENOENT: ..., rename 'a' -> 'b'".
+   * naming the request's path and dest where Node would: `ENOENT: ..., rename 'a' -> 'b'`.
    */
   private systemError(code: string, which: number, name?: string): UVError {
     const syscall = which >= 0 ? (this.op.syscalls[which] as string) : (name ?? this.op.syscalls[0]);
@@ -173,7 +193,7 @@ export function request<N extends OpName>(
 ): Request {
   checkLoop(loop);
   checkFunction(cb, 'cb');
-  return new Request(loop, name, cb as Callback, paths.path, paths.dest).start(...(args as unknown as never[]));
+  return Request.create(loop, name, cb as Callback, paths.path, paths.dest).start(...(args as unknown as never[]));
 }
 
 export type { OpValue, RequestType };

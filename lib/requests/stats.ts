@@ -33,21 +33,44 @@ function makedev(major: number, minor: number): number {
   return (major & 0xfff) * 0x100 + (minor & 0xff) + (minor >>> 8) * 0x100000 + (major >>> 12) * 2 ** 44;
 }
 
-/** Node's fs.Stats fields, decoded from the struct statx a pool thread left in a slot. */
+/**
+ * What `fs.stat`, `fs.lstat` and `fs.fstat` report about a file (libuv's
+ * uv_stat_t): the fields of Node's fs.Stats, with numbers, not bigints.
+ *
+ * @remarks
+ * The values come from statx(2), as libuv reads them on Linux. 64-bit values (ino, size,
+ * blocks, dev) are exact below 2^53, as in Node's fs.Stats. Times are milliseconds since
+ * 1970-01-01 UTC with a fractional part; the Date getters round them to the millisecond, as
+ * Node does.
+ */
 export class Stats {
+  /** The ID of the device holding the file. */
   dev = 0;
+  /** The file type and permission bits (st_mode): `mode & 0o7777` is the permissions. */
   mode = 0;
+  /** The number of hard links to the file. */
   nlink = 0;
+  /** The user ID of the owner. */
   uid = 0;
+  /** The group ID of the owner. */
   gid = 0;
+  /** For a device file, the ID of the device it stands for; 0 otherwise. */
   rdev = 0;
+  /** The block size the file system prefers for I/O on this file, in bytes. */
   blksize = 0;
+  /** The inode number. */
   ino = 0;
+  /** The size in bytes; for a symbolic link (from lstat), the length of its target. */
   size = 0;
+  /** The number of 512-byte blocks allocated to the file. */
   blocks = 0;
+  /** The time of the last access, in milliseconds since the epoch. */
   atimeMs = 0;
+  /** The time of the last change to the contents, in milliseconds since the epoch. */
   mtimeMs = 0;
+  /** The time of the last change to the inode (contents, owner, mode, links), in milliseconds since the epoch. */
   ctimeMs = 0;
+  /** The time the file was created, in milliseconds since the epoch; 0 where the file system does not record it. */
   birthtimeMs = 0;
 
   /** Reads the struct statx at byte offset `at` of the heap (uv__statx_to_stat). */
@@ -74,37 +97,71 @@ export class Stats {
   }
 
   // Node's dateFromMs: the Date of the rounded millisecond (lib/internal/fs/utils.js).
+
+  /** {@link Stats.atimeMs} as a Date, made on each read. */
   get atime(): Date {
     return new Date(Math.round(this.atimeMs));
   }
+  /** {@link Stats.mtimeMs} as a Date, made on each read. */
   get mtime(): Date {
     return new Date(Math.round(this.mtimeMs));
   }
+  /** {@link Stats.ctimeMs} as a Date, made on each read. */
   get ctime(): Date {
     return new Date(Math.round(this.ctimeMs));
   }
+  /** {@link Stats.birthtimeMs} as a Date, made on each read. */
   get birthtime(): Date {
     return new Date(Math.round(this.birthtimeMs));
   }
 
+  /**
+   * Whether the file is a regular file.
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isFile(): boolean {
     return this.type() === constants.S_IFREG;
   }
+  /**
+   * Whether the file is a directory.
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isDirectory(): boolean {
     return this.type() === constants.S_IFDIR;
   }
+  /**
+   * Whether the file is a symbolic link; only `fs.lstat` can report one, as stat follows
+   * links.
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isSymbolicLink(): boolean {
     return this.type() === constants.S_IFLNK;
   }
+  /**
+   * Whether the file is a FIFO (a named pipe).
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isFIFO(): boolean {
     return this.type() === constants.S_IFIFO;
   }
+  /**
+   * Whether the file is a Unix domain socket.
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isSocket(): boolean {
     return this.type() === constants.S_IFSOCK;
   }
+  /**
+   * Whether the file is a character device.
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isCharacterDevice(): boolean {
     return this.type() === constants.S_IFCHR;
   }
+  /**
+   * Whether the file is a block device.
+   * @returns True if the type bits of {@link Stats.mode} say so.
+   */
   isBlockDevice(): boolean {
     return this.type() === constants.S_IFBLK;
   }

@@ -10,13 +10,32 @@ import { request, type Request } from './request.js';
 
 // queueWork (uv_queue_work): an export of a module runs on a pool thread (work-ops.ts).
 
+/** What {@link queueWork} runs: an exported function of a module, and its arguments. */
 export interface WorkTask {
+  /**
+   * The module: an absolute path, or a file: (or data:) URL as a string or a URL object. Each
+   * pool thread imports it once and keeps it.
+   */
   filename: string | URL;
+  /** The name of the exported function; the default export when absent. */
   name?: string;
+  /**
+   * The arguments, which must survive v8 serialization (no functions or symbols). Plain numbers,
+   * strings and booleans travel without it. SharedArrayBuffers among them are shared with the
+   * pool thread, not copied. None when absent.
+   */
   args?: unknown[];
 }
 
-type Callback = (err: Error | null, result?: unknown) => void;
+/**
+ * What {@link queueWork} calls, on the loop's thread in the poll phase: `(null, result)` with
+ * what the function returned (or what its promise resolved to), or `(err)` with what it threw
+ * (or its promise rejected with). An Error thrown keeps its name, message, stack and cloneable
+ * own properties; a system error (one with string `code` and `syscall`) arrives as a
+ * {@link UVError}; a thrown value that is not an Error arrives as an Error that holds it in
+ * `value`. A cancelled request gets a UVError ECANCELED.
+ */
+export type WorkCallback = (err: Error | null, result?: unknown) => void;
 
 const NO_ARGS: readonly unknown[] = [];
 
@@ -43,8 +62,27 @@ function urlOf(filename: unknown): string {
   return url;
 }
 
-/** Runs export `name` (default: the default export) of module `filename` on a pool thread. */
-export function queueWork(loop: unknown, task: WorkTask, cb: Callback): Request {
+/**
+ * Runs an exported function of a module on a pool thread (libuv's uv_queue_work, with the work
+ * given as a module export, since a JavaScript function cannot cross threads). A promise it
+ * returns is awaited on the pool thread.
+ *
+ * @remarks
+ * User work is slow work: with getaddrinfo and getnameinfo, it holds at most half of the pool's
+ * threads, so fs requests keep moving. The arguments and the result travel through shared
+ * memory, not postMessage.
+ *
+ * @param loop - The loop whose poll phase runs the callback.
+ * @param task - What to run (see {@link WorkTask}).
+ * @param cb - Gets the result or the error (see {@link WorkCallback}). An export that is missing
+ *   or not a function gives a TypeError there.
+ * @returns The request; `Request.cancel()` cancels it while no pool thread has taken it.
+ * @throws TypeError if `loop` is not a {@link Loop}, `task` is not an object, `task.filename` is
+ *   neither an absolute path nor a file: URL, `task.name` is not a string, `task.args` is not an
+ *   array or holds a value v8 cannot serialize, or `cb` is not a function.
+ * @throws {@link UVError} EINVAL if the loop is closed.
+ */
+export function queueWork(loop: unknown, task: WorkTask, cb: WorkCallback): Request {
   checkLoop(loop);
   if (typeof task !== 'object' || task === null) throw new TypeError(`task must be an object, got ${describe(task)}`);
   const { filename, name, args } = task;
@@ -70,7 +108,7 @@ export function queueWork(loop: unknown, task: WorkTask, cb: Callback): Request 
   // Its SharedArrayBuffers wait at the supervisor until a pool thread takes them: if none does
   // (cancelled, or its thread died first), the entry is dropped when the callback comes.
   let req: Request | undefined;
-  const settle: Callback = (err, result) => {
+  const settle: WorkCallback = (err, result) => {
     if (err !== null && req !== undefined) dropUntaken(req);
     if (err === null) cb(null, result);
     else cb(err);

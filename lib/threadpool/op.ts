@@ -5,7 +5,11 @@ import type { Slot } from './slot.js';
 // runner and its loop-side decoder, so the bytes a slot carries are written and read in one
 // place. lib/requests/ops.ts lists every entry by name; both sides number them from that list.
 
-/** The request types API.md names; each op belongs to one. */
+/**
+ * What kind of thread-pool request a `Request` is: the value of its `Request.type`
+ * property. `'fs'` for the `fs` functions, `'getaddrinfo'` and `'getnameinfo'` for the lookups,
+ * `'work'` for {@link queueWork}.
+ */
 export type RequestType = 'fs' | 'getaddrinfo' | 'getnameinfo' | 'work';
 
 /** What a pool thread hands each runner. */
