@@ -20,7 +20,7 @@ export { Stats } from './requests/stats.js';
 // takes the loop first and the callback last, checks its arguments before anything starts,
 // returns a Request, and reports the outcome only through the callback.
 export * as fs from './requests/fs-api.js';
-export type { Dirent, FsCallback } from './requests/fs.js';
+export type { Dirent, FsCallback, PathLike } from './requests/fs.js';
 export { getaddrinfo, getnameinfo, type Address, type Hints } from './requests/dns.js';
 export { queueWork, type WorkCallback, type WorkTask } from './requests/work.js';
 export { threadpool } from './threadpool/threadpool.js';

@@ -3,9 +3,12 @@ import { fileURLToPath } from 'node:url';
 import type { ErrorCallback, UVError } from '../errors.js';
 import { checkCString, checkFd, checkInteger, describe, INT32_MAX } from '../validate.js';
 import type { Dirent, DirentType } from './fs-ops.js';
-import { checkLoop } from '../loop.js';
+import { checkLoop, type Loop } from '../loop.js';
 import { request, type Request } from './request.js';
 import type { Stats } from './stats.js';
+
+/** A file path: a string, or a `file:` URL (as Node's fs takes it). */
+export type PathLike = string | URL;
 
 // fs requests (uv_fs_*): the public functions check their arguments, then hand them to the op
 // of the same name (fs-ops.ts), which a pool thread runs. Errors reach only the callback, with
@@ -141,7 +144,7 @@ const utf8 = new TextEncoder();
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function stat(loop: unknown, path: unknown, cb: FsCallback<Stats>): Request {
+export function stat(loop: Loop, path: PathLike, cb: FsCallback<Stats>): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'stat', cb, { path: p }, p);
@@ -159,7 +162,7 @@ export function stat(loop: unknown, path: unknown, cb: FsCallback<Stats>): Reque
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function lstat(loop: unknown, path: unknown, cb: FsCallback<Stats>): Request {
+export function lstat(loop: Loop, path: PathLike, cb: FsCallback<Stats>): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'lstat', cb, { path: p }, p);
@@ -177,7 +180,7 @@ export function lstat(loop: unknown, path: unknown, cb: FsCallback<Stats>): Requ
  * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function fstat(loop: unknown, fd: unknown, cb: FsCallback<Stats>): Request {
+export function fstat(loop: Loop, fd: number, cb: FsCallback<Stats>): Request {
   checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'fstat', cb, {}, fd);
@@ -201,7 +204,13 @@ export function fstat(loop: unknown, fd: unknown, cb: FsCallback<Stats>): Reques
  * @throws RangeError if `flags` or `mode` is a number out of its range or not an integer.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function open(loop: unknown, path: unknown, flags: unknown, mode: unknown, cb: FsCallback<number>): Request {
+export function open(
+  loop: Loop,
+  path: PathLike,
+  flags: string | number,
+  mode: number,
+  cb: FsCallback<number>,
+): Request {
   checkLoop(loop);
   const f = checkFlags(flags);
   const m = checkMode(mode, 'mode');
@@ -221,7 +230,7 @@ export function open(loop: unknown, path: unknown, flags: unknown, mode: unknown
  * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function close(loop: unknown, fd: unknown, cb: ErrorCallback): Request {
+export function close(loop: Loop, fd: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'close', cb, {}, fd);
@@ -250,12 +259,12 @@ export function close(loop: unknown, fd: unknown, cb: ErrorCallback): Request {
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
 export function read(
-  loop: unknown,
-  fd: unknown,
-  buffer: unknown,
-  offset: unknown,
-  length: unknown,
-  position: unknown,
+  loop: Loop,
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number | null,
   cb: FsCallback<number>,
 ): Request {
   checkLoop(loop);
@@ -285,12 +294,12 @@ export function read(
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
 export function write(
-  loop: unknown,
-  fd: unknown,
-  buffer: unknown,
-  offset: unknown,
-  length: unknown,
-  position: unknown,
+  loop: Loop,
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number | null,
   cb: FsCallback<number>,
 ): Request {
   checkLoop(loop);
@@ -321,7 +330,7 @@ function transfer(fd: unknown, buffer: unknown, offset: unknown, length: unknown
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function readFile(loop: unknown, path: unknown, cb: FsCallback<Buffer>): Request {
+export function readFile(loop: Loop, path: PathLike, cb: FsCallback<Buffer>): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'readFile', cb, { path: p }, p);
@@ -343,7 +352,7 @@ export function readFile(loop: unknown, path: unknown, cb: FsCallback<Buffer>): 
  *   ArrayBuffer), or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function writeFile(loop: unknown, path: unknown, data: unknown, cb: ErrorCallback): Request {
+export function writeFile(loop: Loop, path: PathLike, data: Uint8Array | string, cb: ErrorCallback): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   const bytes = typeof data === 'string' ? utf8.encode(data) : checkBuffer(data, 'data');
@@ -362,7 +371,7 @@ export function writeFile(loop: unknown, path: unknown, data: unknown, cb: Error
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function unlink(loop: unknown, path: unknown, cb: ErrorCallback): Request {
+export function unlink(loop: Loop, path: PathLike, cb: ErrorCallback): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'unlink', cb, { path: p }, p);
@@ -379,7 +388,7 @@ export function unlink(loop: unknown, path: unknown, cb: ErrorCallback): Request
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function rmdir(loop: unknown, path: unknown, cb: ErrorCallback): Request {
+export function rmdir(loop: Loop, path: PathLike, cb: ErrorCallback): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'rmdir', cb, { path: p }, p);
@@ -397,7 +406,7 @@ export function rmdir(loop: unknown, path: unknown, cb: ErrorCallback): Request 
  * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function fsync(loop: unknown, fd: unknown, cb: ErrorCallback): Request {
+export function fsync(loop: Loop, fd: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'fsync', cb, {}, fd);
@@ -416,7 +425,7 @@ export function fsync(loop: unknown, fd: unknown, cb: ErrorCallback): Request {
  * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function fdatasync(loop: unknown, fd: unknown, cb: ErrorCallback): Request {
+export function fdatasync(loop: Loop, fd: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   checkFd(fd, 'fd');
   return request(loop, 'fdatasync', cb, {}, fd);
@@ -435,7 +444,7 @@ export function fdatasync(loop: unknown, fd: unknown, cb: ErrorCallback): Reques
  * @throws RangeError if `mode` is not an integer from 0 to 0o7777.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function mkdir(loop: unknown, path: unknown, mode: unknown, cb: ErrorCallback): Request {
+export function mkdir(loop: Loop, path: PathLike, mode: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   const m = checkMode(mode, 'mode');
   const p = checkPath(path, 'path');
@@ -455,7 +464,7 @@ export function mkdir(loop: unknown, path: unknown, mode: unknown, cb: ErrorCall
  *   or holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function mkdtemp(loop: unknown, prefix: unknown, cb: FsCallback<string>): Request {
+export function mkdtemp(loop: Loop, prefix: string, cb: FsCallback<string>): Request {
   checkLoop(loop);
   const p = checkPath(prefix, 'prefix');
   return request(loop, 'mkdtemp', cb, { path: `${p}XXXXXX` }, p);
@@ -476,7 +485,7 @@ export function mkdtemp(loop: unknown, prefix: unknown, cb: FsCallback<string>):
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function readdir(loop: unknown, path: unknown, cb: FsCallback<Dirent[]>): Request {
+export function readdir(loop: Loop, path: PathLike, cb: FsCallback<Dirent[]>): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'readdir', cb, { path: p }, p);
@@ -494,7 +503,7 @@ export function readdir(loop: unknown, path: unknown, cb: FsCallback<Dirent[]>):
  *   file: URL or holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function rename(loop: unknown, from: unknown, to: unknown, cb: ErrorCallback): Request {
+export function rename(loop: Loop, from: PathLike, to: PathLike, cb: ErrorCallback): Request {
   checkLoop(loop);
   const a = checkPath(from, 'from');
   const b = checkPath(to, 'to');
@@ -518,7 +527,7 @@ export function rename(loop: unknown, from: unknown, to: unknown, cb: ErrorCallb
  * @throws RangeError if `flags` is not an integer from 0 to 7.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function copyfile(loop: unknown, from: unknown, to: unknown, flags: unknown, cb: ErrorCallback): Request {
+export function copyfile(loop: Loop, from: PathLike, to: PathLike, flags: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   const f = checkInt(flags, 'flags', 0, 7);
   const a = checkPath(from, 'from');
@@ -539,7 +548,7 @@ export function copyfile(loop: unknown, from: unknown, to: unknown, flags: unkno
  * @throws RangeError if `len` or `fd` is not an integer in its range.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function ftruncate(loop: unknown, fd: unknown, len: unknown, cb: ErrorCallback): Request {
+export function ftruncate(loop: Loop, fd: number, len: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   const n = checkInt(len, 'len', 0, Number.MAX_SAFE_INTEGER);
   checkFd(fd, 'fd');
@@ -560,7 +569,7 @@ export function ftruncate(loop: unknown, fd: unknown, len: unknown, cb: ErrorCal
  * @throws RangeError if `mode` is not an integer from 0 to 7.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function access(loop: unknown, path: unknown, mode: unknown, cb: ErrorCallback): Request {
+export function access(loop: Loop, path: PathLike, mode: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   const m = checkInt(mode, 'mode', 0, 7);
   const p = checkPath(path, 'path');
@@ -580,7 +589,7 @@ export function access(loop: unknown, path: unknown, mode: unknown, cb: ErrorCal
  * @throws RangeError if `mode` is not an integer from 0 to 0o7777.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function chmod(loop: unknown, path: unknown, mode: unknown, cb: ErrorCallback): Request {
+export function chmod(loop: Loop, path: PathLike, mode: number, cb: ErrorCallback): Request {
   checkLoop(loop);
   const m = checkMode(mode, 'mode');
   const p = checkPath(path, 'path');
@@ -607,7 +616,13 @@ export function chmod(loop: unknown, path: unknown, mode: unknown, cb: ErrorCall
  * @throws RangeError if `atime` or `mtime` is an Invalid Date or out of a Date's range.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function utime(loop: unknown, path: unknown, atime: unknown, mtime: unknown, cb: ErrorCallback): Request {
+export function utime(
+  loop: Loop,
+  path: PathLike,
+  atime: number | Date,
+  mtime: number | Date,
+  cb: ErrorCallback,
+): Request {
   checkLoop(loop);
   const a = checkTime(atime, 'atime');
   const m = checkTime(mtime, 'mtime');
@@ -627,7 +642,7 @@ export function utime(loop: unknown, path: unknown, atime: unknown, mtime: unkno
  *   a file: URL or holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function link(loop: unknown, target: unknown, path: unknown, cb: ErrorCallback): Request {
+export function link(loop: Loop, target: PathLike, path: PathLike, cb: ErrorCallback): Request {
   checkLoop(loop);
   const a = checkPath(target, 'target');
   const b = checkPath(path, 'path');
@@ -648,7 +663,7 @@ export function link(loop: unknown, target: unknown, path: unknown, cb: ErrorCal
  *   a file: URL or holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function symlink(loop: unknown, target: unknown, path: unknown, cb: ErrorCallback): Request {
+export function symlink(loop: Loop, target: PathLike, path: PathLike, cb: ErrorCallback): Request {
   checkLoop(loop);
   const a = checkPath(target, 'target');
   const b = checkPath(path, 'path');
@@ -666,7 +681,7 @@ export function symlink(loop: unknown, target: unknown, path: unknown, cb: Error
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function readlink(loop: unknown, path: unknown, cb: FsCallback<string>): Request {
+export function readlink(loop: Loop, path: PathLike, cb: FsCallback<string>): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'readlink', cb, { path: p }, p);
@@ -684,7 +699,7 @@ export function readlink(loop: unknown, path: unknown, cb: FsCallback<string>): 
  *   holds a NUL byte, or `cb` is not a function.
  * @throws {@link UVError} EINVAL if the loop is closed.
  */
-export function realpath(loop: unknown, path: unknown, cb: FsCallback<string>): Request {
+export function realpath(loop: Loop, path: PathLike, cb: FsCallback<string>): Request {
   checkLoop(loop);
   const p = checkPath(path, 'path');
   return request(loop, 'realpath', cb, { path: p }, p);
