@@ -123,13 +123,14 @@ export class Loop {
    * it is made.
    *
    * @param options - `backend` picks the kernel interface. `'auto'`, the default, takes the one
-   *   the environment variable UVTS_BACKEND names if it is set, else epoll on Linux and kqueue
-   *   on macOS and FreeBSD, and falls back to `'futex'` where no FFI driver loads or the
-   *   platform has no fd backend in uvts yet.
+   *   the environment variable UVTS_BACKEND names if it is set, else epoll on Linux, kqueue
+   *   on macOS and FreeBSD and iocp on Windows, and falls back to `'futex'` where no FFI driver
+   *   loads (iocp needs koffi) or the platform has no backend in uvts yet.
    * @throws TypeError if `options` is not an object, or `options.backend` (or UVTS_BACKEND) is
    *   not one of the names above.
    * @throws {@link UVError} ENOSYS if the backend asked for cannot run here: `'epoll'` off
-   *   Linux, `'epoll'` or `'kqueue'` without an FFI driver, or `'iocp'`, which is not built yet.
+   *   Linux, `'iocp'` off Windows, `'epoll'` or `'kqueue'` without an FFI driver, or `'iocp'`
+   *   without koffi.
    */
   constructor(options?: { backend?: 'auto' | BackendName }) {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {

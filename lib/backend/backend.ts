@@ -1,12 +1,12 @@
 import type { Libc } from '../../ffi/libc.js';
 
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
-// thread, and watch fds. Each backend is one file beside this one (futex, epoll; kqueue and
-// iocp slot in with the same shape), as mio keeps one file per selector.
+// thread, and watch fds. Each backend is one file beside this one (futex, epoll, kqueue, iocp),
+// as mio keeps one file per selector.
 
 /**
  * The kernel interface a {@link Loop} polls with (its {@link Loop.backend}): `'epoll'` (Linux),
- * `'kqueue'` (macOS, FreeBSD), `'iocp'` (Windows; named, not built yet), or `'futex'`, which
+ * `'kqueue'` (macOS, FreeBSD), `'iocp'` (Windows; timers, Async and the pool, no fds yet), or `'futex'`, which
  * watches no fds and waits on shared memory with Atomics.wait.
  */
 export type BackendName = 'epoll' | 'kqueue' | 'iocp' | 'futex';

@@ -4,6 +4,7 @@ import { describe } from '../validate.js';
 import type { Backend, BackendName, LoopMetrics } from './backend.js';
 import { EpollBackend } from './epoll.js';
 import { FutexBackend } from './futex.js';
+import { openIocp } from './iocp.js';
 import { KqueueBackend, requireKevent } from './kqueue.js';
 
 // Which backend a new loop gets: the one place that knows which kernel interface each
@@ -13,15 +14,21 @@ const BACKENDS: readonly BackendName[] = ['epoll', 'kqueue', 'iocp', 'futex'];
 
 /**
  * 'auto' is what UVTS_BACKEND names, when set (as libuv reads UV_USE_IO_URING: to run a program
- * or the specs on another backend), else epoll on Linux and kqueue on macOS and FreeBSD when an
- * FFI driver loads, and the futex backend otherwise (the loop then runs timers, watchers and
- * Async, and refuses fds with the reason). 'kqueue' on Linux needs UVTS_KQUEUE_LIB (a libkqueue
- * build, for tests).
+ * or the specs on another backend), else epoll on Linux, kqueue on macOS and FreeBSD, and iocp
+ * on Windows when an FFI driver loads (koffi, for iocp), and the futex backend otherwise (the
+ * loop then runs timers, watchers and Async, and refuses fds with the reason). 'kqueue' on
+ * Linux needs UVTS_KQUEUE_LIB (a libkqueue build, for tests); 'iocp' needs Windows.
  */
 export function openBackend(requested: unknown, stats: LoopMetrics, auto = false): Backend {
   const platform = process.platform;
   const native =
-    platform === 'linux' ? 'epoll' : platform === 'darwin' || platform === 'freebsd' ? 'kqueue' : undefined;
+    platform === 'linux'
+      ? 'epoll'
+      : platform === 'darwin' || platform === 'freebsd'
+        ? 'kqueue'
+        : platform === 'win32'
+          ? 'iocp'
+          : undefined;
   switch (requested) {
     case 'futex':
       return new FutexBackend(stats, "it was made with backend 'futex'; use 'auto', 'epoll' or 'kqueue'");
@@ -52,13 +59,17 @@ export function openBackend(requested: unknown, stats: LoopMetrics, auto = false
         ? new EpollBackend(libc, stats)
         : new KqueueBackend(libc, requireKevent('uv_loop_init'), stats);
     }
-    case 'iocp':
-      throw new UVError(
-        'ENOSYS',
-        'uv_loop_init',
-        undefined,
-        "the iocp backend is not built yet; use 'auto', 'epoll', 'kqueue' or 'futex'",
-      );
+    case 'iocp': {
+      if (platform !== 'win32') {
+        throw new UVError('ENOSYS', 'uv_loop_init', undefined, `iocp exists only on Windows, not on ${platform}`);
+      }
+      const iocp = openIocp(stats);
+      if (iocp instanceof Error) {
+        if (auto) return new FutexBackend(stats, iocp.message);
+        throw new UVError('ENOSYS', 'uv_loop_init', undefined, iocp.message);
+      }
+      return iocp;
+    }
   }
   throw new TypeError(
     `options.backend must be 'auto', 'epoll', 'kqueue', 'iocp' or 'futex', got ${describe(requested)}`,

@@ -13,11 +13,14 @@ import { allocForever, heap } from '../shared-heap.js';
 //               |         | POLLING 3: blocked in the kernel; a waker pokes it as HOW says
 //               |         | CLOSED 4: the loop is closed; wakers do nothing
 //   1           | HOW     | how a POLLING loop is poked: WAKE_NONE 0 (a futex-only loop),
-//               |         | WAKE_EVENTFD 1 (write FD), WAKE_KEVENT 2 (EVFILT_USER on kqueue FD)
-//   2           | FD      | the fd HOW pokes, -1 for WAKE_NONE
+//               |         | WAKE_EVENTFD 1 (write FD), WAKE_KEVENT 2 (EVFILT_USER on kqueue FD),
+//               |         | WAKE_IOCP 3 (PostQueuedCompletionStatus to the port FD)
+//   2           | FD      | the fd HOW pokes, -1 for WAKE_NONE; for WAKE_IOCP the completion
+//               |         | port's HANDLE value (kernel handles keep only their low 32 bits
+//               |         | significant, and iocp.ts refuses one that would not fit)
 //   3           | WRITERS | wakers between reading POLLING and finishing their poke; the
 //               |         | loop closes FD only once this is 0, so a late poke never lands
-//               |         | on an fd number that was reused
+//               |         | on an fd number (or handle value) that was reused
 //
 // A waker moves STATE to SIGNALLED and pokes the kernel only if it found the loop asleep, so a
 // busy sender costs an awake loop nothing (as libuv's async pending flag spares it a write to
@@ -38,6 +41,7 @@ export const CLOSED = 4;
 export const WAKE_NONE = 0;
 export const WAKE_EVENTFD = 1;
 export const WAKE_KEVENT = 2;
+export const WAKE_IOCP = 3;
 
 export function createWakeWord(how = WAKE_NONE, fd = -1): Int32Array {
   if ((how === WAKE_NONE) !== (fd === -1))

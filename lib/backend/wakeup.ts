@@ -1,4 +1,5 @@
 import { wakeEpoll } from './epoll.js';
+import { wakeIocp } from './iocp.js';
 import { wakeKqueue } from './kqueue.js';
 import {
   AWAKE,
@@ -10,6 +11,7 @@ import {
   SLEEPING,
   STATE,
   WAKE_EVENTFD,
+  WAKE_IOCP,
   WAKE_KEVENT,
   WRITERS,
 } from './wake-word.js';
@@ -51,6 +53,7 @@ export function wakeLoopAt(i32: Int32Array, at: number): void {
 function poke(how: number, fd: number): void {
   if (how === WAKE_EVENTFD) wakeEpoll(fd);
   else if (how === WAKE_KEVENT) wakeKqueue(fd);
+  else if (how === WAKE_IOCP) wakeIocp(fd);
   // A word that says POLLING names a way to poke; anything else would lose the wakeup.
   else throw new RangeError(`a polling loop's wake word names no way to wake it (HOW ${how})`);
 }

@@ -1,0 +1,305 @@
+import { performance } from 'node:perf_hooks';
+import {
+  ERROR_INVALID_HANDLE,
+  ERROR_INVALID_PARAMETER,
+  ERROR_NOT_ENOUGH_MEMORY,
+  INFINITE,
+  INVALID_HANDLE_VALUE,
+  MAX_WAIT_MS,
+  OVERLAPPED_ENTRY,
+  WAIT_TIMEOUT,
+  checkHandle,
+  tryKernel32,
+  type Kernel32,
+} from '../../ffi/win32.js';
+import { UVError } from '../errors.js';
+import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
+import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
+import {
+  AWAKE,
+  POLLING,
+  SLEEPING,
+  STATE,
+  WAKE_IOCP,
+  closeWakeWord,
+  createWakeWord,
+  disarmWakeWord,
+} from './wake-word.js';
+
+/** As libuv's uv__poll: up to 128 OVERLAPPED_ENTRY records per GetQueuedCompletionStatusEx. */
+const MAX_ENTRIES = 128;
+
+/**
+ * The completion key of the packets wakeIocp() posts. Overlapped I/O will complete with the key
+ * its handle was associated with (never 1, see `associate` when sockets come) and a non-NULL
+ * OVERLAPPED; a wake packet has this key and NULL.
+ */
+const KEY_WAKE = 1;
+
+/** What every fd handle on this backend is told, until sockets are built on it. */
+const NO_SOCKETS = 'sockets on the iocp backend are not built yet';
+
+/**
+ * The receiver of one overlapped operation's completion: what the map from OVERLAPPED address
+ * to owner hands each dequeued entry (libuv's per-request `uv__process_*_req`, reached there
+ * through CONTAINING_RECORD on the OVERLAPPED). `status` is the NTSTATUS from Internal (0 is
+ * success), `bytes` dwNumberOfBytesTransferred. Nothing implements it yet: sockets will.
+ */
+export interface CompletionOwner {
+  onCompletion(status: number, bytes: number): void;
+}
+
+/**
+ * Windows' I/O completion ports (libuv's src/win/core.c). One port per loop, made with the loop
+ * (uv_loop_init's CreateIoCompletionPort) and closed with it. The poll phase waits in
+ * GetQueuedCompletionStatusEx (uv__poll); other threads wake it by posting a packet with
+ * PostQueuedCompletionStatus (uv_async_send in src/win/async.c), and only when the wake word
+ * says the loop is blocked in the port, so a busy sender costs a running loop no syscall.
+ *
+ * Departures from libuv, each for a reason:
+ * - libuv posts one packet per Async send, each carrying that Async's OVERLAPPED; uvts posts one
+ *   per wake of a blocked loop, carrying none, and the loop finds which Asyncs were sent from
+ *   their pending words (handles/async.ts), as on every other backend.
+ * - No fd is watched (`watchable` 0): Poll, Tcp, Udp and Pipe refuse with ENOSYS. The seam for
+ *   them is `owners`: an overlapped operation registers its OVERLAPPED's address with its owner
+ *   (`expect`), and dispatch() hands each completion to it.
+ */
+export class IocpBackend implements Backend {
+  readonly name = 'iocp' as const;
+  readonly watchable = 0;
+  readonly wake: Int32Array;
+  readonly asyncWord: { word: Int32Array; index: number; value: number };
+  private readonly k32: Kernel32;
+  private readonly metrics: LoopMetrics;
+  private port: number;
+
+  // One reusable OVERLAPPED_ENTRY array, read through 32-bit views; `removed` receives the count.
+  private readonly entries = new Uint8Array(MAX_ENTRIES * OVERLAPPED_ENTRY.size);
+  private readonly u32 = new Uint32Array(this.entries.buffer);
+  private readonly removed = new Int32Array(1);
+  /** Entries of the last wait not yet dispatched: [next, count). */
+  private next = 0;
+  private count = 0;
+  /**
+   * Who owns each OVERLAPPED in flight, by its address: the seam for sockets. An operation
+   * started on a handle associated with the port is added before the call that starts it, and
+   * removed when its completion is dispatched. Its size is the I/O still pending.
+   */
+  private readonly owners = new Map<number, CompletionOwner>();
+
+  constructor(k32: Kernel32, metrics: LoopMetrics) {
+    this.k32 = k32;
+    this.metrics = metrics;
+    // uv_loop_init: a port of its own, for one thread (the loop's) to wait on.
+    const port = k32.CreateIoCompletionPort(INVALID_HANDLE_VALUE, 0, 0, 1);
+    if (port === 0) throw winError(k32.GetLastError(), 'CreateIoCompletionPort');
+    // The wake word keeps the handle in an Int32 (wake-word.ts). Kernel handles are small
+    // (only their low 32 bits are significant); one that is not could not be poked correctly.
+    if (!Number.isSafeInteger(port) || port < 1 || port > 0x7fffffff) {
+      if (Number.isSafeInteger(port) && port !== INVALID_HANDLE_VALUE) k32.CloseHandle(port);
+      throw new RangeError(`CreateIoCompletionPort returned a handle the wake word cannot hold: ${port}`);
+    }
+    this.port = port;
+    try {
+      this.wake = createWakeWord(WAKE_IOCP, port);
+    } catch (err) {
+      // The shared heap is full: no loop, and no handle held for it.
+      k32.CloseHandle(port);
+      throw err;
+    }
+    this.asyncWord = { word: this.wake, index: STATE, value: SLEEPING };
+  }
+
+  /**
+   * uv__poll: waits up to `timeout` ms (-1: no limit) for completions or a wakeup. Blocks in the
+   * port only after moving the wake word from AWAKE to POLLING, so that a waker posts a packet
+   * exactly when the loop may be asleep in the port.
+   */
+  wait(timeout: number, waited = false): number {
+    const wake = this.wake;
+    const blocking = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    // Not blocking: with no overlapped I/O pending nothing but a stale wake packet can be in the
+    // port, so the kernel is not asked (an iteration then makes no syscall, as epoll's wait on
+    // the wake word); the next blocking wait drains such packets.
+    const n = blocking ? this.dequeueFor(timeout) : this.owners.size !== 0 ? this.dequeue(0) : 0;
+    this.next = 0;
+    this.count = n;
+    let result = this.completions() !== 0 ? READY : 0;
+    // Whatever ended the wait, STATE says whether another thread signalled since we last looked.
+    if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
+      result |= WOKEN;
+      this.metrics.events++;
+      if (!blocking && !waited) this.metrics.eventsWaiting++;
+    }
+    return result;
+  }
+
+  /** Runs the owners of the completions the last wait dequeued (uv__poll's loop over entries). */
+  dispatch(): void {
+    const u32 = this.u32;
+    const { size, key, overlapped, internal, bytes } = OVERLAPPED_ENTRY;
+    while (this.next < this.count) {
+      const at = (this.next++ * size) >> 2;
+      const address = (u32[at + (overlapped >> 2)] as number) + (u32[at + (overlapped >> 2) + 1] as number) * 2 ** 32;
+      // A wake packet: STATE already told wait() about it.
+      if (address === 0 && u32[at + (key >> 2)] === KEY_WAKE) continue;
+      const owner = this.owners.get(address);
+      if (owner === undefined) continue;
+      this.owners.delete(address);
+      this.metrics.events++;
+      owner.onCompletion((u32[at + (internal >> 2)] as number) | 0, u32[at + (bytes >> 2)] as number);
+    }
+  }
+
+  /**
+   * The seam for overlapped I/O: `owner` receives the completion of the OVERLAPPED at `address`
+   * (memory its owner keeps in place until then). Called before the call that starts the I/O.
+   */
+  expect(address: number, owner: CompletionOwner): void {
+    if (!Number.isSafeInteger(address) || address <= 0) throw new RangeError(`an OVERLAPPED address, got ${address}`);
+    if (this.owners.has(address)) throw new RangeError(`OVERLAPPED ${address} already has an operation in flight`);
+    this.owners.set(address, owner);
+  }
+
+  /**
+   * runAsync's wait. Node's loop cannot wait on a foreign completion port, so while no
+   * overlapped I/O is pending (true while there are no sockets: only wakeups can arrive) the
+   * loop waits on its wake word with Atomics.waitAsync, and a waker notifies the word instead of
+   * posting a packet. With I/O pending this needs another thread blocked in the port (as the
+   * kqueue backend's waiter), which comes with sockets.
+   */
+  armAsync(): number {
+    if (this.owners.size !== 0) {
+      throw new UVError('ENOSYS', 'uv_run', undefined, 'runAsync with overlapped I/O pending on the iocp backend');
+    }
+    return Atomics.compareExchange(this.wake, STATE, AWAKE, SLEEPING) === AWAKE ? WAIT_WORD : NO_WAIT;
+  }
+
+  disarmAsync(): void {
+    disarmWakeWord(this.wake);
+  }
+
+  modify(fd: number, _events: number, _watcher: IoWatcher): void {
+    this.refuse(fd, 'uv__io_start');
+  }
+
+  watcherOf(_fd: number): IoWatcher | undefined {
+    return undefined;
+  }
+
+  forget(_fd: number): void {}
+
+  checkFd(fd: number, syscall: string): void {
+    this.refuse(fd, syscall);
+  }
+
+  requireLibc(syscall: string): never {
+    throw new UVError('ENOSYS', syscall, undefined, `${NO_SOCKETS}, and Windows has no libc for uvts to call`);
+  }
+
+  /** uv_loop_close: no waker can post to the port once the word says CLOSED; then it goes. */
+  close(): void {
+    closeWakeWord(this.wake);
+    if (this.port !== 0) {
+      this.k32.CloseHandle(this.port);
+      this.port = 0;
+    }
+  }
+
+  /** The completions (not wake packets) among the entries of the last wait. */
+  private completions(): number {
+    let found = 0;
+    const u32 = this.u32;
+    const { size, key, overlapped } = OVERLAPPED_ENTRY;
+    for (let i = 0; i < this.count; i++) {
+      const at = (i * size) >> 2;
+      const lo = u32[at + (overlapped >> 2)] as number;
+      const hi = u32[at + (overlapped >> 2) + 1] as number;
+      if (lo !== 0 || hi !== 0 || u32[at + (key >> 2)] !== KEY_WAKE) found++;
+    }
+    return found;
+  }
+
+  /**
+   * uv__poll's retry: GetQueuedCompletionStatusEx may return before the timeout has passed (the
+   * system timer's granularity), and a wake packet posted for an earlier wait may still sit in
+   * the port. Either way, with nothing to run and no signal, it waits again for the time left,
+   * so a timer is not found early. libuv adds a growing fudge to each retry; here the time left
+   * is measured with performance.now() and rounded up, which reaches the target without it.
+   */
+  private dequeueFor(timeout: number): number {
+    const start = performance.now();
+    let left = timeout;
+    let n: number;
+    for (;;) {
+      n = this.dequeue(left);
+      if (n > 0) {
+        this.count = n;
+        if (this.completions() !== 0 || Atomics.load(this.wake, STATE) !== POLLING) break;
+      } else if (Atomics.load(this.wake, STATE) !== POLLING) {
+        break;
+      }
+      if (timeout < 0) continue;
+      left = Math.ceil(timeout - (performance.now() - start));
+      if (left <= 0) break;
+    }
+    this.metrics.idleTimeNs += (performance.now() - start) * 1e6;
+    return n;
+  }
+
+  /** One GetQueuedCompletionStatusEx: the entries dequeued, 0 when it timed out. */
+  private dequeue(timeout: number): number {
+    // A DWORD: -1 is INFINITE, and a longer finite wait is cut to the longest finite one (the
+    // loop's next iteration takes it up again).
+    const ms = timeout < 0 ? INFINITE : Math.min(timeout, MAX_WAIT_MS);
+    if (this.port === 0) throw new UVError('EBADF', 'GetQueuedCompletionStatusEx', undefined, 'the loop is closed');
+    const ok = this.k32.GetQueuedCompletionStatusEx(this.port, this.entries, MAX_ENTRIES, this.removed, ms, 0);
+    if (ok !== 0) return this.removed[0] as number;
+    const error = this.k32.GetLastError();
+    if (error === WAIT_TIMEOUT) return 0;
+    throw winError(error, 'GetQueuedCompletionStatusEx');
+  }
+
+  private refuse(fd: number, syscall: string): never {
+    throw new UVError('ENOSYS', syscall, undefined, `${NO_SOCKETS}: this loop cannot watch fd ${fd}`);
+  }
+}
+
+/** The iocp backend, or the Error that says why kernel32 cannot be bound here. */
+export function openIocp(metrics: LoopMetrics): IocpBackend | Error {
+  const k32 = tryKernel32();
+  if (k32 instanceof Error) return k32;
+  return new IocpBackend(k32, metrics);
+}
+
+/**
+ * A Windows error as a UVError, for the few codes these calls return (libuv's
+ * uv_translate_sys_error has the full table); anything else is UNKNOWN with its number.
+ */
+function winError(code: number, syscall: string): UVError {
+  const name =
+    code === ERROR_NOT_ENOUGH_MEMORY || code === 14 || code === 1450
+      ? 'ENOMEM'
+      : code === ERROR_INVALID_HANDLE
+        ? 'EBADF'
+        : code === ERROR_INVALID_PARAMETER
+          ? 'EINVAL'
+          : 'UNKNOWN';
+  return new UVError(name, syscall, undefined, `Windows error ${code}`);
+}
+
+/**
+ * Wakes an iocp loop blocked in GetQueuedCompletionStatusEx, from any thread (uv_async_send's
+ * PostQueuedCompletionStatus in src/win/async.c): one packet with NULL for its OVERLAPPED.
+ */
+export function wakeIocp(port: number): void {
+  checkHandle(port, "a loop's completion port");
+  const k32 = tryKernel32();
+  // The loop bound kernel32 through koffi to make this port, so this thread can bind it too; if
+  // it could not, there is no way to wake the loop and silence would lose the wakeup.
+  if (k32 instanceof Error) throw k32;
+  // The wake word's WRITERS count keeps the port open until this returns.
+  if (k32.PostQueuedCompletionStatus(port, 0, KEY_WAKE, 0) === 0) {
+    throw winError(k32.GetLastError(), 'PostQueuedCompletionStatus');
+  }
+}
