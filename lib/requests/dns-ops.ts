@@ -92,15 +92,20 @@ export interface Address {
   address: string;
   /** The port the service resolved to; 0 when no service was given. */
   port: number;
-  /** The socket type this entry is for; without a socktype hint, glibc lists an address once for each type. */
-  socktype: 'stream' | 'dgram' | 'raw';
+  /**
+   * The socket type this entry is for; without a socktype hint, glibc lists an address once for
+   * each type. `'any'` only on Windows, which without a socktype hint lists an address once, for
+   * every type (ai_socktype 0).
+   */
+  socktype: 'stream' | 'dgram' | 'raw' | 'any';
 }
 
-const HINTS = 0;
+// Exported for the Windows runners (lib/backend/dns-win32.ts), which write the same records.
+export const HINTS = 0;
 const RES = ADDRINFO.size;
-const RECORD = 24;
-const RECORD_FAMILY = 0;
-const RECORD_SOCKTYPE = 1;
+export const RECORD = 24;
+export const RECORD_FAMILY = 0;
+export const RECORD_SOCKTYPE = 1;
 const RECORD_PORT = 2;
 const RECORD_V4 = 4;
 const RECORD_V6 = 8;
@@ -108,17 +113,17 @@ const RECORD_V6 = 8;
 const COPY_V4 = SOCKADDR_IN.addr + 4;
 const COPY_V6 = SOCKADDR_IN6.addr + 16;
 /** Records the OUT area holds (10). */
-const INLINE_RECORDS = Math.floor(OUT_BYTES / RECORD);
+export const INLINE_RECORDS = Math.floor(OUT_BYTES / RECORD);
 /** The first heap block when the OUT area is outgrown, in records; it grows fourfold. */
-const BLOCK_RECORDS = 40;
+export const BLOCK_RECORDS = 40;
 
-const SOCKTYPE_NAMES: readonly (Address['socktype'] | undefined)[] = [];
+export const SOCKTYPE_NAMES: readonly (Address['socktype'] | undefined)[] = [];
 (SOCKTYPE_NAMES as Address['socktype'][])[SOCK_STREAM] = 'stream';
 (SOCKTYPE_NAMES as Address['socktype'][])[SOCK_DGRAM] = 'dgram';
 (SOCKTYPE_NAMES as Address['socktype'][])[SOCK_RAW] = 'raw';
 
 /** A 64-bit pointer that libc wrote at byte `at` of the heap (8-aligned), as a number. */
-function pointerAt(at: number): number {
+export function pointerAt(at: number): number {
   const u32 = heap.u32;
   return (u32[at >> 2] as number) + (u32[(at >> 2) + 1] as number) * 0x1_0000_0000;
 }
