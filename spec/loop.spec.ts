@@ -2,7 +2,7 @@
 // backendTimeout, the cached clock, stop, close and walk.
 import test from 'ava';
 import { Async, Check, Idle, Loop, Prepare, Timer, UVError, type Handle } from '../lib/index.js';
-import { busyWait, closeLoop, spinningLoop, uvCode } from './support.js';
+import { busyWait, closeLoop, spinningLoop, unixOnly, uvCode } from './support.js';
 
 const HOUR = 3_600_000;
 
@@ -364,26 +364,29 @@ test('walk() visits every handle not yet closed, closing ones included, in the o
   closeLoop(t, loop);
 });
 
-test('Loop options: an unknown backend is a TypeError; a backend not built here is ENOSYS', (t) => {
-  t.throws(() => new Loop({ backend: 'select' as never }), { instanceOf: TypeError });
-  t.throws(() => new Loop(5 as never), { instanceOf: TypeError });
-  t.throws(() => new Loop(null as never), { instanceOf: TypeError });
-  uvCode(t, () => new Loop({ backend: 'iocp' }), 'ENOSYS');
-  const loop = new Loop({ backend: 'futex' });
-  t.is(loop.backend, 'futex');
-  closeLoop(t, loop);
-  const auto = new Loop();
-  const chosen = process.env.UVTS_BACKEND || (process.platform === 'linux' ? 'epoll' : 'futex');
-  t.is(
-    auto.backend as string,
-    chosen,
-    "'auto' is what UVTS_BACKEND names, else epoll on Linux, where an FFI driver loads",
-  );
-  closeLoop(t, auto);
-  const epoll = new Loop({ backend: 'epoll' });
-  t.is(epoll.backend, 'epoll');
-  closeLoop(t, epoll);
-});
+unixOnly("Unix only: ends by opening the epoll backend, which is Linux's")(
+  'Loop options: an unknown backend is a TypeError; a backend not built here is ENOSYS',
+  (t) => {
+    t.throws(() => new Loop({ backend: 'select' as never }), { instanceOf: TypeError });
+    t.throws(() => new Loop(5 as never), { instanceOf: TypeError });
+    t.throws(() => new Loop(null as never), { instanceOf: TypeError });
+    uvCode(t, () => new Loop({ backend: 'iocp' }), 'ENOSYS');
+    const loop = new Loop({ backend: 'futex' });
+    t.is(loop.backend, 'futex');
+    closeLoop(t, loop);
+    const auto = new Loop();
+    const chosen = process.env.UVTS_BACKEND || (process.platform === 'linux' ? 'epoll' : 'futex');
+    t.is(
+      auto.backend as string,
+      chosen,
+      "'auto' is what UVTS_BACKEND names, else epoll on Linux, where an FFI driver loads",
+    );
+    closeLoop(t, auto);
+    const epoll = new Loop({ backend: 'epoll' });
+    t.is(epoll.backend, 'epoll');
+    closeLoop(t, epoll);
+  },
+);
 
 test('loop time and hrtime agree on the passing of time within a millisecond of rounding', (t) => {
   const loop = new Loop();

@@ -15,7 +15,7 @@ import {
   type Address,
 } from '../lib/index.js';
 import { GATE_KEY, MOST, RUNNING, TICKETS } from './fixtures/pool-work.js';
-import { closeLoop } from './support.js';
+import { closeLoop, unixOnly } from './support.js';
 
 // The thread pool, as docs/semantics.md describes it: one pool per process, completions in the poll
 // phase and in completion order, cancel while queued only, slow work on at most half the pool, and
@@ -107,30 +107,33 @@ test.serial('completions run in the order the pool finished them, not the order 
   closeLoop(t, loop);
 });
 
-test.serial('slow work holds at most ceil(size / 2) threads, and fs requests keep moving meanwhile', (t) => {
-  const loop = new Loop();
-  const size = threadpool.size;
-  const limit = Math.ceil(size / 2);
-  Atomics.store(gate, MOST, 0);
-  const tickets = Array.from({ length: size + 2 }, () => ticket());
-  let held = 0;
-  for (const k of tickets) queueWork(loop, { filename: work, name: 'hold', args: [k] }, () => held++);
-  waitForRunning(limit);
-  // Every slow request that could start has; fs still has threads of its own.
-  let stats = 0;
-  for (let i = 0; i < 20; i++)
-    fs.stat(loop, '/', (err) => {
-      if (err === null) stats++;
-    });
-  while (stats < 20) loop.run('once');
-  t.is(stats, 20, 'fs requests completed while slow work filled its share of the pool');
-  t.is(held, 0);
-  for (const k of tickets) release(k);
-  loop.run();
-  t.is(held, tickets.length);
-  t.is(Atomics.load(gate, MOST), limit, `never more than ${limit} slow requests at once`);
-  closeLoop(t, loop);
-});
+unixOnly("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows", test.serial)(
+  'slow work holds at most ceil(size / 2) threads, and fs requests keep moving meanwhile',
+  (t) => {
+    const loop = new Loop();
+    const size = threadpool.size;
+    const limit = Math.ceil(size / 2);
+    Atomics.store(gate, MOST, 0);
+    const tickets = Array.from({ length: size + 2 }, () => ticket());
+    let held = 0;
+    for (const k of tickets) queueWork(loop, { filename: work, name: 'hold', args: [k] }, () => held++);
+    waitForRunning(limit);
+    // Every slow request that could start has; fs still has threads of its own.
+    let stats = 0;
+    for (let i = 0; i < 20; i++)
+      fs.stat(loop, '/', (err) => {
+        if (err === null) stats++;
+      });
+    while (stats < 20) loop.run('once');
+    t.is(stats, 20, 'fs requests completed while slow work filled its share of the pool');
+    t.is(held, 0);
+    for (const k of tickets) release(k);
+    loop.run();
+    t.is(held, tickets.length);
+    t.is(Atomics.load(gate, MOST), limit, `never more than ${limit} slow requests at once`);
+    closeLoop(t, loop);
+  },
+);
 
 test.serial(
   'cancel() against a pool whose slow share is saturated: queued work and lookups are cancelled, running work is not',
@@ -310,7 +313,7 @@ test.serial(
   },
 );
 
-test.serial(
+unixOnly("the pool's dns ops call libc's getaddrinfo and getnameinfo through FFI, not ported to Windows", test.serial)(
   "getaddrinfo('localhost') answers as dns.lookup does, same order, asking libc the same question",
   async (t) => {
     const node = await new Promise<{ address: string; family: number }[]>((resolve, reject) => {
@@ -346,39 +349,42 @@ test.serial(
   },
 );
 
-test.serial('getaddrinfo results come back whole with many in flight, each request its own', (t) => {
-  const loop = new Loop();
-  const expected = ['127.0.0.1', '::ffff:10.0.0.1', '::1', '10.255.0.3', 'fe80::1:2'];
-  const wrong: string[] = [];
-  let done = 0;
-  const total = 600;
-  let issued = 0;
-  const issue = (): void => {
-    const i = issued++;
-    const host = expected[i % expected.length] as string;
-    const port = i % 65536;
-    getaddrinfo(
-      loop,
-      host,
-      String(port),
-      { socktype: i % 2 === 0 ? 'stream' : 'dgram', flags: 4 /* AI_NUMERICHOST */ },
-      (err, list) => {
-        done++;
-        const want = [
-          { family: host.includes(':') ? 6 : 4, address: host, port, socktype: i % 2 === 0 ? 'stream' : 'dgram' },
-        ];
-        if (err !== null || JSON.stringify(list) !== JSON.stringify(want))
-          wrong.push(`${i}: ${String(err)} ${JSON.stringify(list)}`);
-        if (issued < total) issue();
-      },
-    );
-  };
-  for (let i = 0; i < 64; i++) issue();
-  loop.run();
-  t.is(done, total);
-  t.deepEqual(wrong, []);
-  closeLoop(t, loop);
-});
+unixOnly("the pool's dns ops call libc's getaddrinfo and getnameinfo through FFI, not ported to Windows", test.serial)(
+  'getaddrinfo results come back whole with many in flight, each request its own',
+  (t) => {
+    const loop = new Loop();
+    const expected = ['127.0.0.1', '::ffff:10.0.0.1', '::1', '10.255.0.3', 'fe80::1:2'];
+    const wrong: string[] = [];
+    let done = 0;
+    const total = 600;
+    let issued = 0;
+    const issue = (): void => {
+      const i = issued++;
+      const host = expected[i % expected.length] as string;
+      const port = i % 65536;
+      getaddrinfo(
+        loop,
+        host,
+        String(port),
+        { socktype: i % 2 === 0 ? 'stream' : 'dgram', flags: 4 /* AI_NUMERICHOST */ },
+        (err, list) => {
+          done++;
+          const want = [
+            { family: host.includes(':') ? 6 : 4, address: host, port, socktype: i % 2 === 0 ? 'stream' : 'dgram' },
+          ];
+          if (err !== null || JSON.stringify(list) !== JSON.stringify(want))
+            wrong.push(`${i}: ${String(err)} ${JSON.stringify(list)}`);
+          if (issued < total) issue();
+        },
+      );
+    };
+    for (let i = 0; i < 64; i++) issue();
+    loop.run();
+    t.is(done, total);
+    t.deepEqual(wrong, []);
+    closeLoop(t, loop);
+  },
+);
 
 test.serial('a host name libuv refuses (empty, too long) fails through the callback, never by a throw', (t) => {
   const loop = new Loop();
@@ -401,7 +407,7 @@ test.serial('a host name libuv refuses (empty, too long) fails through the callb
   closeLoop(t, loop);
 });
 
-test.serial(
+unixOnly("the pool's dns ops call libc's getaddrinfo and getnameinfo through FFI, not ported to Windows", test.serial)(
   'getaddrinfo hints must be a plain object: an Array, a Date, a Buffer or a class instance is a TypeError',
   (t) => {
     const loop = new Loop();
@@ -450,30 +456,33 @@ test.serial('dns arguments: a wrong type is a TypeError, an integer out of range
   closeLoop(t, loop);
 });
 
-test.serial('getnameinfo() on a pool thread gives a host and a service', (t) => {
-  const loop = new Loop();
-  const results: unknown[] = [];
-  getnameinfo(loop, '127.0.0.1', 22, 3 /* NI_NUMERICHOST | NI_NUMERICSERV */, (err, r) => {
-    t.is(err, null);
-    results.push(r);
-  });
-  getnameinfo(loop, '::ffff:1.2.3.4', 65535, 3, (err, r) => {
-    t.is(err, null);
-    results.push(r);
-  });
-  t.throws(() => getnameinfo(loop, '127.0.0.1', 70000, 0, () => {}), { instanceOf: RangeError });
-  t.throws(() => getaddrinfo(loop, 'a\0b', null, null, () => {}), { instanceOf: TypeError });
-  loop.run();
-  // Two lookups run on two pool threads at once: either may finish first.
-  const byHost = (a: unknown, b: unknown): number =>
-    String((a as { host: string }).host).localeCompare((b as { host: string }).host);
-  const expected = [
-    { host: '127.0.0.1', service: '22' },
-    { host: '::ffff:1.2.3.4', service: '65535' },
-  ];
-  t.deepEqual(results.sort(byHost), expected.sort(byHost));
-  closeLoop(t, loop);
-});
+unixOnly("the pool's dns ops call libc's getaddrinfo and getnameinfo through FFI, not ported to Windows", test.serial)(
+  'getnameinfo() on a pool thread gives a host and a service',
+  (t) => {
+    const loop = new Loop();
+    const results: unknown[] = [];
+    getnameinfo(loop, '127.0.0.1', 22, 3 /* NI_NUMERICHOST | NI_NUMERICSERV */, (err, r) => {
+      t.is(err, null);
+      results.push(r);
+    });
+    getnameinfo(loop, '::ffff:1.2.3.4', 65535, 3, (err, r) => {
+      t.is(err, null);
+      results.push(r);
+    });
+    t.throws(() => getnameinfo(loop, '127.0.0.1', 70000, 0, () => {}), { instanceOf: RangeError });
+    t.throws(() => getaddrinfo(loop, 'a\0b', null, null, () => {}), { instanceOf: TypeError });
+    loop.run();
+    // Two lookups run on two pool threads at once: either may finish first.
+    const byHost = (a: unknown, b: unknown): number =>
+      String((a as { host: string }).host).localeCompare((b as { host: string }).host);
+    const expected = [
+      { host: '127.0.0.1', service: '22' },
+      { host: '::ffff:1.2.3.4', service: '65535' },
+    ];
+    t.deepEqual(results.sort(byHost), expected.sort(byHost));
+    closeLoop(t, loop);
+  },
+);
 
 test.serial(
   'getnameinfo throws ERR_INVALID_ARG_VALUE for a string that is not an IP literal, exactly as dns.lookupService',
