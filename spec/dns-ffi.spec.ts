@@ -2,7 +2,6 @@
 // encoder, runner and decoder, driven here on this thread over a slot of the shared heap, with
 // libc through the driver UVTS_FFI names. Checked against Node's dns module, which asks the
 // same libc through libuv, and the address formatter against libc's inet_ntop and Node's.
-import test from 'ava';
 import dns from 'node:dns';
 import { SocketAddress } from 'node:net';
 import { domainToASCII } from 'node:url';
@@ -52,7 +51,9 @@ import {
   setInt,
   type Slot,
 } from '../lib/threadpool/slot.js';
-import { specLibc } from './support.js';
+import { specLibc, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('Unix only: getaddrinfo, getnameinfo and inet_ntop from libc through FFI');
 
 type NodeResult<T> = { err: NodeJS.ErrnoException } | { value: T };
 

@@ -1,13 +1,23 @@
 // The epoll backend (lib/backend/epoll.ts): interest reaches the kernel only when it changed,
 // an idle iteration makes no syscall, a full event buffer is polled again, and other threads
 // wake a loop blocked in epoll_wait through its eventfd.
-import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { IO_READABLE, READY, type LoopMetrics } from '../lib/backend/backend.js';
 import { EpollBackend } from '../lib/backend/epoll.js';
 import { EINTR, type Libc } from '../ffi/libc.js';
 import { Loop, Poll } from '../lib/index.js';
-import { closeFds, closeLoop, openFds, socketPair, specLibc, wakeFromKernelEveryTime, writeFd } from './support.js';
+import {
+  closeFds,
+  closeLoop,
+  openFds,
+  socketPair,
+  specLibc,
+  wakeFromKernelEveryTime,
+  writeFd,
+  unixOnlyFile,
+} from './support.js';
+
+const test = unixOnlyFile("Unix only: epoll is Linux's");
 
 /** libc with a count of calls per function, to see which syscalls the backend makes. */
 function countingLibc(): { libc: Libc; calls: Map<string, number> } {

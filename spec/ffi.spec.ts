@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bindFfiRs } from '../ffi/ffi-rs.js';
 import { bindKoffi, bindKoffiTable } from '../ffi/koffi.js';
 import {
@@ -22,31 +22,40 @@ import {
   type Libc,
 } from '../ffi/libc.js';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_EVENT } from '../ffi/os/linux.js';
-import { specLibc } from './support.js';
+import { specLibc, unixOnly } from './support.js';
+
+const libcTest = unixOnly('Unix only: binds libc, which Windows does not have');
 
 const EBADF = 9;
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-test('koffi calls open, fcntl and ioctl as variadic functions, as Apple arm64 needs, with the results of fixed calls', (t) => {
-  // On this machine variadic and fixed arguments travel alike, so both ways must agree.
-  const libc = specLibc();
-  const variadic = bindKoffiTable(FUNCTIONS, LIBRARY_NAMES, true);
-  const dir = mkdtempSync(join(tmpdir(), 'uvts-variadic-'));
-  try {
-    const path = Buffer.from(`${join(dir, 'made')}\0`);
-    const fd = variadic.open(libc.addressOf(path), O_CREAT | O_WRONLY | O_CLOEXEC, 0o640);
-    t.true(fd >= 0);
-    t.is(statSync(join(dir, 'made')).mode & 0o777, 0o640 & ~process.umask(), 'the mode, a variadic argument, arrived');
-    t.is(variadic.fcntl(fd, F_GETFL, 0), libc.fcntl(fd, F_GETFL, 0));
-    t.is(variadic.ioctl(fd, FIONBIO, new Int32Array([1])), 0);
-    t.not(libc.fcntl(fd, F_GETFL, 0) & O_NONBLOCK, 0, 'ioctl(FIONBIO) took its pointer argument');
-    libc.close(fd);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+libcTest(
+  'koffi calls open, fcntl and ioctl as variadic functions, as Apple arm64 needs, with the results of fixed calls',
+  (t) => {
+    // On this machine variadic and fixed arguments travel alike, so both ways must agree.
+    const libc = specLibc();
+    const variadic = bindKoffiTable(FUNCTIONS, LIBRARY_NAMES, true);
+    const dir = mkdtempSync(join(tmpdir(), 'uvts-variadic-'));
+    try {
+      const path = Buffer.from(`${join(dir, 'made')}\0`);
+      const fd = variadic.open(libc.addressOf(path), O_CREAT | O_WRONLY | O_CLOEXEC, 0o640);
+      t.true(fd >= 0);
+      t.is(
+        statSync(join(dir, 'made')).mode & 0o777,
+        0o640 & ~process.umask(),
+        'the mode, a variadic argument, arrived',
+      );
+      t.is(variadic.fcntl(fd, F_GETFL, 0), libc.fcntl(fd, F_GETFL, 0));
+      t.is(variadic.ioctl(fd, FIONBIO, new Int32Array([1])), 0);
+      t.not(libc.fcntl(fd, F_GETFL, 0) & O_NONBLOCK, 0, 'ioctl(FIONBIO) took its pointer argument');
+      libc.close(fd);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
-test('the suite runs under the driver UVTS_FFI names (koffi by default)', (t) => {
+libcTest('the suite runs under the driver UVTS_FFI names (koffi by default)', (t) => {
   t.is(specLibc().driver, process.env.UVTS_FFI === 'ffi-rs' ? 'ffi-rs' : 'koffi');
 });
 
@@ -54,14 +63,14 @@ for (const [name, bind] of [
   ['koffi', bindKoffi],
   ['ffi-rs', bindFfiRs],
 ] as const) {
-  test(`${name} binds every function of the table`, (t) => {
+  libcTest(`${name} binds every function of the table`, (t) => {
     const libc: Libc = bind();
     t.is(libc.driver, name);
     for (const fn of Object.keys(FUNCTIONS))
       t.is(typeof (libc as unknown as Record<string, unknown>)[fn], 'function', fn);
   });
 
-  test(`${name} reads and writes the caller's memory in place, exactly the view's range`, (t) => {
+  libcTest(`${name} reads and writes the caller's memory in place, exactly the view's range`, (t) => {
     const libc = bind();
     const fds = new Int32Array(2);
     t.is(libc.pipe2(fds, O_CLOEXEC), 0);
@@ -81,7 +90,7 @@ for (const [name, bind] of [
     t.is(libc.errno(), EBADF, 'and errno says why');
   });
 
-  test(`${name} fills struct epoll_event and socket addresses as libc lays them out`, (t) => {
+  libcTest(`${name} fills struct epoll_event and socket addresses as libc lays them out`, (t) => {
     const libc = bind();
     const epfd = libc.epoll_create1(O_CLOEXEC);
     const fds = new Int32Array(2);
@@ -123,7 +132,7 @@ test('a UVTS_FFI naming no driver is an error that names the variable', (t) => {
   const index = join(dist, 'lib', 'index.js');
   const out = runNode(
     `
-    const { Loop } = await import(${JSON.stringify(index)});
+    const { Loop } = await import(${JSON.stringify(pathToFileURL(index).href)});
     try { new Loop(); console.log('no error'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }
   `,
     { UVTS_FFI: 'libffi' },
@@ -131,7 +140,7 @@ test('a UVTS_FFI naming no driver is an error that names the variable', (t) => {
   t.regex(out, /^TypeError: UVTS_FFI must be 'koffi' or 'ffi-rs', got "libffi"/);
 });
 
-test('with no FFI package installed, auto falls back to futex and fd handles say what to install', (t) => {
+libcTest('with no FFI package installed, auto falls back to futex and fd handles say what to install', (t) => {
   // A copy of the build where no node_modules can be found, as a user without koffi has.
   const root = mkdtempSync(join(tmpdir(), 'uvts-noffi-'));
   try {

@@ -3,13 +3,15 @@
 // turns, readdir, copyfile, and no fd left open on any path. Node's own node:fs is the
 // reference. Faults and large buffers run in child processes (fixtures/fs-child.ts); the rest
 // run here, serially, each with its own Loop ending in loop.close().
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { Loop, fs, type Request } from '../lib/index.js';
 import { busyPoolThreads, nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
-import { closeLoop, openFds } from './support.js';
+import { closeLoop, openFds, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile("Unix only: the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows");
 
 const { constants } = nodeFs;
 const MiB = 2 ** 20;

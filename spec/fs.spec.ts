@@ -3,14 +3,16 @@
 // the thread pool and of fs and dns. Node's own node:fs is the reference, called in the same test.
 // Each test makes its own Loop and ends with loop.close() succeeding; the tests are serial because
 // the pool is shared by the process and some of them pin every pool thread.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import { basename, join } from 'node:path';
 import { Loop, Request, Stats, UVError, fs, threadpool } from '../lib/index.js';
 import { nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
 import { heap } from '../lib/shared-heap.js';
-import { closeLoop } from './support.js';
+import { closeLoop, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows");
 
 const { constants } = nodeFs;
 

@@ -1,10 +1,11 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { _SC_PAGESIZE } from '../ffi/libc.js';
 import { alloc, allocForever, blockSize, free, heap, heapReaches, heapStats, verifyHeap } from '../lib/shared-heap.js';
-import { specLibc } from './support.js';
+import { specLibc, unixOnly } from './support.js';
 
 // The shared heap's allocator (lib/shared-heap.ts): freed memory is reused and coalesced,
 // large free spans go back to the OS, a full heap answers 0 (and an async call ENOMEM through
@@ -23,7 +24,7 @@ function resident(): number {
 /** Runs spec/fixtures/heap-full.js `scenario` in a child whose heap is capped at `cap` bytes. */
 function child(scenario: string, cap: number): Record<string, unknown> {
   const script = new URL('./fixtures/heap-full.js', import.meta.url);
-  const r = spawnSync(process.execPath, [script.pathname, scenario], {
+  const r = spawnSync(process.execPath, [fileURLToPath(script), scenario], {
     env: { ...process.env, UVTS_HEAP_MAX: String(cap) },
     encoding: 'utf8',
     timeout: 30_000,
@@ -90,7 +91,7 @@ test.serial('alloc/free cycles of mixed sizes reuse freed memory instead of rais
   verifyHeap();
 });
 
-test.serial(
+unixOnly('Unix only: reads RSS from /proc/self/statm, the page size through libc', test.serial)(
   'a freed span of 200 MiB goes back to the OS, wherever it lies, and its neighbours keep their bytes',
   (t) => {
     const size = 200 * MiB;

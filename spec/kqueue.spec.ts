@@ -22,9 +22,13 @@ import {
 } from './support.js';
 
 const library = process.env.UVTS_KQUEUE_LIB;
-const runs = process.platform !== 'linux' || (library !== undefined && library !== '');
+const runs = process.platform === 'linux' ? library !== undefined && library !== '' : process.platform !== 'win32';
 const kqueueTest = runs ? test : test.skip;
-const skipped = runs ? '' : ' (SKIPPED: UVTS_KQUEUE_LIB is not set)';
+const skipped = runs
+  ? ''
+  : process.platform === 'win32'
+    ? " [skipped on Windows: Unix only: kqueue is macOS's and FreeBSD's (libkqueue on Linux)]"
+    : ' (SKIPPED: UVTS_KQUEUE_LIB is not set)';
 
 function kqueueLoop(): Loop {
   return new Loop({ backend: 'kqueue' });

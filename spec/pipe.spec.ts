@@ -2,7 +2,6 @@
 // domain stream sockets under a temp dir of this file's own, each spec one loop that ends with
 // every handle closed and loop.close() succeeding. node:net peers share the thread through
 // runAsync(). Sizes are kept so that the ffi-rs driver (~15 µs a call) stays quick.
-import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -25,7 +24,9 @@ import { linux } from '../ffi/os/linux.js';
 import { openSocket } from '../lib/backend/socket.js';
 import { Loop, Pipe, UVError } from '../lib/index.js';
 import { decodeSockaddrUn, encodeSockaddrUn } from '../lib/sockaddr.js';
-import { closeLoop, pipePair, settleKqueueFds, socketPair, specLibc, uvCode } from './support.js';
+import { closeLoop, pipePair, settleKqueueFds, socketPair, specLibc, uvCode, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('Unix only: AF_UNIX paths, socketpair and pipe2');
 
 const LINUX = process.platform === 'linux';
 const root = mkdtempSync(join(tmpdir(), 'uvts-pipe-'));

@@ -1,7 +1,6 @@
 // The platform layer: how sockets are made non-blocking and close-on-exec (libuv's uv__socket,
 // uv__accept, uv__nonblock), and sockaddrs laid out per platform. macOS's way (socket or accept,
 // then fcntl) runs here on Linux too, so that path is exercised without a Mac.
-import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { AF_INET, EAGAIN, O_CLOEXEC, O_NONBLOCK, SOCK_STREAM } from '../ffi/libc.js';
 import { darwin } from '../ffi/os/darwin.js';
@@ -9,7 +8,9 @@ import { freebsd } from '../ffi/os/freebsd.js';
 import { linux } from '../ffi/os/linux.js';
 import { acceptSocket, acceptThenSettle, openSocket, openThenSettle, setNonBlocking } from '../lib/backend/socket.js';
 import { encodeSockaddr, writeSockaddrHead } from '../lib/sockaddr.js';
-import { closeFds, specLibc } from './support.js';
+import { closeFds, specLibc, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('Unix only: fcntl flags, /proc/self/fdinfo and the sockaddr layouts of Linux, macOS and BSD');
 
 /** The open-file flags of `fd`, from /proc/self/fdinfo (O_CLOEXEC shows there as 02000000). */
 function fdFlags(fd: number): number {

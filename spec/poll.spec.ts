@@ -1,12 +1,13 @@
 // Poll handles, as docs/semantics.md describes them, and libuv's src/unix/poll.c: readiness of fds
 // the user owns, on socketpairs and pipes. The fds are made through the same FFI driver the suite
 // runs under.
-import test from 'ava';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Loop, Poll, type UVError } from '../lib/index.js';
-import { closeFds, closeLoop, pipePair, readFd, socketPair, uvCode, writeFd } from './support.js';
+import { closeFds, closeLoop, pipePair, readFd, socketPair, uvCode, writeFd, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('Unix only: Poll watches socketpair and pipe2 fds made through libc');
 
 const { READABLE, WRITABLE, DISCONNECT, PRIORITIZED } = Poll;
 

@@ -2,12 +2,13 @@
 // oneshot, argument checks, and the default action suspended while a handle watches. Signals are
 // process-wide, so every case here runs alone (serial); the ones that let a default action
 // happen run in a child process.
-import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { POLLING } from '../lib/backend/wake-word.js';
 import { Async, Loop, Signal, Timer, UVError } from '../lib/index.js';
-import { closeLoop, uvCode } from './support.js';
+import { closeLoop, uvCode, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('Unix only: Signal handles are POSIX signals');
 
 const index = new URL('../lib/index.js', import.meta.url).href;
 

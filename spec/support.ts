@@ -1,5 +1,5 @@
 // Helpers shared by the specs. Not a spec file itself (ava runs spec/**/*.spec.ts).
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext, type TestFn } from 'ava';
 import { tryKevent } from '../ffi/kevent.js';
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -7,6 +7,36 @@ import { tryLibc } from '../ffi/driver.js';
 import { AF_UNIX, O_CLOEXEC, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, type Libc } from '../ffi/libc.js';
 import { Async, Idle, Loop, Poll, type Handle } from '../lib/index.js';
 import { Worker } from 'node:worker_threads';
+
+/** Whether the suite runs on Windows, where uvts has only its futex backend (no fd backend yet). */
+export const onWindows = process.platform === 'win32';
+
+/**
+ * A spec that does not apply on Windows: ava's `test` (or the `base` given, e.g. `test.serial`)
+ * elsewhere; on Windows the same registration made with `.skip`, its title followed by the
+ * reason, so the skip shows in ava's output with why. Reasons say which: "Unix only: AF_UNIX
+ * paths", or "needs the iocp backend (not built yet)" for what Windows will do once it exists.
+ */
+export function unixOnly<T extends TestFn | TestFn['serial']>(reason: string, base: T = test as T): T {
+  if (!onWindows) return base;
+  const skip = base.skip as (title: string, ...rest: unknown[]) => void;
+  return ((title: string, ...rest: unknown[]) => skip(`${title} [skipped on Windows: ${reason}]`, ...rest)) as T;
+}
+
+/**
+ * For a spec file none of whose specs apply on Windows: ava's `test` elsewhere; on Windows one
+ * skipped test naming the reason is registered, and a stand-in is returned that registers
+ * nothing else except `test.after` hooks (which clean up what the file made when it loaded).
+ */
+export function unixOnlyFile(reason: string): TestFn {
+  if (!onWindows) return test;
+  test.skip(`every spec of this file [skipped on Windows: ${reason}]`, () => {});
+  const standIn: TestFn = new Proxy(() => {}, {
+    get: (_target, key) => (key === 'after' ? test.after : standIn),
+    apply: () => undefined,
+  }) as unknown as TestFn;
+  return standIn;
+}
 
 /**
  * The end of every spec, as libuv's tests end: close whatever is still open, let the closing

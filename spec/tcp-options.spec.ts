@@ -1,10 +1,11 @@
 // Tcp.bind's options: reusePort (UV_TCP_REUSEPORT), loops in two worker threads sharing a port
 // with the kernel spreading connections among them; ipv6Only (UV_TCP_IPV6ONLY).
-import test from 'ava';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { AsyncSender, Loop, Tcp } from '../lib/index.js';
-import { closeLoop, uvCode } from './support.js';
+import { closeLoop, uvCode, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('needs the iocp backend (not built yet)');
 
 interface Started {
   worker: Worker;

@@ -1,7 +1,7 @@
 // Tcp over Stream (lib/handles/tcp.ts, lib/handles/stream.ts), after libuv's test-tcp-*.c: each
 // spec is one loop on loopback, server and clients in it, and ends with every handle closed and
 // loop.close() succeeding. Sizes are kept so that the ffi-rs driver (~15 µs a call) stays quick.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -21,7 +21,9 @@ import {
   type Libc,
 } from '../ffi/libc.js';
 import { Check, Loop, Tcp, Timer, UVError } from '../lib/index.js';
-import { closeLoop, settleKqueueFds, uvCode, viaLibkqueue } from './support.js';
+import { closeLoop, settleKqueueFds, uvCode, viaLibkqueue, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('needs the iocp backend (not built yet)');
 
 const HOST = '127.0.0.1';
 

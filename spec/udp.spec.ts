@@ -2,7 +2,7 @@
 // between Udp handles and with node:dgram; the send queue's rules (never a synchronous callback,
 // ECANCELED at close, EBADF after it); receiving everything one readiness event finds; the
 // socket options. Every spec ends with its handles closed and loop.close() succeeding.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import dgram from 'node:dgram';
 import { constants } from 'node:os';
 import {
@@ -26,7 +26,9 @@ import { openSocket } from '../lib/backend/socket.js';
 import { useRecvmmsg } from '../lib/handles/udp.js';
 import { Loop, Udp, UVError, type RemoteInfo } from '../lib/index.js';
 import { encodeSockaddr } from '../lib/sockaddr.js';
-import { closeFds, closeLoop, openFds, specLibc, uvCode, viaLibkqueue } from './support.js';
+import { closeFds, closeLoop, openFds, specLibc, uvCode, viaLibkqueue, unixOnlyFile } from './support.js';
+
+const test = unixOnlyFile('needs the iocp backend (not built yet)');
 
 const HOST = '127.0.0.1';
 

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { POLLING, SLEEPING, STATE } from '../lib/backend/wake-word.js';
 import { AsyncSender } from '../lib/index.js';
+import { unixOnly } from './support.js';
 
 type BlockingBackend = 'epoll' | 'kqueue' | 'futex';
 
@@ -27,19 +28,24 @@ async function blockedWorker(backend: BlockingBackend): Promise<Worker> {
 }
 
 for (const backend of backends) {
-  test(`worker.terminate() returns while the worker's ${backend} loop is blocked`, async (t) => {
-    const worker = await blockedWorker(backend);
-    t.is(await worker.terminate(), 1, 'terminated, not exited on its own');
-  });
+  (backend === 'futex' ? test : unixOnly(`Unix only: ${backend} is not on Windows`))(
+    `worker.terminate() returns while the worker's ${backend} loop is blocked`,
+    async (t) => {
+      const worker = await blockedWorker(backend);
+      t.is(await worker.terminate(), 1, 'terminated, not exited on its own');
+    },
+  );
 }
 
-test("process.exit() returns while worker threads' loops are blocked in epoll_wait, kevent and Atomics.wait", (t) => {
-  const child = spawnSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `
+unixOnly('Unix only: its child blocks workers in epoll_wait too')(
+  "process.exit() returns while worker threads' loops are blocked in epoll_wait, kevent and Atomics.wait",
+  (t) => {
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
     const { Worker } = await import('node:worker_threads');
     const { AsyncSender } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
     const { POLLING, SLEEPING, STATE } = await import(${JSON.stringify(new URL('../lib/backend/wake-word.js', import.meta.url).href)});
@@ -56,10 +62,11 @@ test("process.exit() returns while worker threads' loops are blocked in epoll_wa
     console.log('all blocked');
     process.exit(7);
   `,
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  t.is(child.stdout.trim(), 'all blocked', child.stderr);
-  t.is(child.signal, null, 'not killed by the timeout');
-  t.is(child.status, 7, 'the exit code process.exit() asked for');
-});
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    t.is(child.stdout.trim(), 'all blocked', child.stderr);
+    t.is(child.signal, null, 'not killed by the timeout');
+    t.is(child.status, 7, 'the exit code process.exit() asked for');
+  },
+);
