@@ -2,7 +2,7 @@
 // backendTimeout, the cached clock, stop, close and walk.
 import test from 'ava';
 import { Async, Check, Idle, Loop, Prepare, Timer, UVError, type Handle } from '../lib/index.js';
-import { busyWait, closeLoop, spinningLoop, unixOnly, uvCode } from './support.js';
+import { busyWait, closeLoop, spinningLoop, uvCode } from './support.js';
 
 const HOUR = 3_600_000;
 
