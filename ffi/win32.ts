@@ -99,12 +99,9 @@ export function tryKernel32(): Kernel32 | Error {
   if (process.arch !== 'x64' && process.arch !== 'arm64') {
     return (loaded = new Error(`uvts binds kernel32 on x64 and arm64 Windows only, not on ${process.arch}`));
   }
-  let driver: string;
-  try {
-    driver = driverName();
-  } catch (err) {
-    return (loaded = err instanceof Error ? err : new Error(String(err)));
-  }
+  // A UVTS_FFI naming no driver is the user's mistake, thrown as tryLibc throws it, not a
+  // reason to fall back to the futex backend.
+  const driver = driverName();
   if (driver !== 'koffi') {
     return (loaded = new Error(
       `the iocp backend binds kernel32 through koffi only (UVTS_FFI is '${driver}'); ` +
