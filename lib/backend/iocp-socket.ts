@@ -695,6 +695,11 @@ export class IocpTcp implements StreamTransport, PendingWork {
     this.connectCb = undefined;
     if (err !== null) {
       this.state &= ~(READABLE | WRITABLE);
+      // Closing: destroy() cancels the writes and the shutdown after this callback, in order.
+      if (this.host.isClosing()) {
+        this.finish(cb, err);
+        return;
+      }
       for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
         this.queuedBytes -= req.queued;
         const wcb = this.release(req);
