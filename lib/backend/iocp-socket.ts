@@ -152,6 +152,9 @@ class WriteRequest extends Request implements CompletionOwner {
   cb: TransportErrorCallback | undefined = undefined;
   /** Bytes counted in the write queue size while the send is pending (libuv's queued_bytes). */
   queued = 0;
+  /** The completion came back, with this NTSTATUS: waiting for the writes before it. */
+  done = false;
+  status = 0;
   socket: IocpTcp | null = null;
   constructor(ws: Winsock) {
     super(ws, BLOCK.size);
@@ -206,6 +209,13 @@ export class IocpTcp implements StreamTransport, PendingWork {
   /** Writes asked for while connecting, sent once the connection is made. */
   private waitingHead: WriteRequest | null = null;
   private waitingTail: WriteRequest | null = null;
+  /**
+   * Sends in flight, in the order they were made. The port may hand their completions back in
+   * another order (cancelled ones come back last first under Wine), but write callbacks run in
+   * write order, as on the readiness path: a completion waits here for those before it.
+   */
+  private sentHead: WriteRequest | null = null;
+  private sentTail: WriteRequest | null = null;
   private writesInFlight = 0;
   private queuedBytes = 0;
   private shutting = false;
@@ -452,14 +462,20 @@ export class IocpTcp implements StreamTransport, PendingWork {
       if ((this.state & LISTENING) !== 0) (this.connectionCb as TransportErrorCallback)(err);
     }
     if ((due & DUE_SHUTDOWN) !== 0 && this.shutting && !this.connecting && this.writesInFlight === 0) {
-      this.shutting = false;
-      let err: UVError | null = null;
-      if (this.sock === -1) err = new UVError('EBADF', 'shutdown', undefined, 'the stream is closed');
-      else if (this.ws.ws2.shutdown(this.sock, WS.SD_SEND) !== 0)
-        err = winsockError(this.ws.ws2.WSAGetLastError(), 'shutdown');
-      else this.state |= SHUT;
-      this.finish(this.shutdownCb, err);
+      this.shutdownNow();
     }
+  }
+
+  /** shutdown(SD_SEND) and the shutdown callback (libuv's uv__process_tcp_shutdown_req). */
+  private shutdownNow(): void {
+    // Closing: destroy() cancels it after the close.
+    if (this.sock === -1 || this.host.isClosing()) return;
+    this.shutting = false;
+    let err: UVError | null = null;
+    if (this.ws.ws2.shutdown(this.sock, WS.SD_SEND) !== 0)
+      err = winsockError(this.ws.ws2.WSAGetLastError(), 'shutdown');
+    else this.state |= SHUT;
+    this.finish(this.shutdownCb, err);
   }
 
   // Completions, from IocpBackend.dispatch() through the requests.
@@ -480,16 +496,27 @@ export class IocpTcp implements StreamTransport, PendingWork {
     }
   }
 
-  /** uv__process_tcp_write_req. */
+  /**
+   * uv__process_tcp_write_req, in write order. Once the last write is back, a shutdown asked
+   * for runs at once: this is the loop's poll phase, not the call that asked for it.
+   */
   onWrite(req: WriteRequest, status: number): void {
     this.pending--;
-    this.writesInFlight--;
-    this.queuedBytes -= req.queued;
-    const cb = this.release(req);
+    req.done = true;
+    req.status = status;
     try {
-      this.finish(cb, status === 0 ? null : ntstatusError(status, 'write'));
+      for (let head = this.sentHead; head?.done; head = this.sentHead) {
+        this.sentHead = head.next;
+        if (this.sentHead === null) this.sentTail = null;
+        head.next = null;
+        this.writesInFlight--;
+        this.queuedBytes -= head.queued;
+        const code = head.status;
+        const cb = this.release(head);
+        this.finish(cb, code === 0 ? null : ntstatusError(code, 'write'));
+      }
     } finally {
-      if (this.shutting && this.writesInFlight === 0 && !this.connecting && this.sock !== -1) this.feed(DUE_SHUTDOWN);
+      if (this.shutting && this.writesInFlight === 0 && !this.connecting && this.sock !== -1) this.shutdownNow();
       this.settle();
     }
   }
@@ -667,14 +694,13 @@ export class IocpTcp implements StreamTransport, PendingWork {
     const data = req.data as Uint8Array;
     req.reset(data.length === 0 ? req.address : this.ws.addressOf(data), data.length);
     req.queued = 0;
+    req.done = false;
     this.start(req);
-    this.writesInFlight++;
     const a = req.address;
     if (this.ws.ws2.WSASend(this.sock, a + BLOCK.wsabuf, 1, a + BLOCK.bytes, 0, a, 0) !== 0) {
       const code = this.ws.ws2.WSAGetLastError();
       if (code !== WS.WSA_IO_PENDING) {
         this.abort(req);
-        this.writesInFlight--;
         const cb = this.release(req);
         // Its callback must not run inside write(): the pending phase delivers it.
         this.loop.activeReqs--;
@@ -685,6 +711,10 @@ export class IocpTcp implements StreamTransport, PendingWork {
       req.queued = data.length;
       this.queuedBytes += data.length;
     }
+    this.writesInFlight++;
+    if (this.sentTail === null) this.sentHead = req;
+    else this.sentTail.next = req;
+    this.sentTail = req;
   }
 
   /** The connect's outcome: writes asked for meanwhile go out, or fail after its callback. */
