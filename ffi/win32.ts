@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { bindTable, driverName } from './driver.js';
 import type { Bound, Table } from './libc.js';
 
@@ -126,3 +127,249 @@ export function checkHandle(handle: number, what: string): void {
     throw new RangeError(`${what} must be an open handle, got ${handle}`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sockets (ws2_32 and the kernel32 calls overlapped sockets need), for lib/backend/iocp-socket.ts.
+// One block, bound on first use by tryWinsock(); the rest of this file does not depend on it.
+//
+// How values travel, beyond the table at the top of this file:
+//   C type                      | kind  | why
+//   ----------------------------+-------+-----------------------------------------------------
+//   SOCKET                      | long  | a UINT_PTR handle; signed, so INVALID_SOCKET (~0)
+//                               |       | arrives as -1 and compares exactly; small like every
+//                               |       | kernel handle, so the number is exact
+//   LPWSABUF, LPOVERLAPPED,     | ptr   | addresses inside a request's pinned block (see
+//   LPDWORD of an overlapped op |       | REQUEST_BLOCK in iocp-socket.ts): the kernel writes
+//                               |       | them after the call returns, so they cannot be views
+//                               |       | koffi pins for the call only
+//   const sockaddr *, int *     | in,   | read or written during the call only
+//                               | inout |
+//   size_t                      | ptr   | 64-bit: koffi's 'unsigned long' is 32-bit on Windows
+//   WSADATA *, GUID, out ptr    | in/out| scratch views, used during the call only
+//
+// Errors: WSAGetLastError reads the same per-thread value GetLastError does, so the rule above
+// holds: call it right after the failing call, before any other FFI call on the thread.
+
+export const WS2_32_FUNCTIONS = {
+  // WSAStartup(WORD version, WSADATA *): once per process before any other Winsock call; extra
+  // calls only count up (each thread that binds this table calls it once, see tryWinsock).
+  WSAStartup: { ret: 'int', params: ['uint', 'out'], only: ['win32'] },
+  // WSASocketW(af, type, protocol, WSAPROTOCOL_INFOW * (NULL), GROUP (0), DWORD flags).
+  WSASocketW: { ret: 'long', params: ['int', 'int', 'int', 'ptr', 'uint', 'uint'], only: ['win32'] },
+  bind: { ret: 'int', params: ['long', 'in', 'int'], only: ['win32'] },
+  listen: { ret: 'int', params: ['long', 'int'], only: ['win32'] },
+  getsockname: { ret: 'int', params: ['long', 'out', 'inout'], only: ['win32'] },
+  getpeername: { ret: 'int', params: ['long', 'out', 'inout'], only: ['win32'] },
+  setsockopt: { ret: 'int', params: ['long', 'int', 'int', 'in', 'int'], only: ['win32'] },
+  // setsockopt with a NULL value: SO_UPDATE_CONNECT_CONTEXT takes none.
+  setsockoptNull: { ret: 'int', params: ['long', 'int', 'int', 'ptr', 'int'], symbol: 'setsockopt', only: ['win32'] },
+  // ioctlsocket(s, long cmd, u_long *): FIONBIO. `long` is 32-bit on Windows, as is u_long.
+  ioctlsocket: { ret: 'int', params: ['long', 'int', 'inout'], only: ['win32'] },
+  // WSAIoctl(s, code, in, inLen, out, outLen, DWORD *returned, OVERLAPPED * (NULL), routine
+  // (NULL)): only SIO_GET_EXTENSION_FUNCTION_POINTER, synchronously.
+  WSAIoctl: {
+    ret: 'int',
+    params: ['long', 'uint', 'in', 'uint', 'out', 'uint', 'out', 'ptr', 'ptr'],
+    only: ['win32'],
+  },
+  // WSARecv(s, WSABUF *, count, DWORD *received, DWORD *flags, OVERLAPPED *, routine (NULL)).
+  WSARecv: { ret: 'int', params: ['long', 'ptr', 'uint', 'ptr', 'ptr', 'ptr', 'ptr'], only: ['win32'] },
+  // WSASend(s, WSABUF *, count, DWORD *sent, DWORD flags, OVERLAPPED *, routine (NULL)).
+  WSASend: { ret: 'int', params: ['long', 'ptr', 'uint', 'ptr', 'uint', 'ptr', 'ptr'], only: ['win32'] },
+  shutdown: { ret: 'int', params: ['long', 'int'], only: ['win32'] },
+  closesocket: { ret: 'int', params: ['long'], only: ['win32'] },
+  WSAGetLastError: { ret: 'int', params: [], only: ['win32'] },
+  // inet_pton(af, const char *, void *) and inet_ntop(af, const void *, char *, size_t): the
+  // same as libc's, in ws2_32 since Vista.
+  inet_pton: { ret: 'int', params: ['int', 'in', 'out'], only: ['win32'] },
+  inet_ntop: { ret: 'long', params: ['int', 'in', 'out', 'ptr'], only: ['win32'] },
+} as const satisfies Table;
+
+export const SOCKET_KERNEL32_FUNCTIONS = {
+  // CancelIoEx(HANDLE, OVERLAPPED * or NULL for all of the handle's I/O from any thread).
+  CancelIoEx: { ret: 'int', params: ['long', 'ptr'], only: ['win32'] },
+  // SetFileCompletionNotificationModes(HANDLE, UCHAR flags).
+  SetFileCompletionNotificationModes: { ret: 'int', params: ['long', 'uint'], only: ['win32'] },
+  // CreateIoCompletionPort(socket, the loop's port, key, 0): associates the socket with it.
+  CreateIoCompletionPort: { ret: 'long', params: ['long', 'long', 'ptr', 'uint'], only: ['win32'] },
+} as const satisfies Table;
+
+export type Ws2 = Bound<typeof WS2_32_FUNCTIONS>;
+export type SocketKernel32 = Bound<typeof SOCKET_KERNEL32_FUNCTIONS>;
+
+// OVERLAPPED on x64 and arm64 (minwinbase.h), zeroed before each operation:
+//
+//   offset | field                          | size
+//   -------+--------------------------------+------------------------------------------
+//   0      | ULONG_PTR Internal             | 8    the NTSTATUS once complete
+//   8      | ULONG_PTR InternalHigh         | 8    bytes transferred
+//   16     | DWORD Offset, OffsetHigh       | 8    unused for sockets
+//   24     | HANDLE hEvent                  | 8    NULL: completions go to the port
+export const OVERLAPPED = { size: 32 } as const;
+
+// WSABUF (ws2def.h): ULONG len, 4 bytes of padding, CHAR *buf.
+export const WSABUF = { size: 16, len: 0, buf: 8 } as const;
+
+// sockaddr_in and sockaddr_in6 on Windows (ws2def.h, ws2ipdef.h): no length byte, a 16-bit
+// family first, the port in network order; AF_INET6 is 23 (not 10 as on Linux).
+//
+//   sockaddr_in  | family 0 (2) | port 2 (2) | addr 4 (4)  | zero 8 (8)            | 16 bytes
+//   sockaddr_in6 | family 0 (2) | port 2 (2) | flow 4 (4)  | addr 8 (16) | scope 24 | 28 bytes
+export const WIN_SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
+export const WIN_SOCKADDR_IN6 = { size: 28, family: 0, port: 2, addr: 8 } as const;
+/** sizeof(SOCKADDR_STORAGE) on Windows. */
+export const WIN_SOCKADDR_STORAGE = 128;
+
+// WSADATA is 408 bytes on x64; WSAStartup only writes it.
+const WSADATA_SIZE = 408;
+
+/** Winsock's constants uvts uses (winsock2.h, ws2def.h, ws2ipdef.h, mswsock.h, winerror.h). */
+export const WS = {
+  AF_INET: 2,
+  AF_INET6: 23,
+  SOCK_STREAM: 1,
+  IPPROTO_TCP: 6,
+  IPPROTO_IPV6: 41,
+  SOL_SOCKET: 0xffff,
+  SO_KEEPALIVE: 8,
+  SO_UPDATE_ACCEPT_CONTEXT: 0x700b,
+  SO_UPDATE_CONNECT_CONTEXT: 0x7010,
+  TCP_NODELAY: 1,
+  // TCP_KEEPALIVE (the idle seconds, Linux's TCP_KEEPIDLE), TCP_KEEPCNT and TCP_KEEPINTVL.
+  TCP_KEEPALIVE: 3,
+  TCP_KEEPCNT: 16,
+  TCP_KEEPINTVL: 17,
+  IPV6_V6ONLY: 27,
+  SD_SEND: 1,
+  WSA_FLAG_OVERLAPPED: 0x01,
+  WSA_FLAG_NO_HANDLE_INHERIT: 0x80,
+  // _IOW('f', 126, u_long) as the signed 32-bit long ioctlsocket takes.
+  FIONBIO: 0x8004667e | 0,
+  SIO_GET_EXTENSION_FUNCTION_POINTER: 0xc8000006,
+  FILE_SKIP_SET_EVENT_ON_HANDLE: 2,
+  INVALID_SOCKET: -1,
+  SOCKET_ERROR: -1,
+  WSA_IO_PENDING: 997,
+  WSAEWOULDBLOCK: 10035,
+} as const;
+
+/** AcceptEx and ConnectEx, reached through the pointers WSAIoctl hands out (mswsock.h). */
+export interface WinsockExtensions {
+  // AcceptEx(listen, accept, PVOID output, DWORD receiveLen, DWORD localLen, DWORD remoteLen,
+  //          DWORD *received, OVERLAPPED *): all addresses, in the accept request's block.
+  AcceptEx(
+    listen: number,
+    accept: number,
+    output: number,
+    receive: number,
+    local: number,
+    remote: number,
+    received: number,
+    overlapped: number,
+  ): number;
+  // ConnectEx(s, const sockaddr *, int len, PVOID send (NULL), DWORD sendLen, DWORD *sent
+  //           (NULL), OVERLAPPED *): the address is read during the call.
+  ConnectEx(
+    s: number,
+    name: Uint8Array,
+    len: number,
+    send: number,
+    sendLen: number,
+    sent: number,
+    overlapped: number,
+  ): number;
+}
+
+export interface Winsock {
+  ws2: Ws2;
+  k32: SocketKernel32;
+  /** The address of a view's first byte; the view's memory must not move (see iocp-socket.ts). */
+  addressOf(view: ArrayBufferView): number;
+  /** AcceptEx and ConnectEx for `socket`'s provider, looked up with WSAIoctl. */
+  extensions(socket: number): WinsockExtensions;
+}
+
+let winsock: Winsock | Error | undefined;
+
+// WSAID_ACCEPTEX and WSAID_CONNECTEX as GUIDs in memory (Data1..3 little-endian, Data4 bytes).
+const WSAID_ACCEPTEX = guid(0xb5367df1, 0xcbac, 0x11cf, [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92]);
+const WSAID_CONNECTEX = guid(0x25a207b9, 0xddf3, 0x4660, [0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e]);
+
+function guid(d1: number, d2: number, d3: number, d4: readonly number[]): Uint8Array {
+  const g = new Uint8Array(16);
+  const v = new DataView(g.buffer);
+  v.setUint32(0, d1, true);
+  v.setUint16(4, d2, true);
+  v.setUint16(6, d3, true);
+  g.set(d4, 8);
+  return g;
+}
+
+/**
+ * ws2_32 and the socket calls of kernel32 bound on this thread through koffi (after WSAStartup
+ * 2.2), or the Error that says why not. koffi only, as the rest of this file, and koffi also
+ * calls AcceptEx and ConnectEx through their pointers.
+ */
+export function tryWinsock(): Winsock | Error {
+  if (winsock !== undefined) return winsock;
+  const k32 = tryKernel32();
+  if (k32 instanceof Error) return (winsock = k32);
+  try {
+    const ws2 = bindTable(WS2_32_FUNCTIONS, ['ws2_32.dll'], 'uvts:ws2_32');
+    const sk32 = bindTable(SOCKET_KERNEL32_FUNCTIONS, KERNEL32_PATHS, 'uvts:kernel32-sockets');
+    const started = ws2.WSAStartup(0x0202, new Uint8Array(WSADATA_SIZE));
+    if (started !== 0) return (winsock = new Error(`WSAStartup failed with Winsock error ${started}`));
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const acceptProto = koffi.proto(
+      'int uvts_AcceptEx(int64_t, int64_t, uintptr_t, uint32_t, uint32_t, uint32_t, uintptr_t, uintptr_t)',
+    );
+    const connectProto = koffi.proto(
+      'int uvts_ConnectEx(int64_t, const void *, int, uintptr_t, uint32_t, uintptr_t, uintptr_t)',
+    );
+    const out = new Uint8Array(8);
+    const returned = new Uint32Array(1);
+    const lookup = (socket: number, id: Uint8Array): unknown => {
+      checkHandle(socket, 'a socket');
+      out.fill(0);
+      const r = ws2.WSAIoctl(
+        socket,
+        WS.SIO_GET_EXTENSION_FUNCTION_POINTER,
+        id,
+        16,
+        out,
+        8,
+        new Uint8Array(returned.buffer),
+        0,
+        0,
+      );
+      if (r !== 0)
+        throw Object.assign(new Error('WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER)'), {
+          winsock: ws2.WSAGetLastError(),
+        });
+      return koffi.decode(out, 'void *');
+    };
+    // One provider (the TCP/IP one) serves every socket uvts makes, so the pointers are looked
+    // up once per thread, on the first socket, as libuv does at startup (uv__winsock_init).
+    let ext: WinsockExtensions | undefined;
+    winsock = {
+      ws2,
+      k32: sk32,
+      addressOf: (view) => {
+        void view.buffer; // an on-heap typed array moves off the heap here, and stays put
+        return Number(koffi.address(view));
+      },
+      extensions: (socket) => {
+        if (ext !== undefined) return ext;
+        const acceptEx = koffi.decode(lookup(socket, WSAID_ACCEPTEX), acceptProto) as WinsockExtensions['AcceptEx'];
+        const connectEx = koffi.decode(lookup(socket, WSAID_CONNECTEX), connectProto) as WinsockExtensions['ConnectEx'];
+        ext = { AcceptEx: acceptEx, ConnectEx: connectEx };
+        return ext;
+      },
+    };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    winsock = new Error(`koffi could not bind ws2_32 (${why})`, { cause: err });
+  }
+  return winsock;
+}
+// ---------------------------------------------------------------- end of the sockets block ---

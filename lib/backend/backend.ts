@@ -1,4 +1,5 @@
 import type { Libc } from '../../ffi/libc.js';
+import type { StreamTransport, TransportHost } from './transport.js';
 
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
 // thread, and watch fds. Each backend is one file beside this one (futex, epoll, kqueue, iocp),
@@ -94,6 +95,11 @@ export interface Backend {
   readonly asyncWord: AsyncWord;
   /** The loop is awake again after armAsync(); a signal that came meanwhile stays for wait(0). */
   disarmAsync(): void;
+  /**
+   * A completion-based backend's Tcp transport (lib/backend/transport.ts), for uv_tcp_init;
+   * absent on the readiness backends, whose Tcp watches its fd (stream.ts).
+   */
+  openTcp?(host: TransportHost): StreamTransport;
   /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */
   requireLibc(syscall: string): Libc;
   close(): void;

@@ -10,11 +10,15 @@ import {
   WAIT_TIMEOUT,
   checkHandle,
   tryKernel32,
+  tryWinsock,
   type Kernel32,
+  type SocketKernel32,
 } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
+import { openIocpTcp } from './iocp-socket.js';
+import type { StreamTransport, TransportHost } from './transport.js';
 import {
   AWAKE,
   POLLING,
@@ -35,9 +39,11 @@ const MAX_ENTRIES = 128;
  * OVERLAPPED; a wake packet has this key and NULL.
  */
 const KEY_WAKE = 1;
+/** The completion key sockets are associated with: what their completions carry. */
+const KEY_SOCKET = 2;
 
-/** What every fd handle on this backend is told, until sockets are built on it. */
-const NO_SOCKETS = 'sockets on the iocp backend are not built yet';
+/** What every fd handle but Tcp is told on this backend. */
+const NO_SOCKETS = 'Poll, Udp and Pipe on the iocp backend are not built yet (Tcp is)';
 
 /**
  * The receiver of one overlapped operation's completion: what the map from OVERLAPPED address
@@ -60,9 +66,9 @@ export interface CompletionOwner {
  * - libuv posts one packet per Async send, each carrying that Async's OVERLAPPED; uvts posts one
  *   per wake of a blocked loop, carrying none, and the loop finds which Asyncs were sent from
  *   their pending words (handles/async.ts), as on every other backend.
- * - No fd is watched (`watchable` 0): Poll, Tcp, Udp and Pipe refuse with ENOSYS. The seam for
- *   them is `owners`: an overlapped operation registers its OVERLAPPED's address with its owner
- *   (`expect`), and dispatch() hands each completion to it.
+ * - No fd is watched (`watchable` 0): Poll, Udp and Pipe refuse with ENOSYS. Tcp runs on
+ *   overlapped sockets (iocp-socket.ts, made by openTcp): an operation registers its
+ *   OVERLAPPED's address with its owner (`expect`), and dispatch() hands each completion to it.
  */
 export class IocpBackend implements Backend {
   readonly name = 'iocp' as const;
@@ -117,14 +123,19 @@ export class IocpBackend implements Backend {
    */
   wait(timeout: number, waited = false): number {
     const wake = this.wake;
-    const blocking = timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
-    // Not blocking: with no overlapped I/O pending nothing but a stale wake packet can be in the
-    // port, so the kernel is not asked (an iteration then makes no syscall, as epoll's wait on
-    // the wake word); the next blocking wait drains such packets.
-    const n = blocking ? this.dequeueFor(timeout) : this.owners.size !== 0 ? this.dequeue(0) : 0;
-    this.next = 0;
-    this.count = n;
-    let result = this.completions() !== 0 ? READY : 0;
+    // Entries a dispatch left when a callback threw are dispatched first: a new dequeue would
+    // overwrite them, and their operations would never be heard of again.
+    const leftover = this.next < this.count;
+    const blocking = !leftover && timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
+    if (!leftover) {
+      // Not blocking: with no overlapped I/O pending nothing but a stale wake packet can be in
+      // the port, so the kernel is not asked (an iteration then makes no syscall, as epoll's
+      // wait on the wake word); the next blocking wait drains such packets.
+      const n = blocking ? this.dequeueFor(timeout) : this.owners.size !== 0 ? this.dequeue(0) : 0;
+      this.next = 0;
+      this.count = n;
+    }
+    let result = leftover || this.completions() !== 0 ? READY : 0;
     // Whatever ended the wait, STATE says whether another thread signalled since we last looked.
     if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
       result |= WOKEN;
@@ -161,12 +172,37 @@ export class IocpBackend implements Backend {
     this.owners.set(address, owner);
   }
 
+  /** The call that was to start the operation at `address` failed: no completion will come. */
+  unexpect(address: number): void {
+    this.owners.delete(address);
+  }
+
+  /**
+   * Associates a socket with the loop's port (CreateIoCompletionPort on an existing port, as
+   * uv__tcp_set_socket does), so its overlapped operations complete here with KEY_SOCKET.
+   */
+  associate(socket: number, k32: SocketKernel32): void {
+    checkHandle(socket, 'a socket');
+    if (this.port === 0) throw new UVError('EBADF', 'CreateIoCompletionPort', undefined, 'the loop is closed');
+    if (k32.CreateIoCompletionPort(socket, this.port, KEY_SOCKET, 0) !== this.port) {
+      throw winError(this.k32.GetLastError(), 'CreateIoCompletionPort');
+    }
+  }
+
+  /** uv_tcp_init on this backend: the overlapped transport of iocp-socket.ts for `host`. */
+  openTcp(host: TransportHost): StreamTransport {
+    const ws = tryWinsock();
+    if (ws instanceof Error) throw new UVError('ENOSYS', 'uv_tcp_init', undefined, ws.message);
+    return openIocpTcp(this, ws, host);
+  }
+
   /**
    * runAsync's wait. Node's loop cannot wait on a foreign completion port, so while no
    * overlapped I/O is pending (true while there are no sockets: only wakeups can arrive) the
    * loop waits on its wake word with Atomics.waitAsync, and a waker notifies the word instead of
    * posting a packet. With I/O pending this needs another thread blocked in the port (as the
-   * kqueue backend's waiter), which comes with sockets.
+   * kqueue backend's waiter), not built yet: runAsync refuses with ENOSYS while a Tcp has an
+   * operation in flight (a read, an accept, a write, a connect), and run() serves them.
    */
   armAsync(): number {
     if (this.owners.size !== 0) {

@@ -12,9 +12,10 @@ import {
 } from '../../ffi/libc.js';
 import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { acceptSocket } from '../backend/socket.js';
+import type { StreamTransport, TransportHost } from '../backend/transport.js';
 import { sockaddrStorage } from '../sockaddr.js';
 import { type ErrorCallback, UVError, errnoError } from '../errors.js';
-import { libcForHandle, type Loop } from '../loop.js';
+import { checkLoop, libcForHandle, type Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 import { queueRemove } from '../queue.js';
 import { checkFunction, checkInteger, checkOptionalFunction, describe, INT32_MAX } from '../validate.js';
@@ -80,6 +81,12 @@ export abstract class Stream extends Handle {
   /** @internal */ qprev: QueueNode = this;
   /** @internal */ fd = -1;
   /** @internal */ protected readonly libc: Libc;
+  /**
+   * @internal A completion-based socket (lib/backend/transport.ts) when the loop's backend
+   * completes operations instead of reporting readiness (iocp): chosen once, at init, and then
+   * every operation goes to it. Null on the readiness backends, whose path below is unchanged.
+   */
+  protected readonly transport: StreamTransport | null;
   private sflags = 0;
   /** IO_* events this stream wants from the backend now. */
   private events = 0;
@@ -108,10 +115,35 @@ export abstract class Stream extends Handle {
    *   loop is closed.
    */
   protected constructor(loop: Loop, init: 'uv_tcp_init' | 'uv_pipe_init') {
+    checkLoop(loop);
+    const openTcp = init === 'uv_tcp_init' ? loop.io.openTcp : undefined;
+    if (openTcp !== undefined) {
+      super(loop);
+      // No libc on such a backend: every method that would read it goes to the transport first.
+      this.libc = NO_LIBC;
+      try {
+        this.transport = openTcp.call(loop.io, this.transportHost());
+      } catch (err) {
+        loop.removeHandle(this);
+        throw err;
+      }
+      return;
+    }
     const libc = libcForHandle(loop, init);
     super(loop);
     this.libc = libc;
+    this.transport = null;
     loop.reserveEmfileFd();
+  }
+
+  /** What the transport calls back: made once per handle, never per event. */
+  private transportHost(): TransportHost {
+    return {
+      loop: this.loop,
+      setActive: (on) => (on ? this.markActive() : this.markInactive()),
+      isClosing: () => this.isClosing(),
+      closeDrained: () => this.loop.makeClosePending(this),
+    };
   }
 
   /**
@@ -143,6 +175,10 @@ export abstract class Stream extends Handle {
     checkInteger(backlog, 'backlog', -INT32_MAX - 1, INT32_MAX);
     checkFunction(onConnection, 'onConnection');
     this.checkNotClosing('listen');
+    if (this.transport !== null) {
+      this.transport.listen(backlog, onConnection);
+      return this;
+    }
     this.listenSocket(backlog);
     this.connectionCb = onConnection;
     this.sflags |= LISTENING;
@@ -169,6 +205,10 @@ export abstract class Stream extends Handle {
     }
     if (client.loop !== this.loop)
       throw new UVError('EINVAL', 'uv_accept', undefined, 'client belongs to another loop');
+    if (this.transport !== null) {
+      this.transport.accept(client.transport as StreamTransport);
+      return;
+    }
     if (this.acceptedFd === -1)
       throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
     if (client.fd !== -1 || client.isClosing())
@@ -196,6 +236,10 @@ export abstract class Stream extends Handle {
    */
   readStart(onRead: ReadCallback): this {
     checkFunction(onRead, 'onRead');
+    if (this.transport !== null) {
+      this.transport.readStart(onRead);
+      return this;
+    }
     if (this.isClosing())
       throw new UVError('EINVAL', `uv_read_start`, undefined, `this ${this.type} handle is closing`);
     if (this.fd === -1 || (this.sflags & READABLE) === 0) {
@@ -216,6 +260,10 @@ export abstract class Stream extends Handle {
    * @returns This stream.
    */
   readStop(): this {
+    if (this.transport !== null) {
+      this.transport.readStop();
+      return this;
+    }
     if ((this.sflags & READING) === 0) return this;
     this.sflags &= ~READING;
     this.watch(IO_READABLE, false);
@@ -245,6 +293,10 @@ export abstract class Stream extends Handle {
   write(data: Uint8Array, cb?: ErrorCallback): void {
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
     checkOptionalFunction(cb, 'cb');
+    if (this.transport !== null) {
+      this.transport.write(data, cb);
+      return;
+    }
     if (this.fd === -1 || this.isClosing()) {
       this.loop.failLater(cb, new UVError('EBADF', 'uv_write', undefined, 'the stream is closed or not open'));
       return;
@@ -273,6 +325,10 @@ export abstract class Stream extends Handle {
    */
   shutdown(cb?: ErrorCallback): void {
     checkOptionalFunction(cb, 'cb');
+    if (this.transport !== null) {
+      this.transport.shutdown(cb);
+      return;
+    }
     if (this.fd === -1 || this.isClosing()) {
       this.loop.failLater(cb, new UVError('EBADF', 'uv_shutdown', undefined, 'the stream is closed or not open'));
       return;
@@ -292,6 +348,7 @@ export abstract class Stream extends Handle {
    * uv_stream_get_write_queue_size): 0 while the kernel keeps up, more once it pushes back.
    */
   get writeQueueSize(): number {
+    if (this.transport !== null) return this.transport.writeQueueSize;
     return this.queuedBytes;
   }
 
@@ -374,6 +431,11 @@ export abstract class Stream extends Handle {
   /** uv__stream_close: stop watching, close the socket; requests are cancelled in finishClose. */
   /** @internal */
   protected stopForClose(): void {
+    if (this.transport !== null) {
+      this.transport.close();
+      this.markInactive();
+      return;
+    }
     if (this.fed) {
       queueRemove(this);
       this.fed = false;
@@ -392,9 +454,23 @@ export abstract class Stream extends Handle {
     this.markInactive();
   }
 
+  /**
+   * uv__finish_close; with a transport, only once the kernel has given back every operation
+   * it held (libuv's reqs_pending): until then the handle waits, and the loop with it.
+   */
+  /** @internal */
+  override finishClose(): void {
+    if (this.transport?.holdClose()) return;
+    super.finishClose();
+  }
+
   /** uv__stream_destroy: a pending connect, every write, then the shutdown get ECANCELED. */
   /** @internal */
   protected override destroy(): void {
+    if (this.transport !== null) {
+      this.transport.destroy();
+      return;
+    }
     if (this.connecting) {
       this.connecting = false;
       this.delayedError = null;
@@ -639,3 +715,10 @@ export abstract class Stream extends Handle {
 const { sa: peer, len: peerLen } = sockaddrStorage();
 const optval = new Int32Array(1);
 const optlen = new Int32Array(1);
+
+/** The libc of a stream with a transport: none, and any use of it says so. */
+const NO_LIBC = new Proxy({} as Libc, {
+  get(_target, name) {
+    throw new Error(`a stream on a completion-based backend has no libc (it read ${String(name)})`);
+  },
+});

@@ -92,6 +92,12 @@ export class Tcp extends Stream {
   bind(host: string, port: number, options?: { reusePort?: boolean; ipv6Only?: boolean }): this {
     const { reusePort, ipv6Only } = bindOptions(options);
     this.checkNotClosing('bind');
+    if (this.transport !== null) {
+      // Windows has no balancing of a port's connections among sockets (libuv refuses it too).
+      if (reusePort) throw new UVError('ENOTSUP', 'bind', undefined, 'reusePort: Windows does not spread connections');
+      this.transport.bind(host, port, ipv6Only);
+      return this;
+    }
     const { sa, family } = encodeSockaddr(this.libc, host, port, 'bind');
     if (ipv6Only && family !== 6) throw new UVError('EINVAL', 'bind', undefined, 'ipv6Only needs an IPv6 address');
     if (reusePort && SO_REUSEPORT_BALANCED === 0) {
@@ -134,6 +140,10 @@ export class Tcp extends Stream {
   connect(host: string, port: number, cb: ErrorCallback): void {
     checkFunction(cb, 'cb');
     this.checkNotClosing('connect');
+    if (this.transport !== null) {
+      this.transport.connect(host, port, cb);
+      return;
+    }
     if (this.isConnecting()) throw new UVError('EALREADY', 'connect', undefined, 'a connect is already in progress');
     const { sa, family } = encodeSockaddr(this.libc, host, port, 'connect');
     if (this.delayedError === null) {
@@ -184,6 +194,10 @@ export class Tcp extends Stream {
    */
   setNoDelay(on: boolean): this {
     checkBoolean(on, 'on');
+    if (this.transport !== null) {
+      this.transport.setNoDelay(on);
+      return this;
+    }
     if (this.fd !== -1) this.setOption(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, 'setsockopt');
     this.noDelay = on;
     return this;
@@ -207,6 +221,10 @@ export class Tcp extends Stream {
     checkBoolean(on, 'on');
     // Linux refuses a TCP_KEEPIDLE above MAX_TCP_KEEPIDLE (32767 s); refused here, no option is half set.
     checkInteger(delaySeconds, 'delaySeconds', 0, MAX_KEEPIDLE);
+    if (this.transport !== null) {
+      this.transport.setKeepAlive(on, delaySeconds);
+      return this;
+    }
     if (this.fd !== -1) this.applyKeepAlive(on, delaySeconds);
     this.keepAlive = on;
     this.keepAliveDelay = on ? delaySeconds : 0;
@@ -237,6 +255,7 @@ export class Tcp extends Stream {
   }
 
   private name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
+    if (this.transport !== null) return this.transport.name(syscall);
     // As uv_tcp_getsockname: a bind that failed is reported here too, not a name it never got.
     if (this.delayedError !== null && this.bindTarget !== '')
       throw errnoError(this.delayedError.errno, syscall, undefined, this.bindTarget);

@@ -1,0 +1,1028 @@
+import { isIP } from 'node:net';
+import {
+  OVERLAPPED,
+  WIN_SOCKADDR_IN,
+  WIN_SOCKADDR_IN6,
+  WIN_SOCKADDR_STORAGE,
+  WS,
+  WSABUF,
+  type Winsock,
+} from '../../ffi/win32.js';
+import { UVError } from '../errors.js';
+import type { Loop, PendingWork } from '../loop.js';
+import { type QueueNode, queueRemove } from '../queue.js';
+import type { SocketAddress } from '../sockaddr.js';
+import { checkInteger, describe } from '../validate.js';
+import type { CompletionOwner, IocpBackend } from './iocp.js';
+import type { StreamTransport, TransportErrorCallback, TransportHost, TransportReadCallback } from './transport.js';
+
+// TCP over overlapped sockets, for the iocp backend (libuv's src/win/tcp.c): the operations
+// start with an OVERLAPPED and finish when the loop's completion port hands it back, through
+// IocpBackend's owners map (expect / dispatch), to the request object that owns it.
+//
+// Memory an operation hands the kernel (its OVERLAPPED, the WSABUF and DWORDs beside it, what
+// AcceptEx writes the addresses into) is written after the call returns, so it lives in a
+// block of its request's own, laid out as below:
+//
+//   REQUEST_BLOCK
+//   offset | field                         | size
+//   -------+-------------------------------+-------------------------------------------------
+//   0      | OVERLAPPED                    | 32   zeroed before each operation
+//   32     | WSABUF                        | 16   len (u32), pad, buf (pointer)
+//   48     | DWORD bytes                   | 4    WSASend's / WSARecv's / AcceptEx's count
+//   52     | DWORD flags                   | 4    WSARecv's in-out flags
+//   56     | (padding)                     | 8
+//   64     | AcceptEx's output (accepts)   | 288  two (SOCKADDR_STORAGE + 16) address slots
+//
+// Why a block cannot move or go away while its operation is pending: each is a view on an
+// ArrayBuffer made for it (`new ArrayBuffer`), whose backing store V8 allocates outside the JS
+// heap and never moves (only the small typed arrays V8 keeps inside the heap move, and they
+// are never used here); its address is taken once. Its request object holds it, and the
+// backend's owners map holds the request from before the call that starts the operation until
+// its completion is dispatched, even after the handle is closed and dropped by the user, so
+// the garbage collector cannot free it while the kernel may still write it. A written buffer
+// is the user's Uint8Array: its address is taken through addressOf(), which moves an in-heap
+// typed array out of the heap for good, and the write request keeps it referenced until the
+// completion.
+//
+// Departures from libuv, each for a reason:
+// - FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not set: every operation that starts, even one
+//   that finishes inside the call, completes through the port. One path for every outcome, and
+//   callbacks can never run inside the call that asked for them. It costs a port round trip
+//   per operation that would have finished at once.
+// - One AcceptEx at a time per listener (libuv queues up to 32, uv_tcp_simultaneous_accepts):
+//   as the readiness path, a connection announced but not accepted holds the next one back in
+//   the kernel's queue.
+// - No SO_REUSEADDR on bind: on Windows it lets another socket take a port in use (libuv does
+//   not set it there either).
+
+const BLOCK = { wsabuf: OVERLAPPED.size, bytes: 48, flags: 52, output: 64, size: 64, acceptSize: 64 + 288 } as const;
+/** AcceptEx's address slots: sizeof(SOCKADDR_STORAGE) + 16 each, as its documentation asks. */
+const ACCEPT_ADDRESS = WIN_SOCKADDR_STORAGE + 16;
+
+/** libuv's suggested read size, as the readiness path (stream.ts) reads. */
+const READ_SIZE = 64 * 1024;
+/** A read this big is handed over in its buffer; a smaller one is copied (stream.ts's HAND_OVER). */
+const HAND_OVER = READ_SIZE / 2;
+/** As uv__read: at most 32 reads per completion, so one busy peer cannot starve the loop. */
+const MAX_ROUNDS = 32;
+/** WSABUF's len is a ULONG: larger writes are refused before they reach Winsock. */
+const MAX_WRITE = 0x7fffffff;
+
+// State bits (libuv's UV_HANDLE_* for Windows TCP).
+const READABLE = 1;
+const WRITABLE = 2;
+const READING = 4;
+const LISTENING = 8;
+const SHUT = 16;
+const BOUND = 32;
+
+// What runPending() has to do.
+const DUE_SHUTDOWN = 1;
+const DUE_CONNECT = 2;
+const DUE_READ_ERROR = 4;
+const DUE_ACCEPT_ERROR = 8;
+
+let readBuffer: Buffer | undefined;
+
+/** One overlapped operation's request: its pinned block and whom its completion goes to. */
+class Request {
+  readonly block: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly address: number;
+  constructor(ws: Winsock, size: number) {
+    const buffer = new ArrayBuffer(size);
+    this.block = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.address = ws.addressOf(this.block);
+  }
+
+  /** Zeroes the OVERLAPPED and the DWORDs, and points the WSABUF at `len` bytes at `buf`. */
+  reset(buf: number, len: number): void {
+    this.u32.fill(0, 0, BLOCK.size >> 2);
+    const u32 = this.u32;
+    u32[BLOCK.wsabuf >> 2] = len;
+    u32[(BLOCK.wsabuf + WSABUF.buf) >> 2] = buf % 2 ** 32;
+    u32[((BLOCK.wsabuf + WSABUF.buf) >> 2) + 1] = Math.floor(buf / 2 ** 32);
+  }
+}
+
+class ReadRequest extends Request implements CompletionOwner {
+  constructor(
+    ws: Winsock,
+    private readonly socket: IocpTcp,
+  ) {
+    super(ws, BLOCK.size);
+  }
+  onCompletion(status: number, _bytes: number): void {
+    this.socket.onRead(status);
+  }
+}
+
+class ConnectRequest extends Request implements CompletionOwner {
+  constructor(
+    ws: Winsock,
+    private readonly socket: IocpTcp,
+  ) {
+    super(ws, BLOCK.size);
+  }
+  onCompletion(status: number, _bytes: number): void {
+    this.socket.onConnect(status);
+  }
+}
+
+class AcceptRequest extends Request implements CompletionOwner {
+  /** The socket AcceptEx fills, made before it starts (as libuv's accept_socket). */
+  accepted = -1;
+  constructor(
+    ws: Winsock,
+    private readonly socket: IocpTcp,
+  ) {
+    super(ws, BLOCK.acceptSize);
+  }
+  onCompletion(status: number, _bytes: number): void {
+    this.socket.onAccept(status);
+  }
+}
+
+/** uv_write_t on Windows: one WSASend, its buffer kept referenced until the completion. */
+class WriteRequest extends Request implements CompletionOwner {
+  next: WriteRequest | null = null;
+  data: Uint8Array | null = null;
+  cb: TransportErrorCallback | undefined = undefined;
+  /** Bytes counted in the write queue size while the send is pending (libuv's queued_bytes). */
+  queued = 0;
+  /** The completion came back, with this NTSTATUS: waiting for the writes before it. */
+  done = false;
+  status = 0;
+  socket: IocpTcp | null = null;
+  constructor(ws: Winsock) {
+    super(ws, BLOCK.size);
+  }
+  onCompletion(status: number, _bytes: number): void {
+    (this.socket as IocpTcp).onWrite(this, status);
+  }
+}
+
+/**
+ * Write requests whose sends are over, for the next writes: a write then allocates nothing
+ * but the first time. Capped, so a burst of writes does not keep its blocks forever.
+ */
+const spareWrites: WriteRequest[] = [];
+const MAX_SPARE_WRITES = 64;
+
+/**
+ * A Tcp handle's socket on the iocp backend (libuv's uv_tcp_t on Windows, src/win/tcp.c):
+ * implements {@link StreamTransport} for lib/handles/stream.ts and tcp.ts.
+ */
+export class IocpTcp implements StreamTransport, PendingWork {
+  qnext: QueueNode = this;
+  qprev: QueueNode = this;
+  private readonly loop: Loop;
+  private sock = -1;
+  private family: 4 | 6 = 4;
+  private state = 0;
+  /** Operations in flight: their completions have not come back yet (libuv's reqs_pending). */
+  private pending = 0;
+  /** The close waits for `pending` to reach 0 and holds the loop open meanwhile. */
+  private holding = false;
+  private due = 0;
+  private fed = false;
+
+  private readCb: TransportReadCallback | undefined = undefined;
+  private readRequest: ReadRequest | null = null;
+  private readPosted = false;
+  private readError: UVError | null = null;
+
+  private connectRequest: ConnectRequest | null = null;
+  private connectCb: TransportErrorCallback | undefined = undefined;
+  private connecting = false;
+  private delayedError: UVError | null = null;
+  private bindTarget = '';
+
+  private connectionCb: TransportErrorCallback | undefined = undefined;
+  private acceptRequest: AcceptRequest | null = null;
+  private acceptPosted = false;
+  private acceptedSocket = -1;
+  private acceptError: UVError | null = null;
+
+  /** Writes asked for while connecting, sent once the connection is made. */
+  private waitingHead: WriteRequest | null = null;
+  private waitingTail: WriteRequest | null = null;
+  /**
+   * Sends in flight, in the order they were made. The port may hand their completions back in
+   * another order (cancelled ones come back last first under Wine), but write callbacks run in
+   * write order, as on the readiness path: a completion waits here for those before it.
+   */
+  private sentHead: WriteRequest | null = null;
+  private sentTail: WriteRequest | null = null;
+  private writesInFlight = 0;
+  private queuedBytes = 0;
+  private shutting = false;
+  private shutdownCb: TransportErrorCallback | undefined = undefined;
+
+  private noDelay = false;
+  private keepAlive = false;
+  private keepAliveDelay = 0;
+
+  constructor(
+    private readonly io: IocpBackend,
+    private readonly ws: Winsock,
+    private readonly host: TransportHost,
+  ) {
+    this.loop = host.loop;
+  }
+
+  get writeQueueSize(): number {
+    return this.queuedBytes;
+  }
+
+  /** uv__tcp_try_bind. EADDRINUSE waits for listen, connect or getsockname, as libuv delays it. */
+  bind(host: string, port: number, ipv6Only: boolean): void {
+    const { sa, family } = encodeAddress(this.ws, host, port, 'bind');
+    if (ipv6Only && family !== 6) throw new UVError('EINVAL', 'bind', undefined, 'ipv6Only needs an IPv6 address');
+    this.ensureSocket(family);
+    if (family === 6) this.setOption(WS.IPPROTO_IPV6, WS.IPV6_V6ONLY, ipv6Only ? 1 : 0);
+    if (this.ws.ws2.bind(this.sock, sa, sa.length) !== 0) {
+      const code = this.ws.ws2.WSAGetLastError();
+      const name = winsockName(code);
+      if (name !== 'EADDRINUSE') throw winsockError(code, 'bind', `${host}:${port}`);
+      this.bindTarget = `${host}:${port}`;
+      this.delayedError = winsockError(code, 'bind', this.bindTarget);
+      return;
+    }
+    this.state |= BOUND;
+  }
+
+  /** uv__tcp_listen: listen(), then one AcceptEx posted (see the departures above). */
+  listen(backlog: number, onConnection: TransportErrorCallback): void {
+    if (this.delayedError !== null) throw new UVError(this.delayedError.code, 'listen', undefined, this.bindTarget);
+    if (this.connecting) throw new UVError('EINVAL', 'listen', undefined, 'the socket is connecting');
+    if ((this.state & (READABLE | WRITABLE)) !== 0 && (this.state & LISTENING) === 0) {
+      throw new UVError('EINVAL', 'listen', undefined, 'the socket is connected');
+    }
+    if ((this.state & BOUND) === 0) this.bindAny(this.sock === -1 ? 4 : this.family, 'listen');
+    if ((this.state & LISTENING) === 0 && this.ws.ws2.listen(this.sock, backlog) !== 0) {
+      throw winsockError(this.ws.ws2.WSAGetLastError(), 'listen');
+    }
+    this.connectionCb = onConnection;
+    this.state |= LISTENING;
+    this.host.setActive(true);
+    if (!this.acceptPosted && this.acceptedSocket === -1) this.postAccept();
+  }
+
+  /** uv__tcp_accept: the announced socket becomes `client`'s; the next AcceptEx starts. */
+  accept(client: StreamTransport): void {
+    if (!(client instanceof IocpTcp)) throw new TypeError(`client must be a Tcp on this loop, got ${describe(client)}`);
+    if (this.acceptedSocket === -1)
+      throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
+    if (client.sock !== -1 || client.host.isClosing())
+      throw new UVError('EBUSY', 'uv_accept', undefined, 'client already has a socket');
+    const socket = this.acceptedSocket;
+    this.acceptedSocket = -1;
+    if ((this.state & LISTENING) !== 0 && !this.acceptPosted && this.sock !== -1) this.postAccept();
+    // The client owns the socket from here, and closes it should it fail to set it up.
+    client.adopt(socket, this.family, READABLE | WRITABLE);
+  }
+
+  /** uv__tcp_connect: ConnectEx, after a bind to the any address it needs. */
+  connect(host: string, port: number, cb: TransportErrorCallback): void {
+    if (this.connecting) throw new UVError('EALREADY', 'connect', undefined, 'a connect is already in progress');
+    const { sa, family } = encodeAddress(this.ws, host, port, 'connect');
+    if (this.delayedError === null) {
+      this.ensureSocket(family);
+      if ((this.state & BOUND) === 0) this.bindAny(family, 'connect');
+      const { ConnectEx } = this.ws.extensions(this.sock);
+      const req = (this.connectRequest ??= new ConnectRequest(this.ws, this));
+      req.reset(0, 0);
+      this.start(req);
+      if (ConnectEx(this.sock, sa, sa.length, 0, 0, 0, req.address) === 0) {
+        const code = this.ws.ws2.WSAGetLastError();
+        if (code !== WS.WSA_IO_PENDING) {
+          this.abort(req);
+          throw winsockError(code, 'connect', `${host}:${port}`);
+        }
+      }
+    }
+    this.state |= READABLE | WRITABLE;
+    this.connecting = true;
+    this.connectCb = cb;
+    this.loop.activeReqs++;
+    if (this.delayedError !== null) this.feed(DUE_CONNECT);
+  }
+
+  readStart(cb: TransportReadCallback): void {
+    if (this.host.isClosing()) throw new UVError('EINVAL', 'uv_read_start', undefined, 'this tcp handle is closing');
+    if (this.sock === -1 || (this.state & READABLE) === 0) {
+      throw new UVError('ENOTCONN', 'uv_read_start', undefined, 'the stream is not connected or has ended');
+    }
+    this.readCb = cb;
+    this.state |= READING;
+    this.host.setActive(true);
+    if (!this.readPosted && !this.connecting) this.postRead();
+  }
+
+  /** uv_read_stop: a zero-byte read still pending stays; its completion is then ignored. */
+  readStop(): void {
+    if ((this.state & READING) === 0) return;
+    this.state &= ~READING;
+    if ((this.state & LISTENING) === 0) this.host.setActive(false);
+  }
+
+  /** uv__tcp_write: one WSASend per write; Winsock keeps their order. */
+  write(data: Uint8Array, cb: TransportErrorCallback | undefined): void {
+    if (this.sock === -1 || this.host.isClosing()) {
+      this.loop.failLater(cb, new UVError('EBADF', 'uv_write', undefined, 'the stream is closed or not open'));
+      return;
+    }
+    if ((this.state & WRITABLE) === 0)
+      throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
+    if (data.length > MAX_WRITE) throw new RangeError(`data must be at most ${MAX_WRITE} bytes, got ${data.length}`);
+    const req = spareWrites.pop() ?? new WriteRequest(this.ws);
+    req.data = data;
+    req.cb = cb;
+    req.socket = this;
+    this.loop.activeReqs++;
+    if (this.connecting) {
+      req.queued = data.length;
+      this.queuedBytes += data.length;
+      if (this.waitingTail === null) this.waitingHead = req;
+      else this.waitingTail.next = req;
+      this.waitingTail = req;
+      return;
+    }
+    this.send(req);
+  }
+
+  /** uv_shutdown: shutdown(SD_SEND) once every write is out, from the pending phase. */
+  shutdown(cb: TransportErrorCallback | undefined): void {
+    if (this.sock === -1 || this.host.isClosing()) {
+      this.loop.failLater(cb, new UVError('EBADF', 'uv_shutdown', undefined, 'the stream is closed or not open'));
+      return;
+    }
+    if ((this.state & (WRITABLE | SHUT)) !== WRITABLE || this.shutting) {
+      throw new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the stream is not connected, or already shut down');
+    }
+    this.shutting = true;
+    this.shutdownCb = cb;
+    this.state &= ~WRITABLE;
+    this.loop.activeReqs++;
+    if (!this.connecting && this.writesInFlight === 0) this.feed(DUE_SHUTDOWN);
+  }
+
+  name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
+    if (this.delayedError !== null && this.bindTarget !== '')
+      throw new UVError(this.delayedError.code, syscall, undefined, this.bindTarget);
+    if (this.sock === -1) throw new UVError('EBADF', syscall, undefined, 'the handle has no socket');
+    nameLen[0] = WIN_SOCKADDR_STORAGE;
+    const ws2 = this.ws.ws2;
+    const r =
+      syscall === 'getsockname'
+        ? ws2.getsockname(this.sock, nameBuf, nameLen)
+        : ws2.getpeername(this.sock, nameBuf, nameLen);
+    if (r !== 0) throw winsockError(ws2.WSAGetLastError(), syscall);
+    return decodeAddress(this.ws, nameBuf, syscall);
+  }
+
+  setNoDelay(on: boolean): void {
+    if (this.sock !== -1) this.setOption(WS.IPPROTO_TCP, WS.TCP_NODELAY, on ? 1 : 0);
+    this.noDelay = on;
+  }
+
+  setKeepAlive(on: boolean, delaySeconds: number): void {
+    if (this.sock !== -1) this.applyKeepAlive(on, delaySeconds);
+    this.keepAlive = on;
+    this.keepAliveDelay = on ? delaySeconds : 0;
+  }
+
+  /**
+   * uv__tcp_close: cancel every operation in flight (CancelIoEx), then close the socket. Their
+   * completions still come back, cancelled or done, and holdClose() waits for them.
+   */
+  close(): void {
+    if (this.fed) {
+      queueRemove(this);
+      this.fed = false;
+    }
+    this.due = 0;
+    this.state &= ~(READING | READABLE | WRITABLE | LISTENING);
+    if (this.sock !== -1) {
+      if (this.pending !== 0) this.ws.k32.CancelIoEx(this.sock, 0);
+      this.ws.ws2.closesocket(this.sock);
+      this.sock = -1;
+    }
+    if (this.acceptedSocket !== -1) {
+      this.ws.ws2.closesocket(this.acceptedSocket);
+      this.acceptedSocket = -1;
+    }
+  }
+
+  holdClose(): boolean {
+    if (this.pending === 0) return false;
+    if (!this.holding) {
+      // As libuv's closing handles: the loop stays alive until the close callback has run.
+      this.holding = true;
+      this.loop.activeReqs++;
+    }
+    return true;
+  }
+
+  /** uv__stream_destroy's part for what never reached the kernel: ECANCELED, in order. */
+  destroy(): void {
+    if (this.connecting) {
+      this.connecting = false;
+      this.delayedError = null;
+      this.finish(this.connectCb, new UVError('ECANCELED', 'uv_connect', undefined, 'the handle was closed'));
+    }
+    for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
+      this.queuedBytes -= req.queued;
+      const cb = this.release(req);
+      this.finish(cb, new UVError('ECANCELED', 'uv_write', undefined, 'the handle was closed'));
+    }
+    if (this.shutting) {
+      this.shutting = false;
+      this.finish(this.shutdownCb, new UVError('ECANCELED', 'uv_shutdown', undefined, 'the handle was closed'));
+    }
+  }
+
+  /** The pending phase: what must not run inside the call that asked for it. */
+  runPending(): void {
+    this.fed = false;
+    const due = this.due;
+    this.due = 0;
+    if ((due & DUE_CONNECT) !== 0 && this.connecting) this.connectDone(this.delayedError);
+    if ((due & DUE_READ_ERROR) !== 0 && this.readError !== null) {
+      const err = this.readError;
+      this.readError = null;
+      if ((this.state & READING) !== 0) this.readFailed(err);
+    }
+    if ((due & DUE_ACCEPT_ERROR) !== 0 && this.acceptError !== null) {
+      const err = this.acceptError;
+      this.acceptError = null;
+      if ((this.state & LISTENING) !== 0) (this.connectionCb as TransportErrorCallback)(err);
+    }
+    if ((due & DUE_SHUTDOWN) !== 0 && this.shutting && !this.connecting && this.writesInFlight === 0) {
+      this.shutdownNow();
+    }
+  }
+
+  /** shutdown(SD_SEND) and the shutdown callback (libuv's uv__process_tcp_shutdown_req). */
+  private shutdownNow(): void {
+    // Closing: destroy() cancels it after the close.
+    if (this.sock === -1 || this.host.isClosing()) return;
+    this.shutting = false;
+    let err: UVError | null = null;
+    if (this.ws.ws2.shutdown(this.sock, WS.SD_SEND) !== 0)
+      err = winsockError(this.ws.ws2.WSAGetLastError(), 'shutdown');
+    else this.state |= SHUT;
+    this.finish(this.shutdownCb, err);
+  }
+
+  // Completions, from IocpBackend.dispatch() through the requests.
+
+  /** uv__process_tcp_read_req: the zero-byte read says data (or the end) is there. */
+  onRead(status: number): void {
+    this.pending--;
+    this.readPosted = false;
+    try {
+      if (this.sock === -1 || (this.state & READING) === 0) return;
+      if (status !== 0) {
+        this.readFailed(ntstatusError(status, 'read'));
+        return;
+      }
+      this.readSome();
+    } finally {
+      this.settle();
+    }
+  }
+
+  /**
+   * uv__process_tcp_write_req, in write order. Once the last write is back, a shutdown asked
+   * for runs at once: this is the loop's poll phase, not the call that asked for it.
+   */
+  onWrite(req: WriteRequest, status: number): void {
+    this.pending--;
+    req.done = true;
+    req.status = status;
+    try {
+      for (let head = this.sentHead; head?.done; head = this.sentHead) {
+        this.sentHead = head.next;
+        if (this.sentHead === null) this.sentTail = null;
+        head.next = null;
+        this.writesInFlight--;
+        this.queuedBytes -= head.queued;
+        const code = head.status;
+        const cb = this.release(head);
+        this.finish(cb, code === 0 ? null : ntstatusError(code, 'write'));
+      }
+    } finally {
+      if (this.shutting && this.writesInFlight === 0 && !this.connecting && this.sock !== -1) this.shutdownNow();
+      this.settle();
+    }
+  }
+
+  /** uv__process_tcp_connect_req: a closed handle's connect is ECANCELED, whatever came back. */
+  onConnect(status: number): void {
+    this.pending--;
+    try {
+      if (!this.connecting) return;
+      let err: UVError | null = null;
+      if (this.host.isClosing()) err = new UVError('ECANCELED', 'uv_connect', undefined, 'the handle was closed');
+      else if (status !== 0) err = ntstatusError(status, 'connect');
+      else if (this.ws.ws2.setsockoptNull(this.sock, WS.SOL_SOCKET, WS.SO_UPDATE_CONNECT_CONTEXT, 0, 0) !== 0)
+        err = winsockError(this.ws.ws2.WSAGetLastError(), 'connect');
+      this.connectDone(err);
+    } finally {
+      this.settle();
+    }
+  }
+
+  /** uv__process_tcp_accept_req: announce the connection, or post again past a client's reset. */
+  onAccept(status: number): void {
+    this.pending--;
+    this.acceptPosted = false;
+    const req = this.acceptRequest as AcceptRequest;
+    const socket = req.accepted;
+    req.accepted = -1;
+    try {
+      if (this.sock === -1 || (this.state & LISTENING) === 0) {
+        this.ws.ws2.closesocket(socket);
+        return;
+      }
+      if (status !== 0) {
+        this.ws.ws2.closesocket(socket);
+        const err = ntstatusError(status, 'accept');
+        // The client gave up before we got to it: as ECONNABORTED on Unix, nobody hears of it.
+        if (err.code !== 'ECONNRESET' && err.code !== 'ECONNABORTED')
+          (this.connectionCb as TransportErrorCallback)(err);
+        return;
+      }
+      listenValue[0] = this.sock % 2 ** 32;
+      listenValue[1] = Math.floor(this.sock / 2 ** 32);
+      if (this.ws.ws2.setsockopt(socket, WS.SOL_SOCKET, WS.SO_UPDATE_ACCEPT_CONTEXT, listenBytes, 8) !== 0) {
+        const err = winsockError(this.ws.ws2.WSAGetLastError(), 'accept');
+        this.ws.ws2.closesocket(socket);
+        (this.connectionCb as TransportErrorCallback)(err);
+        return;
+      }
+      this.acceptedSocket = socket;
+      (this.connectionCb as TransportErrorCallback)(null);
+    } finally {
+      // Taken (or failed): the next AcceptEx. Not taken: the kernel's queue holds the rest.
+      if (this.sock !== -1 && (this.state & LISTENING) !== 0 && !this.acceptPosted && this.acceptedSocket === -1)
+        this.postAccept();
+      this.settle();
+    }
+  }
+
+  // Below: the socket's own steps.
+
+  /** uv__tcp_set_socket: non-blocking, on the loop's port, options applied. Closes it on failure. */
+  private adopt(socket: number, family: 4 | 6, flags: number): void {
+    const ws = this.ws;
+    try {
+      optionValue[0] = 1;
+      if (ws.ws2.ioctlsocket(socket, WS.FIONBIO, optionBytes) !== 0)
+        throw winsockError(ws.ws2.WSAGetLastError(), 'ioctlsocket');
+      this.io.associate(socket, ws.k32);
+      // Nobody waits on the socket's own event: the kernel need not set it.
+      if (ws.k32.SetFileCompletionNotificationModes(socket, WS.FILE_SKIP_SET_EVENT_ON_HANDLE) === 0)
+        throw winsockError(ws.ws2.WSAGetLastError(), 'SetFileCompletionNotificationModes');
+      if (this.noDelay) this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_NODELAY, 1);
+      if (this.keepAlive) this.applyKeepAliveOn(socket, true, this.keepAliveDelay);
+    } catch (err) {
+      ws.ws2.closesocket(socket);
+      throw err;
+    }
+    this.sock = socket;
+    this.family = family;
+    this.state |= flags;
+  }
+
+  /** maybe_new_socket: a socket for `family` unless the handle has one. */
+  private ensureSocket(family: 4 | 6): void {
+    if (this.sock !== -1) return;
+    this.adopt(newSocket(this.ws, family), family, 0);
+  }
+
+  /** ConnectEx and AcceptEx need a bound socket: the any address, port 0. */
+  private bindAny(family: 4 | 6, syscall: string): void {
+    this.ensureSocket(family);
+    const sa = family === 4 ? ANY4 : ANY6;
+    if (this.ws.ws2.bind(this.sock, sa, sa.length) !== 0) throw winsockError(this.ws.ws2.WSAGetLastError(), syscall);
+    this.state |= BOUND;
+  }
+
+  /** The owners map holds `req` (and its block) from now until its completion. */
+  private start(req: Request & CompletionOwner): void {
+    this.io.expect(req.address, req);
+    this.pending++;
+  }
+
+  /** The call that was to start `req` failed: no completion will come. */
+  private abort(req: Request): void {
+    this.io.unexpect(req.address);
+    this.pending--;
+  }
+
+  /** uv__tcp_queue_read: a zero-byte WSARecv, so no buffer is held while the peer is idle. */
+  private postRead(): void {
+    const req = (this.readRequest ??= new ReadRequest(this.ws, this));
+    // A zero-length WSABUF still wants a valid pointer: the block's own.
+    req.reset(req.address, 0);
+    this.start(req);
+    const a = req.address;
+    if (this.ws.ws2.WSARecv(this.sock, a + BLOCK.wsabuf, 1, a + BLOCK.bytes, a + BLOCK.flags, a, 0) !== 0) {
+      const code = this.ws.ws2.WSAGetLastError();
+      if (code !== WS.WSA_IO_PENDING) {
+        this.abort(req);
+        this.readError = winsockError(code, 'read');
+        this.feed(DUE_READ_ERROR);
+        return;
+      }
+    }
+    this.readPosted = true;
+  }
+
+  /** uv__process_tcp_read_req's loop: non-blocking WSARecv until Winsock has no more. */
+  private readSome(): void {
+    const ws2 = this.ws.ws2;
+    for (let round = 0; round < MAX_ROUNDS && (this.state & READING) !== 0 && this.sock !== -1; round++) {
+      const buffer = (readBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE));
+      const at = this.ws.addressOf(buffer);
+      syncU32[0] = READ_SIZE;
+      syncU32[2] = at % 2 ** 32;
+      syncU32[3] = Math.floor(at / 2 ** 32);
+      syncU32[4] = 0;
+      syncU32[5] = 0;
+      if (ws2.WSARecv(this.sock, syncAddress, 1, syncAddress + 16, syncAddress + 20, 0, 0) !== 0) {
+        const code = ws2.WSAGetLastError();
+        if (code === WS.WSAEWOULDBLOCK) break;
+        this.readFailed(winsockError(code, 'read'));
+        return;
+      }
+      const n = syncU32[4] as number;
+      if (n === 0) {
+        // uv__stream_eof.
+        this.state &= ~(READING | READABLE);
+        if ((this.state & LISTENING) === 0) this.host.setActive(false);
+        (this.readCb as TransportReadCallback)(null, null);
+        return;
+      }
+      let chunk: Buffer;
+      if (n >= HAND_OVER) {
+        chunk = buffer.subarray(0, n);
+        readBuffer = undefined;
+      } else {
+        chunk = Buffer.allocUnsafe(n);
+        buffer.copy(chunk, 0, 0, n);
+      }
+      (this.readCb as TransportReadCallback)(null, chunk);
+      if (n < READ_SIZE) break;
+    }
+    if ((this.state & READING) !== 0 && this.sock !== -1 && !this.readPosted) this.postRead();
+  }
+
+  /** A read error ends the stream both ways; the user should close it. */
+  private readFailed(err: UVError): void {
+    this.state &= ~(READABLE | WRITABLE | READING);
+    if ((this.state & LISTENING) === 0) this.host.setActive(false);
+    (this.readCb as TransportReadCallback)(err, null);
+  }
+
+  private send(req: WriteRequest): void {
+    const data = req.data as Uint8Array;
+    req.reset(data.length === 0 ? req.address : this.ws.addressOf(data), data.length);
+    req.queued = 0;
+    req.done = false;
+    this.start(req);
+    const a = req.address;
+    if (this.ws.ws2.WSASend(this.sock, a + BLOCK.wsabuf, 1, a + BLOCK.bytes, 0, a, 0) !== 0) {
+      const code = this.ws.ws2.WSAGetLastError();
+      if (code !== WS.WSA_IO_PENDING) {
+        this.abort(req);
+        const cb = this.release(req);
+        // Its callback must not run inside write(): the pending phase delivers it.
+        this.loop.activeReqs--;
+        this.loop.failLater(cb, winsockError(code, 'write'));
+        return;
+      }
+      // Winsock holds it until the peer takes more: it counts in the write queue size.
+      req.queued = data.length;
+      this.queuedBytes += data.length;
+    }
+    this.writesInFlight++;
+    if (this.sentTail === null) this.sentHead = req;
+    else this.sentTail.next = req;
+    this.sentTail = req;
+  }
+
+  /** The connect's outcome: writes asked for meanwhile go out, or fail after its callback. */
+  private connectDone(err: UVError | null): void {
+    this.connecting = false;
+    this.delayedError = null;
+    const cb = this.connectCb;
+    this.connectCb = undefined;
+    if (err !== null) {
+      this.state &= ~(READABLE | WRITABLE);
+      // Closing: destroy() cancels the writes and the shutdown after this callback, in order.
+      if (this.host.isClosing()) {
+        this.finish(cb, err);
+        return;
+      }
+      for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
+        this.queuedBytes -= req.queued;
+        const wcb = this.release(req);
+        this.loop.activeReqs--;
+        this.loop.failLater(wcb, new UVError('ECANCELED', 'uv_write', undefined, 'the connection failed'));
+      }
+      if (this.shutting) this.feed(DUE_SHUTDOWN);
+      this.finish(cb, err);
+      return;
+    }
+    try {
+      this.finish(cb, null);
+    } finally {
+      if (this.sock !== -1 && !this.host.isClosing()) {
+        for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
+          this.queuedBytes -= req.queued;
+          this.send(req);
+        }
+        if ((this.state & READING) !== 0 && !this.readPosted) this.postRead();
+        if (this.shutting && this.writesInFlight === 0) this.feed(DUE_SHUTDOWN);
+      }
+    }
+  }
+
+  /** uv__tcp_queue_accept: a new socket, and AcceptEx on it. */
+  private postAccept(): void {
+    const req = (this.acceptRequest ??= new AcceptRequest(this.ws, this));
+    let socket: number;
+    try {
+      socket = newSocket(this.ws, this.family);
+    } catch (err) {
+      this.acceptError = err as UVError;
+      this.feed(DUE_ACCEPT_ERROR);
+      return;
+    }
+    const { AcceptEx } = this.ws.extensions(this.sock);
+    req.reset(0, 0);
+    req.accepted = socket;
+    this.start(req);
+    const a = req.address;
+    if (AcceptEx(this.sock, socket, a + BLOCK.output, 0, ACCEPT_ADDRESS, ACCEPT_ADDRESS, a + BLOCK.bytes, a) === 0) {
+      const code = this.ws.ws2.WSAGetLastError();
+      if (code !== WS.WSA_IO_PENDING) {
+        this.abort(req);
+        req.accepted = -1;
+        this.ws.ws2.closesocket(socket);
+        this.acceptError = winsockError(code, 'accept');
+        this.feed(DUE_ACCEPT_ERROR);
+        return;
+      }
+    }
+    this.acceptPosted = true;
+  }
+
+  private takeWaiting(): WriteRequest | null {
+    const req = this.waitingHead;
+    if (req === null) return null;
+    this.waitingHead = req.next;
+    if (this.waitingHead === null) this.waitingTail = null;
+    req.next = null;
+    return req;
+  }
+
+  /** Lets go of a write's buffer and callback, and keeps the request for the next write. */
+  private release(req: WriteRequest): TransportErrorCallback | undefined {
+    const cb = req.cb;
+    req.cb = undefined;
+    req.data = null;
+    req.socket = null;
+    req.queued = 0;
+    if (spareWrites.length < MAX_SPARE_WRITES) spareWrites.push(req);
+    return cb;
+  }
+
+  private finish(cb: TransportErrorCallback | undefined, err: UVError | null): void {
+    this.loop.activeReqs--;
+    if (cb !== undefined) cb(err);
+  }
+
+  private feed(what: number): void {
+    this.due |= what;
+    if (this.fed) return;
+    this.fed = true;
+    this.loop.feedPending(this);
+  }
+
+  /** After each completion: a close that waited for the last one may finish now. */
+  private settle(): void {
+    if (this.pending !== 0 || !this.holding) return;
+    this.holding = false;
+    this.loop.activeReqs--;
+    this.host.closeDrained();
+  }
+
+  private applyKeepAlive(on: boolean, delay: number): void {
+    this.applyKeepAliveOn(this.sock, on, delay);
+  }
+
+  /** uv__tcp_keepalive: SO_KEEPALIVE, and the idle time, interval (1 s) and count (10) as libuv. */
+  private applyKeepAliveOn(socket: number, on: boolean, delay: number): void {
+    this.setOptionOn(socket, WS.SOL_SOCKET, WS.SO_KEEPALIVE, on ? 1 : 0);
+    if (!on || delay === 0) return;
+    this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPALIVE, delay);
+    this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPINTVL, 1);
+    this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPCNT, 10);
+  }
+
+  private setOption(level: number, name: number, value: number): void {
+    this.setOptionOn(this.sock, level, name, value);
+  }
+
+  private setOptionOn(socket: number, level: number, name: number, value: number): void {
+    optionValue[0] = value;
+    if (this.ws.ws2.setsockopt(socket, level, name, optionBytes, 4) !== 0)
+      throw winsockError(this.ws.ws2.WSAGetLastError(), 'setsockopt');
+  }
+}
+
+/** WSASocketW: an overlapped TCP socket that child processes do not inherit. */
+function newSocket(ws: Winsock, family: 4 | 6): number {
+  const socket = ws.ws2.WSASocketW(
+    family === 4 ? WS.AF_INET : WS.AF_INET6,
+    WS.SOCK_STREAM,
+    WS.IPPROTO_TCP,
+    0,
+    0,
+    WS.WSA_FLAG_OVERLAPPED | WS.WSA_FLAG_NO_HANDLE_INHERIT,
+  );
+  if (socket === WS.INVALID_SOCKET) throw winsockError(ws.ws2.WSAGetLastError(), 'socket');
+  return socket;
+}
+
+// Scratch memory of the loop's thread, one call at a time: the synchronous WSARecv's WSABUF
+// (16 bytes), its DWORD count (at 16) and flags (at 20); an int option; the SOCKET value
+// SO_UPDATE_ACCEPT_CONTEXT takes; a name from getsockname / getpeername and its length.
+const syncBlock = new Uint8Array(new ArrayBuffer(32));
+const syncU32 = new Uint32Array(syncBlock.buffer);
+const optionValue = new Int32Array(1);
+const optionBytes = new Uint8Array(optionValue.buffer);
+const listenValue = new Uint32Array(2);
+const listenBytes = new Uint8Array(listenValue.buffer);
+const nameBuf = new Uint8Array(WIN_SOCKADDR_STORAGE);
+const nameLen = new Int32Array(1);
+const textBuf = new Uint8Array(64);
+const ANY4 = anyAddress(4);
+const ANY6 = anyAddress(6);
+
+/** The synchronous read's block's address, taken once, when the first Tcp is made. */
+let syncAddress = 0;
+
+function anyAddress(family: 4 | 6): Uint8Array {
+  const sa = new Uint8Array(family === 4 ? WIN_SOCKADDR_IN.size : WIN_SOCKADDR_IN6.size);
+  sa[0] = family === 4 ? WS.AF_INET : WS.AF_INET6;
+  return sa;
+}
+
+/** Makes an IocpTcp, binding the synchronous read's block's address first. */
+export function openIocpTcp(io: IocpBackend, ws: Winsock, host: TransportHost): IocpTcp {
+  if (syncAddress === 0) syncAddress = ws.addressOf(syncBlock);
+  return new IocpTcp(io, ws, host);
+}
+
+/** uv_ip4_addr / uv_ip6_addr for Windows' layouts, checked as encodeSockaddr checks. */
+function encodeAddress(ws: Winsock, host: unknown, port: unknown, syscall: string): { sa: Uint8Array; family: 4 | 6 } {
+  if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
+  checkInteger(port, 'port', 0, 65535);
+  const family = isIP(host);
+  if (family === 0 || host.includes('%')) {
+    throw new UVError(
+      'EINVAL',
+      syscall,
+      undefined,
+      `host must be an IPv4 or IPv6 address without a scope id, got ${JSON.stringify(host)}`,
+    );
+  }
+  // isIP admits no NUL, so the C string ends where the JS string does.
+  const text = Buffer.from(`${host}\0`, 'latin1');
+  const layout = family === 4 ? WIN_SOCKADDR_IN : WIN_SOCKADDR_IN6;
+  const sa = new Uint8Array(layout.size);
+  const af = family === 4 ? WS.AF_INET : WS.AF_INET6;
+  sa[layout.family] = af;
+  sa[layout.port] = port >> 8;
+  sa[layout.port + 1] = port & 0xff;
+  if (ws.ws2.inet_pton(af, text, sa.subarray(layout.addr, layout.addr + (family === 4 ? 4 : 16))) !== 1) {
+    throw new UVError('EINVAL', syscall, undefined, `not an IPv${family} address: ${host}`);
+  }
+  return { sa, family: family === 4 ? 4 : 6 };
+}
+
+function decodeAddress(ws: Winsock, sa: Uint8Array, syscall: string): SocketAddress {
+  const af = (sa[0] as number) | ((sa[1] as number) << 8);
+  const port = ((sa[2] as number) << 8) | (sa[3] as number);
+  let raw: Uint8Array;
+  if (af === WS.AF_INET) raw = sa.subarray(WIN_SOCKADDR_IN.addr, WIN_SOCKADDR_IN.addr + 4);
+  else if (af === WS.AF_INET6) raw = sa.subarray(WIN_SOCKADDR_IN6.addr, WIN_SOCKADDR_IN6.addr + 16);
+  else throw new UVError('EAFNOSUPPORT', syscall, undefined, `address family ${af} is not IPv4 or IPv6`);
+  textBuf.fill(0);
+  if (ws.ws2.inet_ntop(af, raw, textBuf, textBuf.length) === 0)
+    throw new UVError('EINVAL', syscall, undefined, 'inet_ntop failed');
+  const end = textBuf.indexOf(0);
+  return { address: Buffer.from(textBuf.subarray(0, end)).toString('latin1'), port, family: af === WS.AF_INET ? 4 : 6 };
+}
+
+// Errors. A completion carries an NTSTATUS; libuv turns it into a Winsock error
+// (uv__ntstatus_to_winsock_error), then into its own code (uv_translate_sys_error). Both
+// tables, for the codes sockets meet; anything else is UNKNOWN, with its number.
+
+/** uv__ntstatus_to_winsock_error, for the statuses socket I/O completes with. */
+function ntstatusToWinsock(status: number): number {
+  switch (status >>> 0) {
+    case 0xc0000120: // STATUS_CANCELLED
+      return 995; // WSA_OPERATION_ABORTED
+    case 0xc0000236: // STATUS_CONNECTION_REFUSED
+      return 10061;
+    case 0xc000020d: // STATUS_CONNECTION_RESET
+    case 0xc000013c: // STATUS_REMOTE_DISCONNECT
+    case 0xc000013f: // STATUS_TRANSACTION_ABORTED (a reset during the handshake)
+      return 10054;
+    case 0xc0000241: // STATUS_CONNECTION_ABORTED
+    case 0xc000013b: // STATUS_LOCAL_DISCONNECT
+      return 10053;
+    case 0xc00000b5: // STATUS_IO_TIMEOUT
+      return 10060;
+    case 0xc000023c: // STATUS_NETWORK_UNREACHABLE
+      return 10051;
+    case 0xc000023d: // STATUS_HOST_UNREACHABLE
+      return 10065;
+    case 0xc000020a: // STATUS_ADDRESS_ALREADY_EXISTS
+      return 10048;
+    case 0xc0000140: // STATUS_INVALID_CONNECTION
+    case 0xc000020c: // STATUS_CONNECTION_DISCONNECTED
+      return 10057;
+    case 0xc0000008: // STATUS_INVALID_HANDLE
+      return 10038;
+    case 0xc0000017: // STATUS_NO_MEMORY
+    case 0xc000009a: // STATUS_INSUFFICIENT_RESOURCES
+      return 10055;
+    case 0x80000005: // STATUS_BUFFER_OVERFLOW
+      return 10040;
+    case 0xc000000d: // STATUS_INVALID_PARAMETER
+      return 10022;
+    default:
+      return -1;
+  }
+}
+
+/** uv_translate_sys_error's Winsock (and a few Win32) rows. */
+const WINSOCK_CODES = new Map<number, string>([
+  [64, 'ECONNRESET'], // ERROR_NETNAME_DELETED
+  [995, 'ECANCELED'], // ERROR_OPERATION_ABORTED, WSA_OPERATION_ABORTED
+  [1225, 'ECONNREFUSED'], // ERROR_CONNECTION_REFUSED
+  [1236, 'ECONNABORTED'], // ERROR_CONNECTION_ABORTED
+  [10004, 'ECANCELED'], // WSAEINTR
+  [10013, 'EACCES'],
+  [10014, 'EFAULT'],
+  [10022, 'EINVAL'],
+  [10024, 'EMFILE'],
+  [10035, 'EAGAIN'],
+  [10037, 'EALREADY'],
+  [10038, 'ENOTSOCK'],
+  [10040, 'EMSGSIZE'],
+  [10042, 'ENOPROTOOPT'],
+  [10043, 'EPROTONOSUPPORT'],
+  [10045, 'ENOTSUP'],
+  [10047, 'EAFNOSUPPORT'],
+  [10048, 'EADDRINUSE'],
+  [10049, 'EADDRNOTAVAIL'],
+  [10050, 'ENETDOWN'],
+  [10051, 'ENETUNREACH'],
+  [10053, 'ECONNABORTED'],
+  [10054, 'ECONNRESET'],
+  [10055, 'ENOBUFS'],
+  [10056, 'EISCONN'],
+  [10057, 'ENOTCONN'],
+  [10058, 'EPIPE'], // WSAESHUTDOWN
+  [10060, 'ETIMEDOUT'],
+  [10061, 'ECONNREFUSED'],
+  [10065, 'EHOSTUNREACH'],
+  [10093, 'ENOSYS'], // WSANOTINITIALISED
+]);
+
+function winsockName(code: number): string {
+  return WINSOCK_CODES.get(code) ?? 'UNKNOWN';
+}
+
+/** A Winsock error as a UVError of libuv's code, with Node's error shape. */
+export function winsockError(code: number, syscall: string, target?: string): UVError {
+  const detail = target === undefined ? `Winsock error ${code}` : `${target}, Winsock error ${code}`;
+  return new UVError(winsockName(code), syscall, undefined, detail);
+}
+
+function ntstatusError(status: number, syscall: string): UVError {
+  const code = ntstatusToWinsock(status);
+  if (code !== -1) return winsockError(code, syscall);
+  return new UVError('UNKNOWN', syscall, undefined, `NTSTATUS 0x${(status >>> 0).toString(16)}`);
+}

@@ -1,0 +1,63 @@
+import type { UVError } from '../errors.js';
+import type { Loop } from '../loop.js';
+import type { SocketAddress } from '../sockaddr.js';
+
+// The neutral interface between the stream core (lib/handles/stream.ts, tcp.ts) and a
+// completion-based socket transport: what a Tcp does when its loop's backend does not report
+// readiness of fds but completes operations (Windows' iocp, lib/backend/iocp-socket.ts). The
+// readiness path (epoll, kqueue) does not go through here: a Stream has either a transport or
+// an fd, chosen once when the handle is made, so the Unix hot path stays as it was.
+//
+// The rules are the stream core's, and a transport keeps them: callbacks of write, shutdown
+// and connect never run inside the call; the read callback gets a Buffer per chunk and null
+// at end of stream; close cancels what is in flight, every cancelled request's callback
+// (ECANCELED) runs before the handle's close callback, and the close callback waits until the
+// kernel has given back every operation it held (libuv's reqs_pending).
+
+export type TransportErrorCallback = (err: UVError | null) => void;
+export type TransportReadCallback = (err: UVError | null, data: Buffer | null) => void;
+
+/** What a transport needs from the handle it serves. */
+export interface TransportHost {
+  readonly loop: Loop;
+  /** uv__handle_start / uv__handle_stop: reading or listening keeps the loop alive. */
+  setActive(on: boolean): void;
+  isClosing(): boolean;
+  /** Every operation the transport had in flight has come back after close(): finish closing. */
+  closeDrained(): void;
+}
+
+/** A stream socket's operations, each named for the libuv function it stands for. */
+export interface StreamTransport {
+  /** uv_tcp_bind (uv__tcp_try_bind). */
+  bind(host: string, port: number, ipv6Only: boolean): void;
+  /** uv_listen (uv__tcp_listen). */
+  listen(backlog: number, onConnection: TransportErrorCallback): void;
+  /** uv_accept: hands the announced connection to `client`, a transport of the same kind. */
+  accept(client: StreamTransport): void;
+  /** uv_tcp_connect (uv__tcp_connect). */
+  connect(host: string, port: number, cb: TransportErrorCallback): void;
+  /** uv_read_start / uv_read_stop. */
+  readStart(cb: TransportReadCallback): void;
+  readStop(): void;
+  /** uv_write (uv__tcp_write). */
+  write(data: Uint8Array, cb: TransportErrorCallback | undefined): void;
+  /** uv_shutdown. */
+  shutdown(cb: TransportErrorCallback | undefined): void;
+  /** uv_stream_get_write_queue_size. */
+  readonly writeQueueSize: number;
+  /** uv_tcp_getsockname / uv_tcp_getpeername. */
+  name(syscall: 'getsockname' | 'getpeername'): SocketAddress;
+  /** uv_tcp_nodelay / uv_tcp_keepalive; kept until the socket exists. */
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean, delaySeconds: number): void;
+  /** uv_close's first half: cancel what is in flight and close the socket. */
+  close(): void;
+  /**
+   * The closing phase: true while operations are still in flight (the transport then calls
+   * host.closeDrained() when the last comes back); false once the close may finish.
+   */
+  holdClose(): boolean;
+  /** uv__stream_destroy: whatever was never started fails with ECANCELED. */
+  destroy(): void;
+}
