@@ -1,5 +1,5 @@
 import type { Libc } from '../../ffi/libc.js';
-import type { StreamTransport, TransportHost } from './transport.js';
+import type { PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
 
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
 // thread, and watch fds. Each backend is one file beside this one (futex, epoll, kqueue, iocp),
@@ -100,6 +100,11 @@ export interface Backend {
    * absent on the readiness backends, whose Tcp watches its fd (stream.ts).
    */
   openTcp?(host: TransportHost): StreamTransport;
+  /**
+   * A completion-based backend's poller of a socket (lib/backend/transport.ts), for
+   * uv_poll_init_socket; absent on the readiness backends, whose Poll watches its fd (modify).
+   */
+  openPoll?(socket: number, host: PollHost): SocketPoller;
   /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */
   requireLibc(syscall: string): Libc;
   close(): void;

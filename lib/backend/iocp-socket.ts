@@ -1021,7 +1021,8 @@ export function winsockError(code: number, syscall: string, target?: string): UV
   return new UVError(winsockName(code), syscall, undefined, detail);
 }
 
-function ntstatusError(status: number, syscall: string): UVError {
+/** A completion's NTSTATUS as a UVError (uv__ntstatus_to_winsock_error, then uv_translate_sys_error). */
+export function ntstatusError(status: number, syscall: string): UVError {
   const code = ntstatusToWinsock(status);
   if (code !== -1) return winsockError(code, syscall);
   return new UVError('UNKNOWN', syscall, undefined, `NTSTATUS 0x${(status >>> 0).toString(16)}`);

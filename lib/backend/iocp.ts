@@ -17,8 +17,9 @@ import {
 import { UVError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
+import { openIocpPoll } from './iocp-poll.js';
 import { openIocpTcp } from './iocp-socket.js';
-import type { StreamTransport, TransportHost } from './transport.js';
+import type { PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
 import {
   AWAKE,
   POLLING,
@@ -194,6 +195,11 @@ export class IocpBackend implements Backend {
     const ws = tryWinsock();
     if (ws instanceof Error) throw new UVError('ENOSYS', 'uv_tcp_init', undefined, ws.message);
     return openIocpTcp(this, ws, host);
+  }
+
+  /** uv_poll_init_socket on this backend: IOCTL_AFD_POLL through a spare socket (iocp-poll.ts). */
+  openPoll(socket: number, host: PollHost): SocketPoller {
+    return openIocpPoll(this, socket, host);
   }
 
   /**

@@ -61,3 +61,35 @@ export interface StreamTransport {
   /** uv__stream_destroy: whatever was never started fails with ECANCELED. */
   destroy(): void;
 }
+
+/** What a {@link SocketPoller} calls back: the Poll handle it serves (lib/handles/poll.ts). */
+export interface PollHost {
+  readonly loop: Loop;
+  /**
+   * Readiness (`err` null, `events` a non-empty mask of the events asked for), or an error, after
+   * which the poller has stopped watching (`events` 0): the handle becomes inactive.
+   */
+  onPoll(err: UVError | null, events: number): void;
+  /** Every request the poller had in flight has come back after close(): finish closing. */
+  closeDrained(): void;
+}
+
+/**
+ * A completion-based backend's readiness of one socket, for a Poll handle (libuv's uv_poll_t on
+ * Windows, src/win/poll.c): the readiness backends watch the fd instead (Backend.modify).
+ */
+export interface SocketPoller {
+  /** The Poll bits this poller can watch; Poll refuses the rest (ENOTSUP). */
+  readonly watchable: number;
+  /** The poller active on the same socket on this loop, if another one is. */
+  watcherOf(): SocketPoller | undefined;
+  /** uv_poll_start / uv_poll_stop (events 0): the mask asked for from now on. */
+  start(events: number): void;
+  /** uv__poll_close: stop, and cancel what is in flight. */
+  close(): void;
+  /**
+   * The closing phase: true while requests are still in flight (the poller then calls
+   * host.closeDrained() when the last comes back); false once the close may finish.
+   */
+  holdClose(): boolean;
+}
