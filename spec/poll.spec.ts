@@ -1,13 +1,16 @@
 // Poll handles, as docs/semantics.md describes them, and libuv's src/unix/poll.c: readiness of fds
 // the user owns, on socketpairs and pipes. The fds are made through the same FFI driver the suite
-// runs under.
+// runs under. On Windows (libuv's src/win/poll.c, the iocp backend's AFD poll) the same specs run
+// on loopback TCP pairs of Winsock sockets (support.ts's socketPair), and those that need pipes,
+// files or Unix's fd numbering are skipped.
+import test from 'ava';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Loop, Poll, type UVError } from '../lib/index.js';
-import { closeFds, closeLoop, pipePair, readFd, socketPair, uvCode, writeFd, unixOnlyFile } from './support.js';
+import { closeFds, closeLoop, onWindows, pipePair, readFd, socketPair, uvCode, writeFd, unixOnly } from './support.js';
 
-const test = unixOnlyFile('Unix only: Poll watches socketpair and pipe2 fds made through libc');
+const pipes = unixOnly('Unix only: pipes from pipe2 (Windows polls only sockets)');
 
 const { READABLE, WRITABLE, DISCONNECT, PRIORITIZED } = Poll;
 
@@ -69,7 +72,7 @@ test('hang-up: the peer closing a socket gives DISCONNECT when asked for', (t) =
   closeLoop(t, loop);
 });
 
-test('hang-up on a pipe: the read end becomes READABLE when the writer closes, and reads EOF', (t) => {
+pipes('hang-up on a pipe: the read end becomes READABLE when the writer closes, and reads EOF', (t) => {
   const loop = new Loop();
   const [r, w] = pipePair();
   let events = 0;
@@ -86,12 +89,15 @@ test('hang-up on a pipe: the read end becomes READABLE when the writer closes, a
   closeLoop(t, loop);
 });
 
-/** Whether the loop's backend watches PRIORITIZED: kqueue does only on macOS (EVFILT_EXCEPT). */
+/**
+ * Whether the loop's backend watches PRIORITIZED: kqueue does only on macOS (EVFILT_EXCEPT), and
+ * iocp never (libuv's Windows poll ignores it).
+ */
 function canPrioritize(loop: Loop): boolean {
-  return loop.backend !== 'kqueue' || process.platform === 'darwin';
+  return loop.backend !== 'iocp' && (loop.backend !== 'kqueue' || process.platform === 'darwin');
 }
 
-test('an error condition reaches the callback as EBADF and stops the handle', (t) => {
+pipes('an error condition reaches the callback as EBADF and stops the handle', (t) => {
   const loop = new Loop();
   const [r, w] = pipePair();
   closeFds(r);
@@ -138,41 +144,44 @@ test('two Poll handles on one fd cannot be active at once: EEXIST', (t) => {
   closeLoop(t, loop);
 });
 
-test('an fd epoll cannot watch is refused when the handle is made: regular file, directory, closed fd', (t) => {
-  const loop = new Loop();
-  const dir = mkdtempSync(join(tmpdir(), 'uvts-poll-'));
-  const file = join(dir, 'plain');
-  writeFileSync(file, 'x');
-  const fileFd = openSync(file, 'r');
-  const dirFd = openSync(dir, 'r');
-  try {
-    if (loop.backend === 'kqueue' && process.platform !== 'linux') {
-      // A real kqueue's read filter takes regular files and directories (always readable), so
-      // libuv's uv__io_check_fd lets them through there.
-      new Poll(loop, fileFd).close();
-      new Poll(loop, dirFd).close();
-      loop.run();
-    } else if (loop.backend === 'kqueue') {
-      // libkqueue emulates the read filter of a regular file, as a kernel's, but refuses a
-      // directory (epoll, beneath it, cannot watch one): EBADF.
-      new Poll(loop, fileFd).close();
-      loop.run();
-      uvCode(t, () => new Poll(loop, dirFd), 'EBADF');
-    } else {
-      uvCode(t, () => new Poll(loop, fileFd), 'EPERM');
-      uvCode(t, () => new Poll(loop, dirFd), 'EPERM');
+unixOnly('Unix only: regular files and directories (Windows polls only sockets, see the ENOTSOCK spec)')(
+  'an fd epoll cannot watch is refused when the handle is made: regular file, directory, closed fd',
+  (t) => {
+    const loop = new Loop();
+    const dir = mkdtempSync(join(tmpdir(), 'uvts-poll-'));
+    const file = join(dir, 'plain');
+    writeFileSync(file, 'x');
+    const fileFd = openSync(file, 'r');
+    const dirFd = openSync(dir, 'r');
+    try {
+      if (loop.backend === 'kqueue' && process.platform !== 'linux') {
+        // A real kqueue's read filter takes regular files and directories (always readable), so
+        // libuv's uv__io_check_fd lets them through there.
+        new Poll(loop, fileFd).close();
+        new Poll(loop, dirFd).close();
+        loop.run();
+      } else if (loop.backend === 'kqueue') {
+        // libkqueue emulates the read filter of a regular file, as a kernel's, but refuses a
+        // directory (epoll, beneath it, cannot watch one): EBADF.
+        new Poll(loop, fileFd).close();
+        loop.run();
+        uvCode(t, () => new Poll(loop, dirFd), 'EBADF');
+      } else {
+        uvCode(t, () => new Poll(loop, fileFd), 'EPERM');
+        uvCode(t, () => new Poll(loop, dirFd), 'EPERM');
+      }
+    } finally {
+      closeSync(fileFd);
+      closeSync(dirFd);
+      rmSync(dir, { recursive: true });
     }
-  } finally {
-    closeSync(fileFd);
-    closeSync(dirFd);
-    rmSync(dir, { recursive: true });
-  }
-  uvCode(t, () => new Poll(loop, fileFd), 'EBADF');
-  let handles = 0;
-  loop.walk(() => handles++);
-  t.is(handles, 0, 'a refused fd leaves no handle behind');
-  closeLoop(t, loop);
-});
+    uvCode(t, () => new Poll(loop, fileFd), 'EBADF');
+    let handles = 0;
+    loop.walk(() => handles++);
+    t.is(handles, 0, 'a refused fd leaves no handle behind');
+    closeLoop(t, loop);
+  },
+);
 
 test('argument and state errors are thrown before anything reaches the kernel', (t) => {
   const loop = new Loop();
@@ -299,28 +308,31 @@ test('a handle closed by an earlier callback of the same poll phase gets no call
   closeLoop(t, loop);
 });
 
-test('an fd number reused after close is watched afresh', (t) => {
-  const loop = new Loop();
-  const [a, b] = socketPair();
-  const first = new Poll(loop, a).start(READABLE, () => t.fail('nothing was written to the first socket'));
-  loop.run('nowait');
-  first.close();
-  loop.run('nowait');
-  closeFds(a, b);
-  // The kernel hands out the lowest free numbers, so the new pair reuses them.
-  const [c, d] = socketPair();
-  t.true(c === a || c === b, 'the fd number is reused');
-  let got = '';
-  const again = new Poll(loop, c).start(READABLE, () => {
-    got = readFd(c);
-    again.close();
-  });
-  writeFd(d, 'again');
-  loop.run();
-  t.is(got, 'again');
-  closeFds(c, d);
-  closeLoop(t, loop);
-});
+unixOnly('Unix only: the kernel hands out the lowest free fd number')(
+  'an fd number reused after close is watched afresh',
+  (t) => {
+    const loop = new Loop();
+    const [a, b] = socketPair();
+    const first = new Poll(loop, a).start(READABLE, () => t.fail('nothing was written to the first socket'));
+    loop.run('nowait');
+    first.close();
+    loop.run('nowait');
+    closeFds(a, b);
+    // The kernel hands out the lowest free numbers, so the new pair reuses them.
+    const [c, d] = socketPair();
+    t.true(c === a || c === b, 'the fd number is reused');
+    let got = '';
+    const again = new Poll(loop, c).start(READABLE, () => {
+      got = readFd(c);
+      again.close();
+    });
+    writeFd(d, 'again');
+    loop.run();
+    t.is(got, 'again');
+    closeFds(c, d);
+    closeLoop(t, loop);
+  },
+);
 
 test('Poll never reads, writes or closes the fd it watches', (t) => {
   const loop = new Loop();
@@ -356,3 +368,68 @@ test('an fd closed before its watch reached the kernel gives the callback EBADF,
   t.deepEqual(seen, [{ code: 'EBADF', events: 0, loopCount: 1 }], "once, in the first iteration's poll phase");
   closeLoop(t, loop);
 });
+
+(onWindows ? test : test.skip)('on Windows, only sockets: anything else is ENOTSOCK, and leaves no handle', (t) => {
+  const loop = new Loop();
+  t.is(loop.backend, 'iocp');
+  // 0 is never a handle; 12345 is no socket this process holds.
+  uvCode(t, () => new Poll(loop, 0), 'ENOTSOCK');
+  uvCode(t, () => new Poll(loop, 12345), 'ENOTSOCK');
+  let handles = 0;
+  loop.walk(() => handles++);
+  t.is(handles, 0);
+  closeLoop(t, loop);
+});
+
+(onWindows ? test : test.skip)(
+  'on Windows, the peer closing gives READABLE and DISCONNECT together, as libuv reports an AFD disconnect',
+  (t) => {
+    const loop = new Loop();
+    const [a, b] = socketPair();
+    let events = 0;
+    // The peer shuts its writing side: READABLE (EOF to read) and DISCONNECT.
+    const poll = new Poll(loop, a).start(READABLE | DISCONNECT, (err, ev) => {
+      t.is(err, null);
+      events = ev;
+      poll.close();
+    });
+    closeFds(b);
+    loop.run();
+    t.is(events, READABLE | DISCONNECT);
+    closeFds(a);
+    closeLoop(t, loop);
+  },
+);
+
+(onWindows ? test : test.skip)(
+  'on Windows, stop() cancels the request in flight, a start right after still watches, and close waits for the cancellation',
+  (t) => {
+    const loop = new Loop();
+    const [a, b] = socketPair();
+    const order: string[] = [];
+    const io = (loop as unknown as { io: { owners: Map<number, unknown> } }).io;
+    const poll = new Poll(loop, a).start(READABLE, () => t.fail('stopped before anything came'));
+    t.is(io.owners.size, 1, 'one AFD poll in flight');
+    poll.stop();
+    t.false(poll.isActive());
+    // Its cancelled completion is still to come: the next one goes out once it is back.
+    poll.start(READABLE, (err, events) => {
+      order.push(`callback ${err?.code ?? 'null'} ${events}`);
+      poll.close(() => order.push('closed'));
+    });
+    writeFd(b, 'x');
+    t.false(loop.run());
+    t.deepEqual(order, [`callback null ${READABLE}`, 'closed']);
+    t.is(io.owners.size, 0);
+    // A close with a request in flight: the close callback comes once it is back, cancelled.
+    t.is(readFd(a), 'x');
+    const again = new Poll(loop, a).start(READABLE, () => order.push('never'));
+    again.close(() => order.push('closed again'));
+    t.is(io.owners.size, 1, 'its completion is still to come');
+    t.false(loop.run());
+    t.deepEqual(order.slice(2), ['closed again']);
+    t.is(io.owners.size, 0);
+    closeFds(a, b);
+    closeLoop(t, loop);
+  },
+);

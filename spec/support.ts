@@ -3,8 +3,19 @@ import test, { type ExecutionContext, type TestFn } from 'ava';
 import { tryKevent } from '../ffi/kevent.js';
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { tryLibc } from '../ffi/driver.js';
-import { AF_UNIX, O_CLOEXEC, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, type Libc } from '../ffi/libc.js';
+import { bindTable, tryLibc } from '../ffi/driver.js';
+import {
+  AF_UNIX,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  type Bound,
+  type Libc,
+  type Table,
+} from '../ffi/libc.js';
+import { WS, tryWinsock, type Ws2 } from '../ffi/win32.js';
 import { Async, Idle, Loop, Poll, type Handle } from '../lib/index.js';
 import { Worker } from 'node:worker_threads';
 
@@ -82,8 +93,13 @@ export function specLibc(): Libc {
   return libc;
 }
 
-/** A connected pair of non-blocking Unix stream sockets. */
+/**
+ * A connected pair of non-blocking stream sockets: Unix sockets from socketpair(); on Windows,
+ * which has no AF_UNIX socketpair for uvts to call, a loopback TCP connection of Winsock SOCKETs
+ * (what Poll takes there). readFd, writeFd and closeFds take either.
+ */
 export function socketPair(): [number, number] {
+  if (onWindows) return winsockPair();
   const libc = specLibc();
   const fds = new Int32Array(2);
   if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) !== 0)
@@ -100,17 +116,71 @@ export function pipePair(): [number, number] {
 }
 
 export function writeFd(fd: number, text: string): number {
+  if (onWindows) return specWinsock().send(fd, Buffer.from(text), Buffer.byteLength(text), 0);
   return specLibc().write(fd, Buffer.from(text), Buffer.byteLength(text));
 }
 
 export function readFd(fd: number, max = 4096): string {
   const buf = Buffer.alloc(max);
-  const n = specLibc().read(fd, buf, max);
+  const n = onWindows ? specWinsock().recv(fd, buf, max, 0) : specLibc().read(fd, buf, max);
   return n > 0 ? buf.toString('utf8', 0, n) : '';
 }
 
 export function closeFds(...fds: number[]): void {
-  for (const fd of fds) specLibc().close(fd);
+  for (const fd of fds) {
+    if (onWindows) specWinsock().closesocket(fd);
+    else specLibc().close(fd);
+  }
+}
+
+// The blocking Winsock calls the specs make their sockets with on Windows (uvts itself makes
+// only overlapped calls, ffi/win32.ts), bound through the same driver.
+const SPEC_WINSOCK = {
+  connect: { ret: 'int', params: ['long', 'in', 'int'], only: ['win32'] },
+  accept: { ret: 'long', params: ['long', 'ptr', 'ptr'], only: ['win32'] },
+  send: { ret: 'int', params: ['long', 'in', 'int', 'int'], only: ['win32'] },
+  recv: { ret: 'int', params: ['long', 'out', 'int', 'int'], only: ['win32'] },
+} as const satisfies Table;
+
+type SpecWinsock = Bound<typeof SPEC_WINSOCK> & Ws2;
+let specWs: SpecWinsock | undefined;
+
+function specWinsock(): SpecWinsock {
+  if (specWs !== undefined) return specWs;
+  const ws = tryWinsock();
+  if (ws instanceof Error) throw ws;
+  specWs = Object.assign({}, ws.ws2, bindTable(SPEC_WINSOCK, ['ws2_32.dll'], 'uvts:spec-ws2_32'));
+  return specWs;
+}
+
+/** A loopback TCP connection on Windows: [the connecting socket, the accepted one], non-blocking. */
+function winsockPair(): [number, number] {
+  const ws = specWinsock();
+  const socket = (): number => {
+    const s = ws.WSASocketW(WS.AF_INET, WS.SOCK_STREAM, WS.IPPROTO_TCP, 0, 0, WS.WSA_FLAG_OVERLAPPED);
+    if (s === WS.INVALID_SOCKET) throw new Error(`WSASocketW: Winsock error ${ws.WSAGetLastError()}`);
+    return s;
+  };
+  // sockaddr_in for 127.0.0.1, port 0 (ffi/win32.ts's WIN_SOCKADDR_IN).
+  const sa = new Uint8Array([2, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const len = new Int32Array([sa.length]);
+  const listener = socket();
+  try {
+    if (ws.bind(listener, sa, sa.length) !== 0 || ws.listen(listener, 1) !== 0)
+      throw new Error(`bind or listen: Winsock error ${ws.WSAGetLastError()}`);
+    if (ws.getsockname(listener, sa, len) !== 0) throw new Error(`getsockname: Winsock error ${ws.WSAGetLastError()}`);
+    const a = socket();
+    if (ws.connect(a, sa, sa.length) !== 0) throw new Error(`connect: Winsock error ${ws.WSAGetLastError()}`);
+    const b = ws.accept(listener, 0, 0);
+    if (b === WS.INVALID_SOCKET) throw new Error(`accept: Winsock error ${ws.WSAGetLastError()}`);
+    const on = new Uint8Array([1, 0, 0, 0]);
+    for (const s of [a, b]) {
+      if (ws.ioctlsocket(s, WS.FIONBIO, on) !== 0) throw new Error(`FIONBIO: Winsock error ${ws.WSAGetLastError()}`);
+    }
+    return [a, b];
+  } finally {
+    ws.closesocket(listener);
+  }
 }
 
 /** The fds this process has open, from /proc/self/fd (Linux). */
