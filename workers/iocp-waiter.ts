@@ -10,9 +10,11 @@ import {
   KEY_WAITER,
   RESULT,
   SIGNAL,
+  KEY_WAKE,
   TICK_MS,
   WAIT,
 } from '../lib/backend/iocp-waiter.js';
+import { POLLING, STATE } from '../lib/backend/wake-word.js';
 import { heap } from '../lib/shared-heap.js';
 
 // runAsync's wait for an iocp loop with overlapped I/O pending (lib/backend/iocp-waiter.ts draws
@@ -23,11 +25,13 @@ import { heap } from '../lib/shared-heap.js';
 
 const {
   port,
+  wake: wakeAt,
   control: controlAt,
   entries: entriesAt,
   count,
 } = workerData as {
   port: number;
+  wake: number;
   control: number;
   entries: number;
   count: number;
@@ -36,20 +40,29 @@ const bound = tryKernel32();
 if (bound instanceof Error) throw bound;
 const k32: Kernel32 = bound;
 const control = new Int32Array(heap.sab, controlAt, 4);
+// The loop's wake word (wake-word.ts), read only: whether a wake packet is for this wait.
+const wake = new Int32Array(heap.sab, wakeAt, 4);
 // GetQueuedCompletionStatusEx writes straight into the loop's list: the memory is the heap's.
 const entries = new Uint8Array(heap.sab, entriesAt, count * OVERLAPPED_ENTRY.size);
 const u32 = new Uint32Array(heap.sab, entriesAt, (count * OVERLAPPED_ENTRY.size) >> 2);
 const removed = new Int32Array(1);
 
-/** Whether every one of the first `n` entries is a cancel packet (KEY_WAITER, no OVERLAPPED). */
-function onlyCancels(n: number): boolean {
+/**
+ * Whether the first `n` entries are all packets that were meant for an earlier wait: cancels
+ * (KEY_WAITER, no OVERLAPPED) while CMD is still BUSY, since the loop posts one only after
+ * BUSY -> CANCEL; wakes (KEY_WAKE) while the wake word still says POLLING, since a waker posts
+ * one only after POLLING -> SIGNALLED. Such packets end no wait: the loop would find nothing.
+ */
+function onlyStale(n: number): boolean {
   const { size, key, overlapped } = OVERLAPPED_ENTRY;
   for (let i = 0; i < n; i++) {
     const at = (i * size) >> 2;
-    const own = u32[at + (overlapped >> 2)] === 0 && u32[at + (overlapped >> 2) + 1] === 0;
-    if (!own || u32[at + (key >> 2)] !== KEY_WAITER || u32[at + (key >> 2) + 1] !== 0) return false;
+    if (u32[at + (overlapped >> 2)] !== 0 || u32[at + (overlapped >> 2) + 1] !== 0) return false;
+    if (u32[at + (key >> 2) + 1] !== 0) return false;
+    const k = u32[at + (key >> 2)];
+    if (k !== KEY_WAITER && k !== KEY_WAKE) return false;
   }
-  return true;
+  return Atomics.load(control, CMD) === BUSY && Atomics.load(wake, STATE) === POLLING;
 }
 
 /** One wait for the loop: the entries dequeued, or -(Windows error code). */
@@ -61,10 +74,7 @@ function waitForLoop(): number {
       const error = k32.GetLastError();
       if (error !== WAIT_TIMEOUT) return -error;
     } else {
-      const n = removed[0] as number;
-      // Cancel packets alone, while the loop still waits: they were posted for an earlier wait
-      // that ended on its own before they came. Anything else, or a cancel, ends this wait.
-      if (!onlyCancels(n) || Atomics.load(control, CMD) !== BUSY) return n;
+      if (!onlyStale(removed[0] as number)) return removed[0] as number;
     }
     if (Atomics.load(control, CMD) !== BUSY) return 0;
   }

@@ -27,9 +27,10 @@ import { spawnThread, threadOptions } from '../threadpool/spawn.js';
 // While CMD is BUSY or CANCEL the loop's entry list is the waiter's, otherwise the loop's: the
 // loop never dequeues into it then (IocpBackend checks), and the waiter only in BUSY.
 //
-// A cancel packet has KEY_WAITER and no OVERLAPPED: one the waiter dequeues with no real entry
-// while CMD is still BUSY was posted for an earlier wait that ended on its own, and it waits
-// again; the loop skips such packets wherever it finds them.
+// A cancel packet has KEY_WAITER and no OVERLAPPED. One the waiter dequeues while CMD is still
+// BUSY was posted for an earlier wait that ended on its own before it came, as is a wake packet
+// dequeued while the wake word still says POLLING; with nothing else, the waiter waits again.
+// The loop skips both kinds wherever it finds them.
 
 export const CMD = 0;
 export const RESULT = 1;
@@ -44,9 +45,11 @@ export const EXIT = 5;
 export const EXITED = 6;
 
 /**
- * The completion key of the waiter's own packets (iocp.ts's keys: 1 wakes the loop, 2 is a
- * socket's). Fixed here, where the worker can read it without loading the backend.
+ * The completion keys of uvts's own packets, neither with an OVERLAPPED: KEY_WAKE a waker's
+ * (wakeIocp), KEY_WAITER the loop's cancel of its waiter's wait. Sockets complete with 2
+ * (iocp.ts). Defined here, where the worker can read them without loading the backend.
  */
+export const KEY_WAKE = 1;
 export const KEY_WAITER = 3;
 
 /**
@@ -77,17 +80,25 @@ export class IocpWaiter {
   private failure: Error | undefined;
 
   /**
-   * A waiter for the completion port `port`, writing up to `count` OVERLAPPED_ENTRY records at
-   * byte `entriesAt` of the heap. `poke` posts a KEY_WAITER packet to the port.
+   * A waiter for the completion port `port` of the loop whose wake word is `wake`, writing up
+   * to `count` OVERLAPPED_ENTRY records at byte `entriesAt` of the heap. `poke` posts a
+   * KEY_WAITER packet to the port.
    */
-  constructor(port: number, entriesAt: number, count: number, poke: () => void) {
+  constructor(port: number, wake: Int32Array, entriesAt: number, count: number, poke: () => void) {
+    if (wake.buffer !== heap.sab) throw new RangeError("an iocp waiter needs the loop's wake word in the shared heap");
     this.controlAt = alloc(16);
     if (this.controlAt === 0) throw new RangeError('the shared heap is full');
     this.control = new Int32Array(heap.sab, this.controlAt, 4);
     this.control.fill(0);
     this.poke = poke;
     const url = new URL('../../workers/iocp-waiter.js', import.meta.url);
-    this.thread = spawnThread(url, threadOptions(), { port, control: this.controlAt, entries: entriesAt, count });
+    this.thread = spawnThread(url, threadOptions(), {
+      port,
+      wake: wake.byteOffset,
+      control: this.controlAt,
+      entries: entriesAt,
+      count,
+    });
     // It waits for the loop; the loop, not this thread, decides how long the process lives.
     this.thread.unref();
     liveWaiters++;

@@ -16,10 +16,10 @@ import {
 } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
 import { alloc, free, heap } from '../shared-heap.js';
-import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
+import type { AsyncWord, Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { openIocpTcp } from './iocp-socket.js';
-import { IocpWaiter, KEY_WAITER, SIGNAL } from './iocp-waiter.js';
+import { IocpWaiter, KEY_WAITER, KEY_WAKE, SIGNAL } from './iocp-waiter.js';
 import type { StreamTransport, TransportHost } from './transport.js';
 import {
   AWAKE,
@@ -35,15 +35,17 @@ import {
 /** As libuv's uv__poll: up to 128 OVERLAPPED_ENTRY records per GetQueuedCompletionStatusEx. */
 const MAX_ENTRIES = 128;
 
-/**
- * The completion key of the packets wakeIocp() posts. Overlapped I/O will complete with the key
- * its handle was associated with (never 1, see `associate` when sockets come) and a non-NULL
- * OVERLAPPED; a wake packet has this key and NULL.
- */
-const KEY_WAKE = 1;
+// The completion keys (KEY_WAKE and KEY_WAITER are defined in iocp-waiter.ts, where the waiter
+// thread reads them too):
+//
+//   key | name       | packet
+//   ----+------------+----------------------------------------------------------------------
+//   1   | KEY_WAKE   | wakeIocp()'s wake, NULL for its OVERLAPPED
+//   2   | KEY_SOCKET | a socket's completion (`associate`), with its operation's OVERLAPPED
+//   3   | KEY_WAITER | the loop's cancel of its waiter thread's wait (runAsync), NULL too
+
 /** The completion key sockets are associated with: what their completions carry. */
 const KEY_SOCKET = 2;
-// KEY_WAITER (3, iocp-waiter.ts): the packets that cancel a waiter thread's wait, NULL too.
 
 /** Whether an entry is a packet of uvts's own (a wake or a waiter's cancel), not a completion. */
 function ownPacket(u32: Uint32Array, at: number): boolean {
@@ -77,6 +79,8 @@ export interface CompletionOwner {
  * - libuv posts one packet per Async send, each carrying that Async's OVERLAPPED; uvts posts one
  *   per wake of a blocked loop, carrying none, and the loop finds which Asyncs were sent from
  *   their pending words (handles/async.ts), as on every other backend.
+ * - runAsync() waits in Node's loop, which cannot wait on a completion port: with overlapped I/O
+ *   pending, a waiter thread of uvts's own blocks in the port for the loop (armAsync).
  * - No fd is watched (`watchable` 0): Poll, Udp and Pipe refuse with ENOSYS. Tcp runs on
  *   overlapped sockets (iocp-socket.ts, made by openTcp): an operation registers its
  *   OVERLAPPED's address with its owner (`expect`), and dispatch() hands each completion to it.
@@ -86,7 +90,7 @@ export class IocpBackend implements Backend {
   readonly watchable = 0;
   readonly wake: Int32Array;
   /** What a WAIT_WORD from armAsync() waits on: the wake word, or the waiter's SIGNAL. */
-  asyncWord: { word: Int32Array; index: number; value: number };
+  asyncWord: AsyncWord;
   private readonly k32: Kernel32;
   private readonly metrics: LoopMetrics;
   private port: number;
@@ -104,6 +108,9 @@ export class IocpBackend implements Backend {
   private preset = -1;
   /** runAsync's waiter thread, made by its first wait with overlapped I/O pending. */
   private waiter: IocpWaiter | undefined;
+  /** The two words runAsync's wait may be on, made once: the wake word, and the waiter's SIGNAL. */
+  private readonly onWakeWord: AsyncWord;
+  private onWaiter: AsyncWord | undefined;
   /** Ends a waiter's wait in the port: a packet with its own key, which no one mistakes for a wake. */
   private readonly poke = (): void => {
     if (this.k32.PostQueuedCompletionStatus(this.port, 0, KEY_WAITER, 0) === 0) {
@@ -143,7 +150,8 @@ export class IocpBackend implements Backend {
       if (this.entriesAt !== 0) free(this.entriesAt);
       throw err;
     }
-    this.asyncWord = { word: this.wake, index: STATE, value: SLEEPING };
+    this.onWakeWord = { word: this.wake, index: STATE, value: SLEEPING };
+    this.asyncWord = this.onWakeWord;
   }
 
   /**
@@ -246,19 +254,19 @@ export class IocpBackend implements Backend {
     // Entries left by a callback that threw are due now (wait() takes them first).
     if (this.next < this.count || this.preset >= 0) return NO_WAIT;
     if (this.owners.size === 0) {
-      this.asyncWord = { word: this.wake, index: STATE, value: SLEEPING };
+      this.asyncWord = this.onWakeWord;
       return Atomics.compareExchange(this.wake, STATE, AWAKE, SLEEPING) === AWAKE ? WAIT_WORD : NO_WAIT;
     }
     if (this.port === 0) throw new UVError('EBADF', 'uv_run', undefined, 'the loop is closed');
     if (Atomics.compareExchange(this.wake, STATE, AWAKE, POLLING) !== AWAKE) return NO_WAIT;
     try {
-      this.waiter ??= new IocpWaiter(this.port, this.entriesAt, MAX_ENTRIES, this.poke);
+      this.waiter ??= new IocpWaiter(this.port, this.wake, this.entriesAt, MAX_ENTRIES, this.poke);
       this.waiter.arm();
     } catch (err) {
       disarmWakeWord(this.wake);
       throw err;
     }
-    this.asyncWord = { word: this.waiter.control, index: SIGNAL, value: 0 };
+    this.asyncWord = this.onWaiter ??= { word: this.waiter.control, index: SIGNAL, value: 0 };
     return WAIT_WORD;
   }
 
@@ -303,6 +311,7 @@ export class IocpBackend implements Backend {
     // allocated, since a late dequeue could still write there.
     const waiterGone = this.waiter?.close() ?? true;
     this.waiter = undefined;
+    this.onWaiter = undefined;
     if (this.port !== 0) {
       this.k32.CloseHandle(this.port);
       this.port = 0;
