@@ -132,9 +132,10 @@ export class IocpWaiter {
     Atomics.notify(control, CMD);
   }
 
-  /** Whether a wait was asked for and not yet taken back. */
+  /** Whether a wait was asked for and not yet taken back: the entry list is not the loop's. */
   get armed(): boolean {
-    return Atomics.load(this.control, CMD) !== IDLE;
+    const cmd = Atomics.load(this.control, CMD);
+    return cmd === WAIT || cmd === BUSY || cmd === CANCEL || cmd === DONE;
   }
 
   /**
