@@ -316,7 +316,7 @@ async function main(): Promise<void> {
     }
     const ffi = process.env.UVTS_FFI;
     if (ffi !== undefined && ffi !== '' && ffi !== 'koffi') {
-      fail(`UVTS_FFI=${ffi} under --wine: Wine's node_modules has koffi only (${FFI_RS_NOT_UNDER_WINE})`);
+      fail(`UVTS_FFI=${ffi} under --wine: ${FFI_RS_NOT_UNDER_WINE}`);
     }
   }
   const chosen = wineFlag ? picked.filter((s) => s.notUnderWine === undefined).map(underWine) : picked;
