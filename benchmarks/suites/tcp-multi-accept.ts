@@ -16,6 +16,8 @@ const WORKER = new URL('./tcp-multi-accept-worker.js', import.meta.url);
 
 export const suite: Suite = {
   name: 'tcp-multi-accept',
+  notUnderWine:
+    "its uvts side binds with reusePort, which uvts refuses on Windows (ENOTSUP: Windows does not spread a port's connections)",
   title: `connections/s accepted on one loopback port for ${DURATION_MS / 1000} s, ${CONCURRENCY} at a time`,
   file: fileURLToPath(import.meta.url),
   sides: {

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Loop, Tcp, Timer } from '../../lib/index.js';
 import { kqueueSide } from './kqueue-side.js';
-import { childMain, type Case, type Suite, type Values } from '../report.js';
+import { childMain, FFI_RS_NOT_UNDER_WINE, type Case, type Suite, type Values } from '../report.js';
 import { countArg } from '../args.js';
 
 const HOST = '127.0.0.1';
@@ -46,6 +46,7 @@ export const suite: Suite = {
       name: 'uvts-ffi-rs',
       runs: 'uvts',
       env: { UVTS_FFI: 'ffi-rs' },
+      notUnderWine: FFI_RS_NOT_UNDER_WINE,
       description: 'the uvts side with UVTS_FFI=ffi-rs',
     },
     ...kqueue.sides,

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { useRecvmmsg } from '../../lib/handles/udp.js';
 import { Loop, Timer, Udp, type UVError } from '../../lib/index.js';
 import { kqueueSide } from './kqueue-side.js';
-import { childMain, type Case, type Suite, type Values } from '../report.js';
+import { childMain, FFI_RS_NOT_UNDER_WINE, type Case, type Suite, type Values } from '../report.js';
 import { countArg } from '../args.js';
 
 const HOST = '127.0.0.1';
@@ -42,6 +42,7 @@ const kqueue = kqueueSide();
 
 export const suite: Suite = {
   name: 'udp-pummel',
+  notUnderWine: 'the iocp backend has no Udp yet (ENOSYS)',
   title: `${EXPECTED.length}-byte datagrams, one in flight per sender, to one receiver for ${DURATION_MS / 1000} s`,
   file: fileURLToPath(import.meta.url),
   sides: {
@@ -54,6 +55,7 @@ export const suite: Suite = {
       name: 'uvts-ffi-rs',
       runs: 'uvts',
       env: { UVTS_FFI: 'ffi-rs' },
+      notUnderWine: FFI_RS_NOT_UNDER_WINE,
       description: 'the uvts side with UVTS_FFI=ffi-rs',
     },
     {
