@@ -11,6 +11,7 @@ import {
   checkHandle,
   tryKernel32,
   tryWinsock,
+  tryWinsockUdp,
   type Kernel32,
   type SocketKernel32,
 } from '../../ffi/win32.js';
@@ -18,7 +19,8 @@ import { UVError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { openIocpTcp } from './iocp-socket.js';
-import type { StreamTransport, TransportHost } from './transport.js';
+import { openIocpUdp } from './iocp-udp.js';
+import type { DatagramTransport, StreamTransport, TransportHost } from './transport.js';
 import {
   AWAKE,
   POLLING,
@@ -194,6 +196,13 @@ export class IocpBackend implements Backend {
     const ws = tryWinsock();
     if (ws instanceof Error) throw new UVError('ENOSYS', 'uv_tcp_init', undefined, ws.message);
     return openIocpTcp(this, ws, host);
+  }
+
+  /** uv_udp_init on this backend: the overlapped transport of iocp-udp.ts for `host`. */
+  openUdp(host: TransportHost): DatagramTransport {
+    const bound = tryWinsockUdp();
+    if (bound instanceof Error) throw new UVError('ENOSYS', 'uv_udp_init', undefined, bound.message);
+    return openIocpUdp(this, bound.ws, bound.udp, host);
   }
 
   /**
