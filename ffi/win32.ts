@@ -373,3 +373,72 @@ export function tryWinsock(): Winsock | Error {
   return winsock;
 }
 // ---------------------------------------------------------------- end of the sockets block ---
+
+// ---------------------------------------------------------------------------------------------
+// udp: the datagram calls of ws2_32, for lib/backend/iocp-udp.ts. A table of its own, bound on
+// first use by tryWinsockUdp() after tryWinsock() (which has called WSAStartup), so the Tcp
+// block above stays as it was. Values travel as that block says; in addition:
+//   C type                      | kind  | why
+//   ----------------------------+-------+-----------------------------------------------------
+//   const sockaddr *lpTo        | ptr   | inside the send request's pinned block, beside its
+//                               |       | OVERLAPPED: it lives as long as the operation
+//   sockaddr *lpFrom, INT *len  | ptr   | the synchronous receive's pinned scratch block
+
+export const WS2_32_UDP_FUNCTIONS = {
+  // WSASendTo(s, WSABUF *, count, DWORD *sent, DWORD flags, const sockaddr *to, int tolen,
+  //           OVERLAPPED *, routine (NULL)).
+  WSASendTo: {
+    ret: 'int',
+    params: ['long', 'ptr', 'uint', 'ptr', 'uint', 'ptr', 'int', 'ptr', 'ptr'],
+    only: ['win32'],
+  },
+  // WSARecvFrom(s, WSABUF *, count, DWORD *received, DWORD *flags, sockaddr *from, INT *fromlen,
+  //             OVERLAPPED * (NULL here: a non-blocking call), routine (NULL)).
+  WSARecvFrom: {
+    ret: 'int',
+    params: ['long', 'ptr', 'uint', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr'],
+    only: ['win32'],
+  },
+} as const satisfies Table;
+
+export type Ws2Udp = Bound<typeof WS2_32_UDP_FUNCTIONS>;
+
+/** Winsock's datagram constants (winsock2.h, ws2def.h, ws2ipdef.h, winerror.h). */
+export const WS_UDP = {
+  SOCK_DGRAM: 2,
+  IPPROTO_IP: 0,
+  IPPROTO_UDP: 17,
+  SO_REUSEADDR: 4,
+  SO_BROADCAST: 0x20,
+  IP_TTL: 4,
+  IP_MULTICAST_TTL: 10,
+  IP_MULTICAST_LOOP: 11,
+  IP_ADD_MEMBERSHIP: 12,
+  IP_DROP_MEMBERSHIP: 13,
+  IPV6_UNICAST_HOPS: 4,
+  IPV6_MULTICAST_HOPS: 10,
+  IPV6_MULTICAST_LOOP: 11,
+  IPV6_ADD_MEMBERSHIP: 12,
+  IPV6_DROP_MEMBERSHIP: 13,
+  MSG_PEEK: 2,
+  WSAEMSGSIZE: 10040,
+  WSAENETRESET: 10052,
+  WSAECONNRESET: 10054,
+} as const;
+
+let winsockUdp: { ws: Winsock; udp: Ws2Udp } | Error | undefined;
+
+/** The sockets block and the datagram calls bound on this thread, or the Error that says why not. */
+export function tryWinsockUdp(): { ws: Winsock; udp: Ws2Udp } | Error {
+  if (winsockUdp !== undefined) return winsockUdp;
+  const ws = tryWinsock();
+  if (ws instanceof Error) return (winsockUdp = ws);
+  try {
+    winsockUdp = { ws, udp: bindTable(WS2_32_UDP_FUNCTIONS, ['ws2_32.dll'], 'uvts:ws2_32-udp') };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    winsockUdp = new Error(`koffi could not bind ws2_32's datagram calls (${why})`, { cause: err });
+  }
+  return winsockUdp;
+}
+// ------------------------------------------------------------------- end of the udp block ---

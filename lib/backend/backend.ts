@@ -1,5 +1,5 @@
 import type { Libc } from '../../ffi/libc.js';
-import type { PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
+import type { DatagramTransport, PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
 
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
 // thread, and watch fds. Each backend is one file beside this one (futex, epoll, kqueue, iocp),
@@ -105,6 +105,9 @@ export interface Backend {
    * uv_poll_init_socket; absent on the readiness backends, whose Poll watches its fd (modify).
    */
   openPoll?(socket: number, host: PollHost): SocketPoller;
+
+  /** The same for uv_udp_init (lib/backend/iocp-udp.ts); absent where a Udp watches its fd. */
+  openUdp?(host: TransportHost): DatagramTransport;
   /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */
   requireLibc(syscall: string): Libc;
   close(): void;

@@ -893,7 +893,12 @@ export function openIocpTcp(io: IocpBackend, ws: Winsock, host: TransportHost): 
 }
 
 /** uv_ip4_addr / uv_ip6_addr for Windows' layouts, checked as encodeSockaddr checks. */
-function encodeAddress(ws: Winsock, host: unknown, port: unknown, syscall: string): { sa: Uint8Array; family: 4 | 6 } {
+export function encodeAddress(
+  ws: Winsock,
+  host: unknown,
+  port: unknown,
+  syscall: string,
+): { sa: Uint8Array; family: 4 | 6 } {
   if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
   checkInteger(port, 'port', 0, 65535);
   const family = isIP(host);
@@ -919,7 +924,7 @@ function encodeAddress(ws: Winsock, host: unknown, port: unknown, syscall: strin
   return { sa, family: family === 4 ? 4 : 6 };
 }
 
-function decodeAddress(ws: Winsock, sa: Uint8Array, syscall: string): SocketAddress {
+export function decodeAddress(ws: Winsock, sa: Uint8Array, syscall: string): SocketAddress {
   const af = (sa[0] as number) | ((sa[1] as number) << 8);
   const port = ((sa[2] as number) << 8) | (sa[3] as number);
   let raw: Uint8Array;
@@ -1011,7 +1016,7 @@ const WINSOCK_CODES = new Map<number, string>([
   [10093, 'ENOSYS'], // WSANOTINITIALISED
 ]);
 
-function winsockName(code: number): string {
+export function winsockName(code: number): string {
   return WINSOCK_CODES.get(code) ?? 'UNKNOWN';
 }
 

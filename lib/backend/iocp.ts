@@ -11,6 +11,7 @@ import {
   checkHandle,
   tryKernel32,
   tryWinsock,
+  tryWinsockUdp,
   type Kernel32,
   type SocketKernel32,
 } from '../../ffi/win32.js';
@@ -19,7 +20,8 @@ import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { openIocpPoll } from './iocp-poll.js';
 import { openIocpTcp } from './iocp-socket.js';
-import type { PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
+import { openIocpUdp } from './iocp-udp.js';
+import type { DatagramTransport, PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
 import {
   AWAKE,
   POLLING,
@@ -200,6 +202,13 @@ export class IocpBackend implements Backend {
   /** uv_poll_init_socket on this backend: IOCTL_AFD_POLL through a spare socket (iocp-poll.ts). */
   openPoll(socket: number, host: PollHost): SocketPoller {
     return openIocpPoll(this, socket, host);
+  }
+
+  /** uv_udp_init on this backend: the overlapped transport of iocp-udp.ts for `host`. */
+  openUdp(host: TransportHost): DatagramTransport {
+    const bound = tryWinsockUdp();
+    if (bound instanceof Error) throw new UVError('ENOSYS', 'uv_udp_init', undefined, bound.message);
+    return openIocpUdp(this, bound.ws, bound.udp, host);
   }
 
   /**

@@ -93,3 +93,38 @@ export interface SocketPoller {
    */
   holdClose(): boolean;
 }
+
+// The same seam for datagrams: what a Udp (lib/handles/udp.ts) does on a completion-based
+// backend (lib/backend/iocp-udp.ts). The rules are Udp's on Unix: send callbacks never run
+// inside the call and run in send order; a send made while others wait is queued until those
+// are out, and close() cancels what is still queued (ECANCELED) before the close callback;
+// every receive callback gets one datagram, with its sender.
+
+export type DatagramSendCallback = (err: UVError | null) => void;
+export type DatagramRecvCallback = (err: UVError | null, data: Buffer | null, rinfo: SocketAddress | null) => void;
+
+/** A datagram socket's operations, each named for the libuv function it stands for. */
+export interface DatagramTransport {
+  /** uv_udp_bind (uv__udp_maybe_bind); throws EINVAL once the handle is closing. */
+  bind(host: string, port: number, reuseAddr: boolean, ipv6Only: boolean): void;
+  /** uv_udp_getsockname. */
+  name(): SocketAddress;
+  /** uv_udp_send: checks host, port and cb as the readiness path does, then sends or queues. */
+  send(data: Uint8Array, host: string, port: number, cb: DatagramSendCallback | undefined): void;
+  /** uv_udp_recv_start (after the handle's own checks) / uv_udp_recv_stop. */
+  recvStart(cb: DatagramRecvCallback): void;
+  recvStop(): void;
+  /** uv_udp_set_broadcast, uv_udp_set_ttl, uv_udp_set_multicast_ttl, uv_udp_set_multicast_loop. */
+  setBroadcast(on: boolean): void;
+  setTTL(ttl: number, multicast: boolean, syscall: string): void;
+  setMulticastLoopback(on: boolean): void;
+  /** uv_udp_set_membership, with group and iface checked to be strings. */
+  setMembership(group: string, iface: string | undefined, join: boolean): void;
+  /** uv_udp_get_send_queue_size / uv_udp_get_send_queue_count. */
+  readonly sendQueueSize: number;
+  readonly sendQueueCount: number;
+  /** uv_close's first half, holdClose and destroy: as StreamTransport's. */
+  close(): void;
+  holdClose(): boolean;
+  destroy(): void;
+}

@@ -34,8 +34,9 @@ import {
 } from '../../ffi/libc.js';
 import { IO_ERROR, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { openSocket } from '../backend/socket.js';
+import type { DatagramTransport, TransportHost } from '../backend/transport.js';
 import { UVError, errnoError } from '../errors.js';
-import { libcForHandle, type Loop } from '../loop.js';
+import { checkLoop, libcForHandle, type Loop } from '../loop.js';
 import { queueRemove, type QueueNode } from '../queue.js';
 import { PeerDecoder, decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
 import {
@@ -205,6 +206,13 @@ export class Udp extends Handle {
   /** @internal */ fd = -1;
   private readonly libc: Libc;
   private readonly peers: PeerDecoder;
+  /**
+   * A completion-based socket (lib/backend/transport.ts's DatagramTransport) when the loop's
+   * backend completes operations instead of reporting readiness (iocp): chosen once, at init,
+   * and every operation goes to it after the argument checks. Null on the readiness backends,
+   * whose path below is unchanged.
+   */
+  private readonly transport: DatagramTransport | null;
   /** UV_HANDLE_IPV6: bound to an IPv6 address, so the per-family options take their IPv6 names. */
   private ipv6 = false;
   /** IO_* events this handle wants from the backend now. */
@@ -245,10 +253,36 @@ export class Udp extends Handle {
    *   loop is closed.
    */
   constructor(loop: Loop) {
+    checkLoop(loop);
+    const openUdp = loop.io.openUdp;
+    if (openUdp !== undefined) {
+      super(loop);
+      // No libc on such a backend: every method that would read it goes to the transport first.
+      this.libc = NO_LIBC;
+      this.peers = new PeerDecoder(NO_LIBC);
+      try {
+        this.transport = openUdp.call(loop.io, this.transportHost());
+      } catch (err) {
+        loop.removeHandle(this);
+        throw err;
+      }
+      return;
+    }
     const libc = libcForHandle(loop, 'uv_udp_init');
     super(loop);
     this.libc = libc;
     this.peers = new PeerDecoder(libc);
+    this.transport = null;
+  }
+
+  /** What the transport calls back: made once per handle, never per event. */
+  private transportHost(): TransportHost {
+    return {
+      loop: this.loop,
+      setActive: (on) => (on ? this.markActive() : this.markInactive()),
+      isClosing: () => this.isClosing(),
+      closeDrained: () => this.loop.makeClosePending(this),
+    };
   }
 
   /** Always `'udp'`. */
@@ -275,6 +309,10 @@ export class Udp extends Handle {
    */
   bind(host: string, port: number, options?: UdpBindOptions): this {
     const { reuseAddr, ipv6Only } = bindOptions(options);
+    if (this.transport !== null) {
+      this.transport.bind(host, port, reuseAddr, ipv6Only);
+      return this;
+    }
     const { sa, family } = encodeSockaddr(this.libc, host, port, 'bind');
     this.checkNotClosing('bind');
     // libuv: IPv6-only mode on a socket that is not IPv6 is EINVAL.
@@ -290,6 +328,7 @@ export class Udp extends Handle {
    * @throws {@link UVError} EBADF if the handle has no socket yet, or is closed.
    */
   address(): RemoteInfo {
+    if (this.transport !== null) return this.transport.name();
     if (this.fd === -1) throw noSocket('getsockname');
     const { sa, len } = sockaddrStorage();
     if (this.libc.getsockname(this.fd, sa, len) !== 0) throw errnoError(this.libc.errno(), 'getsockname');
@@ -320,6 +359,10 @@ export class Udp extends Handle {
   send(data: Uint8Array, host: string, port: number, cb?: SendCallback): void {
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
     if (data.length > MAX_SEND) throw new RangeError(`data must be at most ${MAX_SEND} bytes, got ${data.length}`);
+    if (this.transport !== null) {
+      this.transport.send(data, host, port, cb);
+      return;
+    }
     let sa = this.lastSa;
     let family = this.lastFamily;
     if (host !== this.lastHost || port !== this.lastPort || sa === null) {
@@ -376,6 +419,10 @@ export class Udp extends Handle {
   recvStart(cb: RecvCallback): this {
     checkFunction(cb, 'cb');
     this.checkNotClosing('recv_start');
+    if (this.transport !== null) {
+      this.transport.recvStart(cb);
+      return this;
+    }
     if (this.recvCb !== undefined) {
       throw new UVError('EALREADY', 'uv_udp_recv_start', undefined, 'the handle is already receiving');
     }
@@ -399,6 +446,10 @@ export class Udp extends Handle {
    * @returns This handle.
    */
   recvStop(): this {
+    if (this.transport !== null) {
+      this.transport.recvStop();
+      return this;
+    }
     if (this.recvCb === undefined) return this;
     this.recvCb = undefined;
     this.watch(IO_READABLE, false);
@@ -418,6 +469,10 @@ export class Udp extends Handle {
    */
   setBroadcast(on: boolean): this {
     checkBoolean(on, 'on');
+    if (this.transport !== null) {
+      this.transport.setBroadcast(on);
+      return this;
+    }
     this.requireSocket('setBroadcast');
     this.setOption(SOL_SOCKET, SO_BROADCAST, on ? 1 : 0, 'setBroadcast');
     return this;
@@ -436,6 +491,10 @@ export class Udp extends Handle {
    */
   setTTL(ttl: number): this {
     checkInteger(ttl, 'ttl', 1, 255); // libuv's EINVAL, refused before FFI
+    if (this.transport !== null) {
+      this.transport.setTTL(ttl, false, 'setTTL');
+      return this;
+    }
     this.requireSocket('setTTL');
     this.setFamilyOption(IP_TTL, IPV6_UNICAST_HOPS, ttl, 'setTTL');
     return this;
@@ -455,6 +514,10 @@ export class Udp extends Handle {
    */
   setMulticastTTL(ttl: number): this {
     checkInteger(ttl, 'ttl', 0, 255);
+    if (this.transport !== null) {
+      this.transport.setTTL(ttl, true, 'setMulticastTTL');
+      return this;
+    }
     this.requireSocket('setMulticastTTL');
     this.setFamilyOption(IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS, ttl, 'setMulticastTTL');
     return this;
@@ -473,6 +536,10 @@ export class Udp extends Handle {
    */
   setMulticastLoopback(on: boolean): this {
     checkBoolean(on, 'on');
+    if (this.transport !== null) {
+      this.transport.setMulticastLoopback(on);
+      return this;
+    }
     this.requireSocket('setMulticastLoopback');
     this.setFamilyOption(IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP, on ? 1 : 0, 'setMulticastLoopback');
     return this;
@@ -514,11 +581,13 @@ export class Udp extends Handle {
 
   /** Bytes of the sends whose callbacks have not run yet (libuv's uv_udp_get_send_queue_size). */
   get sendQueueSize(): number {
+    if (this.transport !== null) return this.transport.sendQueueSize;
     return this.sendBytes;
   }
 
   /** How many sends have callbacks that have not run yet (libuv's uv_udp_get_send_queue_count). */
   get sendQueueCount(): number {
+    if (this.transport !== null) return this.transport.sendQueueCount;
     return this.sendCount;
   }
 
@@ -556,6 +625,11 @@ export class Udp extends Handle {
   /** uv__udp_close: stop watching and close the socket; requests are settled in destroy(). */
   /** @internal */
   protected stopForClose(): void {
+    if (this.transport !== null) {
+      this.transport.close();
+      this.markInactive();
+      return;
+    }
     if (this.fed) {
       queueRemove(this);
       this.fed = false;
@@ -573,11 +647,25 @@ export class Udp extends Handle {
   }
 
   /**
+   * uv__finish_close; with a transport, only once the kernel has given back every operation
+   * it held (libuv's reqs_pending): until then the handle waits, and the loop with it.
+   */
+  /** @internal */
+  override finishClose(): void {
+    if (this.transport?.holdClose()) return;
+    super.finishClose();
+  }
+
+  /**
    * uv__udp_finish_close: every queued send gets ECANCELED (or the EBADF of one made while
    * closing), after the callbacks of those already sent, before the close callback.
    */
   /** @internal */
   protected override destroy(): void {
+    if (this.transport !== null) {
+      this.transport.destroy();
+      return;
+    }
     this.destroyed = true;
     for (let req = this.sendQueue.shift(); req !== null; req = this.sendQueue.shift()) {
       req.error ??= new UVError('ECANCELED', 'send', undefined, 'the handle was closed');
@@ -805,6 +893,10 @@ export class Udp extends Handle {
       throw new TypeError(`iface must be a string or undefined, got ${describe(iface)}`);
     }
     this.checkNotClosing('set_membership');
+    if (this.transport !== null) {
+      this.transport.setMembership(group, iface, join);
+      return;
+    }
     const libc = this.libc;
     const kind = isIP(group);
     if (kind === 0) throw badAddress(syscall, 'group must be an IP address', group);
@@ -911,3 +1003,10 @@ function anyAddress(libc: Libc, family: 4 | 6): Uint8Array {
   if (family === 4) return (any4 ??= encodeSockaddr(libc, '0.0.0.0', 0, 'bind').sa);
   return (any6 ??= encodeSockaddr(libc, '::', 0, 'bind').sa);
 }
+
+/** The libc of a Udp with a transport: none, and any use of it says so. */
+const NO_LIBC = new Proxy({} as Libc, {
+  get(_target, name) {
+    throw new Error(`a Udp on a completion-based backend has no libc (it read ${String(name)})`);
+  },
+});
