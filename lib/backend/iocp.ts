@@ -46,7 +46,7 @@ const KEY_WAKE = 1;
 const KEY_SOCKET = 2;
 
 /** What every fd handle but Tcp is told on this backend. */
-const NO_SOCKETS = 'Poll, Udp and Pipe on the iocp backend are not built yet (Tcp is)';
+const NO_SOCKETS = 'Pipe and Signal on the iocp backend are not built yet (Tcp, Udp and Poll on a socket are)';
 
 /**
  * The receiver of one overlapped operation's completion: what the map from OVERLAPPED address
