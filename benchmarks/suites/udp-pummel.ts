@@ -42,7 +42,6 @@ const kqueue = kqueueSide();
 
 export const suite: Suite = {
   name: 'udp-pummel',
-  notUnderWine: 'the iocp backend has no Udp yet (ENOSYS)',
   title: `${EXPECTED.length}-byte datagrams, one in flight per sender, to one receiver for ${DURATION_MS / 1000} s`,
   file: fileURLToPath(import.meta.url),
   sides: {
