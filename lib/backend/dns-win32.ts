@@ -15,11 +15,11 @@ import {
 import { SOCK_DGRAM, SOCK_STREAM } from '../../ffi/libc.js';
 import { errnoOf } from '../errors.js';
 import {
-  BLOCK_RECORDS,
   DNS_OPS,
   HINTS,
-  INLINE_RECORDS,
   RECORD,
+  growRecords,
+  newRecordList,
   RECORD_FAMILY,
   RECORD_SOCKTYPE,
   SOCKTYPE_NAMES,
@@ -27,7 +27,7 @@ import {
   type Address,
 } from '../requests/dns-ops.js';
 import { toAscii } from '../requests/lookup.js';
-import { alloc, free, heap, heapReaches } from '../shared-heap.js';
+import { heap, heapReaches } from '../shared-heap.js';
 import { Refused, fail, reserveData, reserveOut } from '../threadpool/slot-data.js';
 import {
   A0,
@@ -258,9 +258,7 @@ export const WIN32_DNS_OPS: typeof DNS_OPS = {
  */
 function copyList(slot: Slot, head: number, w: Ws2_32, base: number): void {
   const node = slot + IN;
-  let out = slot + OUT_AREA;
-  let capacity = INLINE_RECORDS;
-  let count = 0;
+  const list = newRecordList(slot);
   for (let p = head; p !== 0; p = pointerAt(node + ADDRINFOW.next)) {
     w.RtlMoveMemory(base + node, p, ADDRINFOW.size);
     const i32 = heap.i32;
@@ -274,31 +272,14 @@ function copyList(slot: Slot, head: number, w: Ws2_32, base: number): void {
     // Socket type 0 is how Windows lists an address for every type when no type was asked for.
     if (copy === 0 || addr === 0 || (socktype !== 0 && SOCKTYPE_NAMES[socktype] === undefined)) continue;
     if (addrlen < (af === WIN_AF_INET ? WIN_SOCKADDR_IN.size : WIN_SOCKADDR_IN6.size)) continue;
-    if (count >= capacity) {
-      const grown = capacity < BLOCK_RECORDS ? BLOCK_RECORDS : capacity * 4;
-      const block = alloc(grown * RECORD);
-      if (block === 0) {
-        if (out !== slot + OUT_AREA) free(out);
-        setInt(slot, OUT, 0);
-        setInt(slot, OUT_LEN, 0);
-        fail(slot, errnoOf('ENOMEM'));
-        return;
-      }
-      heapReaches(block + grown * RECORD);
-      heap.u8.copyWithin(block, out, out + count * RECORD);
-      if (out !== slot + OUT_AREA) free(out);
-      out = block;
-      capacity = grown;
-      // Set now, so a throw further on leaves the block where freeBlocks finds it.
-      setInt(slot, OUT, out);
-    }
-    const record = out + count * RECORD;
+    if (list.count === list.capacity && !growRecords(slot, list)) return;
+    const record = list.out + list.count * RECORD;
     w.RtlMoveMemory(base + record, addr, copy);
     const u8 = heap.u8;
     u8[record + RECORD_FAMILY] = af === WIN_AF_INET ? 4 : 6;
     u8[record + RECORD_SOCKTYPE] = socktype;
-    count++;
+    list.count++;
   }
-  setInt(slot, OUT, out);
-  setInt(slot, OUT_LEN, count * RECORD);
+  setInt(slot, OUT, list.out);
+  setInt(slot, OUT_LEN, list.count * RECORD);
 }

@@ -289,6 +289,42 @@ function cLength(bytes: Uint8Array, from: number, max: number): number {
   return nul < 0 || nul - from > max ? max : nul - from;
 }
 
+/** The result records a lookup writes: in the slot's OUT area, then in heap blocks as it grows. */
+export interface RecordList {
+  out: number;
+  capacity: number;
+  count: number;
+}
+
+export function newRecordList(slot: Slot): RecordList {
+  return { out: slot + OUT_AREA, capacity: INLINE_RECORDS, count: 0 };
+}
+
+/**
+ * Room for more records: a heap block four times the size (BLOCK_RECORDS at first) with the
+ * records so far copied in. False, with the slot failed ENOMEM and no block held, when the heap
+ * has none to give. Shared by libc's list walk here and ws2_32's in dns-win32.ts.
+ */
+export function growRecords(slot: Slot, list: RecordList): boolean {
+  const grown = list.capacity < BLOCK_RECORDS ? BLOCK_RECORDS : list.capacity * 4;
+  const block = alloc(grown * RECORD);
+  if (block === 0) {
+    if (list.out !== slot + OUT_AREA) free(list.out);
+    setInt(slot, OUT, 0);
+    setInt(slot, OUT_LEN, 0);
+    fail(slot, errnoOf('ENOMEM'));
+    return false;
+  }
+  heapReaches(block + grown * RECORD);
+  heap.u8.copyWithin(block, list.out, list.out + list.count * RECORD);
+  if (list.out !== slot + OUT_AREA) free(list.out);
+  list.out = block;
+  list.capacity = grown;
+  // Set now, so a throw further on leaves the block where freeBlocks finds it.
+  setInt(slot, OUT, block);
+  return true;
+}
+
 /**
  * Walks the struct addrinfo list at `head`, copying each IPv4 or IPv6 entry of the three
  * socket types the API names into a result record (table above), in libc's order, none
@@ -297,9 +333,7 @@ function cLength(bytes: Uint8Array, from: number, max: number): number {
  */
 function copyList(slot: Slot, head: number, libc: Libc, base: number): void {
   const node = slot + IN;
-  let out = slot + OUT_AREA;
-  let capacity = INLINE_RECORDS;
-  let count = 0;
+  const list = newRecordList(slot);
   for (let p = head; p !== 0; p = pointerAt(node + ADDRINFO.next)) {
     libc.memcpy(base + node, p, ADDRINFO.size);
     const i32 = heap.i32;
@@ -310,31 +344,14 @@ function copyList(slot: Slot, head: number, libc: Libc, base: number): void {
     const copy = af === AF_INET ? COPY_V4 : af === AF_INET6 ? COPY_V6 : 0;
     if (copy === 0 || addr === 0 || SOCKTYPE_NAMES[socktype] === undefined) continue;
     if (addrlen < (af === AF_INET ? SOCKADDR_IN.size : SOCKADDR_IN6.size)) continue;
-    if (count >= capacity) {
-      const grown = capacity < BLOCK_RECORDS ? BLOCK_RECORDS : capacity * 4;
-      const block = alloc(grown * RECORD);
-      if (block === 0) {
-        if (out !== slot + OUT_AREA) free(out);
-        setInt(slot, OUT, 0);
-        setInt(slot, OUT_LEN, 0);
-        fail(slot, errnoOf('ENOMEM'));
-        return;
-      }
-      heapReaches(block + grown * RECORD);
-      heap.u8.copyWithin(block, out, out + count * RECORD);
-      if (out !== slot + OUT_AREA) free(out);
-      out = block;
-      capacity = grown;
-      // Set now, so a throw further on leaves the block where freeBlocks finds it.
-      setInt(slot, OUT, out);
-    }
-    const record = out + count * RECORD;
+    if (list.count === list.capacity && !growRecords(slot, list)) return;
+    const record = list.out + list.count * RECORD;
     libc.memcpy(base + record, addr, copy);
     const u8 = heap.u8;
     u8[record + RECORD_FAMILY] = af === AF_INET ? 4 : 6;
     u8[record + RECORD_SOCKTYPE] = socktype;
-    count++;
+    list.count++;
   }
-  setInt(slot, OUT, out);
-  setInt(slot, OUT_LEN, count * RECORD);
+  setInt(slot, OUT, list.out);
+  setInt(slot, OUT_LEN, list.count * RECORD);
 }
