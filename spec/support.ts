@@ -6,20 +6,39 @@ import { performance } from 'node:perf_hooks';
 import { bindTable, tryLibc } from '../ffi/driver.js';
 import {
   AF_UNIX,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_LOOP,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_TTL,
   O_CLOEXEC,
   O_NONBLOCK,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
+  SOL_SOCKET,
+  SO_BROADCAST,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_REUSEADDR,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
   type Bound,
   type Libc,
   type Table,
 } from '../ffi/libc.js';
-import { WS, tryWinsock, type Ws2 } from '../ffi/win32.js';
-import { Async, Idle, Loop, Poll, type Handle } from '../lib/index.js';
+import { WS, WS_UDP, tryWinsock, type Ws2 } from '../ffi/win32.js';
+import { Async, Idle, Loop, Poll, type Handle, type Tcp, type Udp } from '../lib/index.js';
 import { Worker } from 'node:worker_threads';
 
-/** Whether the suite runs on Windows, where uvts has only its futex backend (no fd backend yet). */
+/** Whether the suite runs on Windows, where uvts polls through its iocp backend (or futex). */
 export const onWindows = process.platform === 'win32';
 
 /**
@@ -140,7 +159,101 @@ const SPEC_WINSOCK = {
   accept: { ret: 'long', params: ['long', 'ptr', 'ptr'], only: ['win32'] },
   send: { ret: 'int', params: ['long', 'in', 'int', 'int'], only: ['win32'] },
   recv: { ret: 'int', params: ['long', 'out', 'int', 'int'], only: ['win32'] },
+  getsockopt: { ret: 'int', params: ['long', 'int', 'int', 'out', 'inout'], only: ['win32'] },
 } as const satisfies Table;
+
+/**
+ * The socket options the specs read back from the kernel, numbered as the platform numbers them
+ * (Linux's and the BSDs' from ffi/libc.ts, Winsock's from ffi/win32.ts). TCP_KEEPIDLE is
+ * Winsock's TCP_KEEPALIVE, the idle seconds.
+ */
+export const SOCKOPT = onWindows
+  ? {
+      SOL_SOCKET: WS.SOL_SOCKET,
+      IPPROTO_IP: WS_UDP.IPPROTO_IP,
+      IPPROTO_IPV6: WS.IPPROTO_IPV6,
+      IPPROTO_TCP: WS.IPPROTO_TCP,
+      SO_BROADCAST: WS_UDP.SO_BROADCAST,
+      SO_KEEPALIVE: WS.SO_KEEPALIVE,
+      SO_LINGER: 0x80,
+      SO_REUSEADDR: WS_UDP.SO_REUSEADDR,
+      TCP_NODELAY: WS.TCP_NODELAY,
+      TCP_KEEPIDLE: WS.TCP_KEEPALIVE,
+      TCP_KEEPINTVL: WS.TCP_KEEPINTVL,
+      TCP_KEEPCNT: WS.TCP_KEEPCNT,
+      IP_TTL: WS_UDP.IP_TTL,
+      IP_MULTICAST_TTL: WS_UDP.IP_MULTICAST_TTL,
+      IP_MULTICAST_LOOP: WS_UDP.IP_MULTICAST_LOOP,
+      IPV6_V6ONLY: WS.IPV6_V6ONLY,
+      IPV6_UNICAST_HOPS: WS_UDP.IPV6_UNICAST_HOPS,
+      IPV6_MULTICAST_HOPS: WS_UDP.IPV6_MULTICAST_HOPS,
+      IPV6_MULTICAST_LOOP: WS_UDP.IPV6_MULTICAST_LOOP,
+    }
+  : {
+      SOL_SOCKET,
+      IPPROTO_IP,
+      IPPROTO_IPV6,
+      IPPROTO_TCP,
+      SO_BROADCAST,
+      SO_KEEPALIVE,
+      SO_LINGER,
+      SO_REUSEADDR,
+      TCP_NODELAY,
+      TCP_KEEPIDLE,
+      TCP_KEEPINTVL,
+      TCP_KEEPCNT,
+      IP_TTL,
+      IP_MULTICAST_TTL,
+      IP_MULTICAST_LOOP,
+      IPV6_V6ONLY,
+      IPV6_UNICAST_HOPS,
+      IPV6_MULTICAST_HOPS,
+      IPV6_MULTICAST_LOOP,
+    };
+
+/**
+ * The socket under a Tcp or Udp handle: its fd on Unix; on the iocp backend, the SOCKET its
+ * transport holds (lib/backend/iocp-socket.ts, iocp-udp.ts); -1 while it has none.
+ */
+export function socketOf(handle: Tcp | Udp): number {
+  const h = handle as unknown as { fd: number; transport: { sock: number } | null | undefined };
+  return h.transport ? h.transport.sock : h.fd;
+}
+
+/** getsockopt of an int option of a handle's socket, through libc or Winsock; fails the spec if the call does. */
+export function socketOption(t: ExecutionContext, handle: Tcp | Udp, level: number, name: number): number {
+  const value = socketOptionOrNull(handle, level, name);
+  t.not(value, null, `getsockopt(${level}, ${name})`);
+  return value ?? Number.NaN;
+}
+
+/** getsockopt of an int option of a handle's socket: its value, or null if the call failed. */
+export function socketOptionOrNull(handle: Tcp | Udp, level: number, name: number): number | null {
+  const value = new Int32Array(1);
+  const length = new Int32Array([4]);
+  const sock = socketOf(handle);
+  const r = onWindows
+    ? specWinsock().getsockopt(sock, level, name, value, length)
+    : specLibc().getsockopt(sock, level, name, value, length);
+  return r === 0 ? (value[0] as number) : null;
+}
+
+/**
+ * Sets SO_LINGER with a zero timeout on a handle's socket, so that closing it resets the peer
+ * (RST, not FIN). struct linger is two ints on Unix and two u_shorts on Windows.
+ */
+export function lingerZero(handle: Tcp): number {
+  const sock = socketOf(handle);
+  if (onWindows)
+    return specWinsock().setsockopt(
+      sock,
+      SOCKOPT.SOL_SOCKET,
+      SOCKOPT.SO_LINGER,
+      new Uint8Array(new Uint16Array([1, 0]).buffer),
+      4,
+    );
+  return specLibc().setsockopt(sock, SOL_SOCKET, SO_LINGER, new Int32Array([1, 0]), 8);
+}
 
 type SpecWinsock = Bound<typeof SPEC_WINSOCK> & Ws2;
 let specWs: SpecWinsock | undefined;

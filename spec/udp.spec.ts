@@ -4,10 +4,29 @@
 // socket options. Every spec ends with its handles closed and loop.close() succeeding. On
 // Windows they run on the iocp backend's overlapped sockets (lib/backend/iocp-udp.ts); only
 // those that need libc, Linux's options or /proc are Unix's alone.
-import type { ExecutionContext } from 'ava';
 import dgram from 'node:dgram';
+import { AF_INET, SOCK_DGRAM } from '../ffi/libc.js';
+import { IP_RECVERR } from '../ffi/os/linux.js';
+import { openSocket } from '../lib/backend/socket.js';
+import { errnoOf } from '../lib/errors.js';
+import { useRecvmmsg } from '../lib/handles/udp.js';
+import { Loop, Udp, UVError, type RemoteInfo } from '../lib/index.js';
+import { encodeSockaddr } from '../lib/sockaddr.js';
+import test from 'ava';
 import {
-  AF_INET,
+  SOCKOPT,
+  closeFds,
+  closeLoop,
+  onWindows,
+  openFds,
+  socketOption,
+  specLibc,
+  unixOnly,
+  uvCode,
+  viaLibkqueue,
+} from './support.js';
+
+const {
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPV6_MULTICAST_HOPS,
@@ -17,32 +36,16 @@ import {
   IP_MULTICAST_LOOP,
   IP_MULTICAST_TTL,
   IP_TTL,
-  SOCK_DGRAM,
   SOL_SOCKET,
   SO_BROADCAST,
   SO_REUSEADDR,
-} from '../ffi/libc.js';
-import { IP_RECVERR } from '../ffi/os/linux.js';
-import { openSocket } from '../lib/backend/socket.js';
-import { errnoOf } from '../lib/errors.js';
-import { useRecvmmsg } from '../lib/handles/udp.js';
-import { Loop, Udp, UVError, type RemoteInfo } from '../lib/index.js';
-import { encodeSockaddr } from '../lib/sockaddr.js';
-import test from 'ava';
-import { closeFds, closeLoop, onWindows, openFds, specLibc, unixOnly, uvCode, viaLibkqueue } from './support.js';
+} = SOCKOPT;
 
 const HOST = '127.0.0.1';
 
-/** The socket under a handle; the specs read the options the kernel holds for it. */
+/** The socket under a handle: its fd on Unix. */
 function fdOf(udp: Udp): number {
   return (udp as unknown as { fd: number }).fd;
-}
-
-function sockopt(t: ExecutionContext, udp: Udp, level: number, name: number): number {
-  const value = new Int32Array(1);
-  const length = new Int32Array([4]);
-  t.is(specLibc().getsockopt(fdOf(udp), level, name, value, length), 0, 'getsockopt');
-  return value[0] as number;
 }
 
 function codeOf(err: UVError | null): string {
@@ -517,91 +520,89 @@ test("a first send binds the wildcard address of the target's family, recvStart 
   closeLoop(t, loop);
 });
 
-unixOnly('reads the options back with libc getsockopt, which does not load on Windows')(
-  'bind: reuseAddr sets SO_REUSEADDR, two sockets share a port; ipv6Only sets IPV6_V6ONLY; errors throw',
-  (t) => {
-    const loop = new Loop();
-    const first = new Udp(loop).bind(HOST, 0, { reuseAddr: true });
-    const { port } = first.address();
-    t.is(sockopt(t, first, SOL_SOCKET, SO_REUSEADDR), 1);
-    const second = new Udp(loop).bind(HOST, port, { reuseAddr: true });
-    t.is(second.address().port, port);
-    const plain = new Udp(loop).bind(HOST, 0);
-    t.is(sockopt(t, plain, SOL_SOCKET, SO_REUSEADDR), 0, 'not set unless asked for');
-    const taken = new Udp(loop);
-    uvCode(t, () => taken.bind(HOST, plain.address().port), 'EADDRINUSE');
-    uvCode(t, () => new Udp(loop).bind('192.0.2.200', 0), 'EADDRNOTAVAIL');
+test('bind: reuseAddr sets SO_REUSEADDR, two sockets share a port; ipv6Only sets IPV6_V6ONLY; errors throw', (t) => {
+  const loop = new Loop();
+  const first = new Udp(loop).bind(HOST, 0, { reuseAddr: true });
+  const { port } = first.address();
+  t.is(socketOption(t, first, SOL_SOCKET, SO_REUSEADDR), 1);
+  const second = new Udp(loop).bind(HOST, port, { reuseAddr: true });
+  t.is(second.address().port, port);
+  const plain = new Udp(loop).bind(HOST, 0);
+  t.is(socketOption(t, plain, SOL_SOCKET, SO_REUSEADDR), 0, 'not set unless asked for');
+  const taken = new Udp(loop);
+  uvCode(t, () => taken.bind(HOST, plain.address().port), 'EADDRINUSE');
+  const elsewhere = new Udp(loop);
+  // Wine 8 lets a UDP socket bind an address no interface has (it binds any address instead).
+  if (onWindows) t.log('EADDRNOTAVAIL for an address no interface has went unchecked (Wine 8 binds it)');
+  else uvCode(t, () => elsewhere.bind('192.0.2.200', 0), 'EADDRNOTAVAIL');
+  elsewhere.close();
 
-    const v6 = new Udp(loop).bind('::', 0, { ipv6Only: true });
-    t.is(sockopt(t, v6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
-    const dual = new Udp(loop).bind('::', 0);
-    t.is(sockopt(t, dual, IPPROTO_IPV6, IPV6_V6ONLY), 0, 'dual-stack unless asked for');
+  const v6 = new Udp(loop).bind('::', 0, { ipv6Only: true });
+  t.is(socketOption(t, v6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  const dual = new Udp(loop).bind('::', 0);
+  t.is(socketOption(t, dual, IPPROTO_IPV6, IPV6_V6ONLY), 0, 'dual-stack unless asked for');
 
-    const fresh = new Udp(loop);
-    uvCode(t, () => fresh.bind(HOST, 0, { ipv6Only: true }), 'EINVAL');
-    t.throws(() => fresh.bind(HOST, 0, { reuseAddr: 1 as unknown as boolean }), { instanceOf: TypeError });
-    t.throws(() => fresh.bind(HOST, 0, 'reuse' as unknown as { reuseAddr: boolean }), { instanceOf: TypeError });
-    t.throws(() => fresh.bind(HOST, 70000), { instanceOf: RangeError });
-    uvCode(t, () => fresh.bind('example.com', 0), 'EINVAL');
-    uvCode(t, () => fresh.address(), 'EBADF');
-    fresh.close();
-    uvCode(t, () => fresh.bind(HOST, 0), 'EINVAL');
-    closeLoop(t, loop);
-  },
-);
+  const fresh = new Udp(loop);
+  uvCode(t, () => fresh.bind(HOST, 0, { ipv6Only: true }), 'EINVAL');
+  t.throws(() => fresh.bind(HOST, 0, { reuseAddr: 1 as unknown as boolean }), { instanceOf: TypeError });
+  t.throws(() => fresh.bind(HOST, 0, 'reuse' as unknown as { reuseAddr: boolean }), { instanceOf: TypeError });
+  t.throws(() => fresh.bind(HOST, 70000), { instanceOf: RangeError });
+  uvCode(t, () => fresh.bind('example.com', 0), 'EINVAL');
+  uvCode(t, () => fresh.address(), 'EBADF');
+  fresh.close();
+  uvCode(t, () => fresh.bind(HOST, 0), 'EINVAL');
+  closeLoop(t, loop);
+});
 
 for (const [host, family] of [
   ['127.0.0.1', 4],
   ['::1', 6],
 ] as const) {
-  unixOnly('reads the options back with libc getsockopt, which does not load on Windows')(
-    `socket options on an IPv${family} socket reach the kernel, each checked first as libuv checks it`,
-    (t) => {
-      const loop = new Loop();
-      const udp = new Udp(loop);
-      // Before the socket exists, libuv's setsockopt(-1) is EBADF.
-      uvCode(t, () => udp.setBroadcast(true), 'EBADF');
-      uvCode(t, () => udp.setTTL(9), 'EBADF');
-      uvCode(t, () => udp.setMulticastTTL(9), 'EBADF');
-      uvCode(t, () => udp.setMulticastLoopback(false), 'EBADF');
-      udp.bind(host, 0);
-      const ipLevel = family === 4 ? IPPROTO_IP : IPPROTO_IPV6;
+  test(`socket options on an IPv${family} socket reach the kernel, each checked first as libuv checks it`, (t) => {
+    const loop = new Loop();
+    const udp = new Udp(loop);
+    // Before the socket exists, libuv's setsockopt(-1) is EBADF.
+    uvCode(t, () => udp.setBroadcast(true), 'EBADF');
+    uvCode(t, () => udp.setTTL(9), 'EBADF');
+    uvCode(t, () => udp.setMulticastTTL(9), 'EBADF');
+    uvCode(t, () => udp.setMulticastLoopback(false), 'EBADF');
+    udp.bind(host, 0);
+    const ipLevel = family === 4 ? IPPROTO_IP : IPPROTO_IPV6;
 
-      t.is(udp.setBroadcast(true), udp);
-      t.is(sockopt(t, udp, SOL_SOCKET, SO_BROADCAST), 1);
-      udp.setBroadcast(false);
-      t.is(sockopt(t, udp, SOL_SOCKET, SO_BROADCAST), 0);
+    t.is(udp.setBroadcast(true), udp);
+    t.is(socketOption(t, udp, SOL_SOCKET, SO_BROADCAST), 1);
+    udp.setBroadcast(false);
+    t.is(socketOption(t, udp, SOL_SOCKET, SO_BROADCAST), 0);
 
-      t.is(udp.setTTL(1), udp);
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS), 1);
-      udp.setTTL(255);
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS), 255);
+    t.is(udp.setTTL(1), udp);
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS), 1);
+    udp.setTTL(255);
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS), 255);
 
-      t.is(udp.setMulticastTTL(0), udp, 'libuv takes 0 to 255');
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_MULTICAST_TTL : IPV6_MULTICAST_HOPS), 0);
-      udp.setMulticastTTL(64);
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_MULTICAST_TTL : IPV6_MULTICAST_HOPS), 64);
+    t.is(udp.setMulticastTTL(0), udp, 'libuv takes 0 to 255');
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_MULTICAST_TTL : IPV6_MULTICAST_HOPS), 0);
+    udp.setMulticastTTL(64);
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_MULTICAST_TTL : IPV6_MULTICAST_HOPS), 64);
 
-      t.is(udp.setMulticastLoopback(false), udp);
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_MULTICAST_LOOP : IPV6_MULTICAST_LOOP), 0);
-      udp.setMulticastLoopback(true);
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_MULTICAST_LOOP : IPV6_MULTICAST_LOOP), 1);
+    t.is(udp.setMulticastLoopback(false), udp);
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_MULTICAST_LOOP : IPV6_MULTICAST_LOOP), 0);
+    udp.setMulticastLoopback(true);
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_MULTICAST_LOOP : IPV6_MULTICAST_LOOP), 1);
 
-      for (const bad of [1, 'yes', null, undefined]) {
-        t.throws(() => udp.setBroadcast(bad as unknown as boolean), { instanceOf: TypeError });
-        t.throws(() => udp.setMulticastLoopback(bad as unknown as boolean), { instanceOf: TypeError });
-      }
-      for (const bad of [0, 256, -1, 1.5, NaN, Infinity]) t.throws(() => udp.setTTL(bad), { instanceOf: RangeError });
-      for (const bad of [256, -1, 2.5, NaN]) t.throws(() => udp.setMulticastTTL(bad), { instanceOf: RangeError });
-      t.throws(() => udp.setTTL('64' as unknown as number), { instanceOf: TypeError });
-      t.throws(() => udp.setMulticastTTL(undefined as unknown as number), { instanceOf: TypeError });
-      // Nothing changed on a refused call.
-      t.is(sockopt(t, udp, ipLevel, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS), 255);
-      udp.close();
-      uvCode(t, () => udp.setTTL(5), 'EBADF');
-      closeLoop(t, loop);
-    },
-  );
+    for (const bad of [1, 'yes', null, undefined]) {
+      t.throws(() => udp.setBroadcast(bad as unknown as boolean), { instanceOf: TypeError });
+      t.throws(() => udp.setMulticastLoopback(bad as unknown as boolean), { instanceOf: TypeError });
+    }
+    for (const bad of [0, 256, -1, 1.5, NaN, Infinity]) t.throws(() => udp.setTTL(bad), { instanceOf: RangeError });
+    for (const bad of [256, -1, 2.5, NaN]) t.throws(() => udp.setMulticastTTL(bad), { instanceOf: RangeError });
+    t.throws(() => udp.setTTL('64' as unknown as number), { instanceOf: TypeError });
+    t.throws(() => udp.setMulticastTTL(undefined as unknown as number), { instanceOf: TypeError });
+    // Nothing changed on a refused call.
+    t.is(socketOption(t, udp, ipLevel, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS), 255);
+    udp.close();
+    uvCode(t, () => udp.setTTL(5), 'EBADF');
+    closeLoop(t, loop);
+  });
 }
 
 unixOnly(

@@ -828,11 +828,31 @@ export class IocpTcp implements StreamTransport, PendingWork {
     this.applyKeepAliveOn(this.sock, on, delay);
   }
 
-  /** uv__tcp_keepalive: SO_KEEPALIVE, and the idle time, interval (1 s) and count (10) as libuv. */
+  /**
+   * uv__tcp_keepalive: SO_KEEPALIVE, and the idle time, interval (1 s) and count (10) as libuv.
+   *
+   * libuv chooses between the per-option calls (Windows 10 1709 and later) and the older
+   * SIO_KEEPALIVE_VALS ioctl by asking RtlGetVersion. uvts tries the options and falls back to
+   * the ioctl when TCP_KEEPALIVE is refused with WSAENOPROTOOPT: Wine 8, set to Windows 10,
+   * refuses it so (the ioctl works there), which a version check would not see. The ioctl
+   * cannot set the count; Windows fixes it at 10, libuv's value.
+   */
   private applyKeepAliveOn(socket: number, on: boolean, delay: number): void {
     this.setOptionOn(socket, WS.SOL_SOCKET, WS.SO_KEEPALIVE, on ? 1 : 0);
     if (!on || delay === 0) return;
-    this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPALIVE, delay);
+    const ws2 = this.ws.ws2;
+    optionValue[0] = delay;
+    if (ws2.setsockopt(socket, WS.IPPROTO_TCP, WS.TCP_KEEPALIVE, optionBytes, 4) !== 0) {
+      const error = ws2.WSAGetLastError();
+      if (error !== WS.WSAENOPROTOOPT) throw winsockError(error, 'setsockopt');
+      // struct tcp_keepalive (mstcpip.h): u_long onoff, keepalivetime and keepaliveinterval, in ms.
+      keepAliveValues[0] = 1;
+      keepAliveValues[1] = delay * 1000;
+      keepAliveValues[2] = 1000;
+      if (ws2.WSAIoctl(socket, WS.SIO_KEEPALIVE_VALS, keepAliveBytes, 12, NO_OUTPUT, 0, returnedBytes, 0, 0) !== 0)
+        throw winsockError(ws2.WSAGetLastError(), 'WSAIoctl');
+      return;
+    }
     this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPINTVL, 1);
     this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPCNT, 10);
   }
@@ -869,6 +889,10 @@ const syncBlock = new Uint8Array(new ArrayBuffer(32));
 const syncU32 = new Uint32Array(syncBlock.buffer);
 const optionValue = new Int32Array(1);
 const optionBytes = new Uint8Array(optionValue.buffer);
+const keepAliveValues = new Uint32Array(3);
+const keepAliveBytes = new Uint8Array(keepAliveValues.buffer);
+const NO_OUTPUT = new Uint8Array(0);
+const returnedBytes = new Uint8Array(4);
 const listenValue = new Uint32Array(2);
 const listenBytes = new Uint8Array(listenValue.buffer);
 const nameBuf = new Uint8Array(WIN_SOCKADDR_STORAGE);
