@@ -10,7 +10,9 @@
 #   wine_prefix    the Wine prefix (default $cache/prefix)
 #   wine_modules   the win32 node_modules' folder (default $cache/modules)
 #   wine_packages  what it holds (default: ava @ava/typescript koffi)
-#   wine_stamp_tag hashed with the lockfile into the node_modules' stamp (default $0)
+#   wine_stamp_tag hashed with the lockfile into the node_modules' stamp (default: "test: " and
+#                  the packages; never the script's path, which differs between callers, so
+#                  that two callers never take turns remaking the folder under each other)
 # It sets cache, wine, wineserver, version (node.exe's), node_exe and modules, and exports
 # WINEDEBUG, WINEPREFIX and WINEDLLOVERRIDES.
 #
@@ -90,7 +92,7 @@ fi
 # copied in, so the transitive dependencies match too), remade when the lockfile changes.
 modules=${wine_modules:-$cache/modules}
 packages=${wine_packages:-ava @ava/typescript koffi}
-stamp=$( (cat package-lock.json; echo "${wine_stamp_tag:-$0}") | sha256sum | cut -c1-16)
+stamp=$( (cat package-lock.json; echo "${wine_stamp_tag:-test: $packages}") | sha256sum | cut -c1-16)
 if [ "$(cat "$modules/.stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "installing the win32 node_modules in $modules"
   # shellcheck disable=SC2086 # the package names are split on purpose
