@@ -69,7 +69,9 @@ export class Pipe extends Stream {
    *
    * @param path - A file system path, or on Linux an abstract name starting with NUL, in UTF-8
    *   no longer than sun_path (108 bytes on Linux, 104 on macOS and FreeBSD). On Linux, `''`
-   *   binds a unique abstract name that the kernel picks, which {@link Pipe.address} tells.
+   *   binds a unique abstract name that the kernel picks, which {@link Pipe.address} tells. On
+   *   Windows a named pipe's name, `\\.\pipe\name`, where EADDRINUSE means another server
+   *   holds it.
    * @returns This handle.
    * @throws TypeError if `path` is not a string.
    * @throws {@link UVError} EINVAL if the name is too long (it is never cut short), is empty or
@@ -164,7 +166,8 @@ export class Pipe extends Stream {
    * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
    * @throws {@link UVError} EBUSY if the pipe already has an fd; EEXIST if a handle of this loop
    *   already watches `fd`; EBADF if `fd` is not open; EPERM if the backend cannot watch it;
-   *   EINVAL if the pipe is closing or closed.
+   *   EINVAL if the pipe is closing or closed; ENOTSUP on Windows (the iocp backend), where
+   *   wrapping an existing handle is not built.
    */
   open(fd: number): this {
     checkFd(fd, 'fd');
