@@ -446,3 +446,142 @@ export function tryWinsockUdp(): { ws: Winsock; udp: Ws2Udp } | Error {
   return winsockUdp;
 }
 // ------------------------------------------------------------------- end of the udp block ---
+
+// ---------------------------------------------------------------------------------------------
+// pipes: kernel32's named-pipe calls (and ntdll's NtQueryInformationFile), for
+// lib/backend/iocp-pipe.ts. A table of its own, bound on first use by tryPipes(), so the blocks
+// above stay as they were. Values travel as the top of this file says; in addition:
+//   C type                      | kind  | why
+//   ----------------------------+-------+-----------------------------------------------------
+//   LPCWSTR name                | in    | UTF-16LE with its NUL, read during the call only
+//   LPVOID buffer, LPOVERLAPPED | ptr   | a request's pinned block, or a pinned read buffer:
+//   of an overlapped ReadFile / |       | the kernel writes them after the call returns
+//   WriteFile / ConnectNamedPipe|       |
+//   LPDWORD of a synchronous    | ptr   | the pipe's pinned scratch block (see iocp-pipe.ts)
+//   call, IO_STATUS_BLOCK, info |       |
+//   LPSECURITY_ATTRIBUTES       | ptr   | always NULL: the default security, as libuv passes
+//   NTSTATUS returned           | int   | compared with 0 (STATUS_SUCCESS)
+
+export const PIPE_KERNEL32_FUNCTIONS = {
+  // CreateNamedPipeW(name, openMode, pipeMode, maxInstances, outBuffer, inBuffer, defaultTimeout,
+  //                  LPSECURITY_ATTRIBUTES (NULL)): INVALID_HANDLE_VALUE on failure.
+  CreateNamedPipeW: {
+    ret: 'long',
+    params: ['in', 'uint', 'uint', 'uint', 'uint', 'uint', 'uint', 'ptr'],
+    only: ['win32'],
+  },
+  // ConnectNamedPipe(pipe, OVERLAPPED *): FALSE with ERROR_IO_PENDING while it waits, or with
+  // ERROR_PIPE_CONNECTED when a client came between CreateNamedPipeW and this call.
+  ConnectNamedPipe: { ret: 'int', params: ['long', 'ptr'], only: ['win32'] },
+  // CreateFileW(name, access, share, LPSECURITY_ATTRIBUTES (NULL), disposition, flags, template).
+  CreateFileW: { ret: 'long', params: ['in', 'uint', 'uint', 'ptr', 'uint', 'uint', 'long'], only: ['win32'] },
+  // ReadFile / WriteFile(handle, buffer, DWORD count, DWORD *done, OVERLAPPED *).
+  ReadFile: { ret: 'int', params: ['long', 'ptr', 'uint', 'ptr', 'ptr'], only: ['win32'] },
+  WriteFile: { ret: 'int', params: ['long', 'ptr', 'uint', 'ptr', 'ptr'], only: ['win32'] },
+  // SetNamedPipeHandleState(pipe, DWORD *mode, DWORD *maxCollection (NULL), DWORD *timeout (NULL)).
+  SetNamedPipeHandleState: { ret: 'int', params: ['long', 'ptr', 'ptr', 'ptr'], only: ['win32'] },
+  // PeekNamedPipe(pipe, buffer (NULL), size (0), DWORD *read (NULL), DWORD *available, DWORD *left).
+  PeekNamedPipe: { ret: 'int', params: ['long', 'ptr', 'uint', 'ptr', 'ptr', 'ptr'], only: ['win32'] },
+  // CreateEventW(LPSECURITY_ATTRIBUTES (NULL), BOOL manualReset, BOOL initialState, name (NULL)).
+  CreateEventW: { ret: 'long', params: ['ptr', 'int', 'int', 'ptr'], only: ['win32'] },
+  // GetOverlappedResult(handle, OVERLAPPED *, DWORD *done, BOOL wait).
+  GetOverlappedResult: { ret: 'int', params: ['long', 'ptr', 'ptr', 'int'], only: ['win32'] },
+  // FlushFileBuffers(handle): on a pool thread only (it blocks until the reader has read).
+  FlushFileBuffers: { ret: 'int', params: ['long'], only: ['win32'] },
+  // WaitNamedPipeW(name, DWORD timeout): on a pool thread only (it blocks).
+  WaitNamedPipeW: { ret: 'int', params: ['in', 'uint'], only: ['win32'] },
+  CancelIoEx: { ret: 'int', params: ['long', 'ptr'], only: ['win32'] },
+  CloseHandle: { ret: 'int', params: ['long'], only: ['win32'] },
+  GetLastError: { ret: 'int', params: [], only: ['win32'] },
+  CreateIoCompletionPort: { ret: 'long', params: ['long', 'long', 'ptr', 'uint'], only: ['win32'] },
+} as const satisfies Table;
+
+export const PIPE_NTDLL_FUNCTIONS = {
+  // NtQueryInformationFile(handle, IO_STATUS_BLOCK *, info, ULONG length, class): what libuv asks
+  // for a pipe's FilePipeLocalInformation (is every byte written read yet?).
+  NtQueryInformationFile: { ret: 'int', params: ['long', 'ptr', 'ptr', 'uint', 'uint'], only: ['win32'] },
+} as const satisfies Table;
+
+export type PipeKernel32 = Bound<typeof PIPE_KERNEL32_FUNCTIONS>;
+export type PipeNtdll = Bound<typeof PIPE_NTDLL_FUNCTIONS>;
+
+/** Named-pipe constants (winbase.h, winnt.h, winerror.h, ntifs.h). */
+export const PIPE = {
+  PIPE_ACCESS_DUPLEX: 0x3,
+  FILE_FLAG_OVERLAPPED: 0x40000000,
+  FILE_FLAG_FIRST_PIPE_INSTANCE: 0x80000,
+  WRITE_DAC: 0x40000,
+  PIPE_TYPE_BYTE: 0,
+  PIPE_READMODE_BYTE: 0,
+  PIPE_WAIT: 0,
+  PIPE_UNLIMITED_INSTANCES: 255,
+  GENERIC_READ: 0x80000000,
+  GENERIC_WRITE: 0x40000000,
+  FILE_READ_ATTRIBUTES: 0x80,
+  FILE_WRITE_ATTRIBUTES: 0x100,
+  OPEN_EXISTING: 3,
+  /** NtQueryInformationFile's class for FILE_PIPE_LOCAL_INFORMATION. */
+  FilePipeLocalInformation: 24,
+  ERROR_FILE_NOT_FOUND: 2,
+  ERROR_PATH_NOT_FOUND: 3,
+  ERROR_ACCESS_DENIED: 5,
+  ERROR_INVALID_NAME: 123,
+  ERROR_BROKEN_PIPE: 109,
+  ERROR_PIPE_BUSY: 231,
+  ERROR_NO_DATA: 232,
+  ERROR_PIPE_NOT_CONNECTED: 233,
+  ERROR_MORE_DATA: 234,
+  ERROR_PIPE_CONNECTED: 535,
+  ERROR_OPERATION_ABORTED: 995,
+  ERROR_IO_PENDING: 997,
+  ERROR_SEM_TIMEOUT: 121,
+} as const;
+
+// FILE_PIPE_LOCAL_INFORMATION (ntifs.h): ten ULONGs; libuv compares OutboundQuota with
+// WriteQuotaAvailable to know whether the reader has taken every byte written (Wine 8 always
+// reports a WriteQuotaAvailable of 0), and uvts reads CurrentInstances after a bind.
+//   offset | field                                                         | size
+//   -------+---------------------------------------------------------------+------
+//   0..20  | NamedPipeType, NamedPipeConfiguration, MaximumInstances,      | 4 each
+//          | CurrentInstances, InboundQuota, ReadDataAvailable             |
+//   24     | OutboundQuota                                                 | 4
+//   28     | WriteQuotaAvailable                                           | 4
+//   32, 36 | NamedPipeState, NamedPipeEnd                                  | 4 each
+export const FILE_PIPE_LOCAL_INFORMATION = {
+  size: 40,
+  currentInstances: 12,
+  outboundQuota: 24,
+  writeQuotaAvailable: 28,
+} as const;
+
+export interface Pipes {
+  k32: PipeKernel32;
+  nt: PipeNtdll;
+  /** The address of a view's first byte; the view's memory must not move (see iocp-pipe.ts). */
+  addressOf(view: ArrayBufferView): number;
+}
+
+let pipes: Pipes | Error | undefined;
+
+/** The named-pipe calls bound on this thread through koffi, or the Error that says why not. */
+export function tryPipes(): Pipes | Error {
+  if (pipes !== undefined) return pipes;
+  const k32 = tryKernel32();
+  if (k32 instanceof Error) return (pipes = k32);
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    pipes = {
+      k32: bindTable(PIPE_KERNEL32_FUNCTIONS, KERNEL32_PATHS, 'uvts:kernel32-pipes'),
+      nt: bindTable(PIPE_NTDLL_FUNCTIONS, ['ntdll.dll'], 'uvts:ntdll-pipes'),
+      addressOf: (view) => {
+        void view.buffer; // an on-heap typed array moves off the heap here, and stays put
+        return Number(koffi.address(view));
+      },
+    };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    pipes = new Error(`koffi could not bind kernel32's named-pipe calls (${why})`, { cause: err });
+  }
+  return pipes;
+}
+// ----------------------------------------------------------------- end of the pipes block ---

@@ -3,7 +3,8 @@
 // ping, waits until the whole echo is back, checks it, and sends the next, for a fixed time.
 // uvts: server, accepted connection and client are Pipe handles on one new Loop.
 // peer: a net server listening on a path and a net client connecting to it, on Node's loop.
-// Each side binds a socket file in a temp dir of its own, removed when it is done.
+// Each side binds a socket file in a temp dir of its own, removed when it is done; on Windows
+// (under Wine) a named pipe, `\\.\pipe\uvts-ping-pong-<pid>-<n>`, for uvts and net alike.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -17,12 +18,11 @@ import { childMain, type Suite, type Values } from '../report.js';
 
 export const suite: Suite = {
   name: 'pipe-ping-pong',
-  notUnderWine: 'Pipe is an AF_UNIX socket watched by fd; the iocp backend has no Pipe yet (ENOSYS)',
-  title: `round trips of a ${PING.length}-byte ping on one Unix domain socket for ${DURATION_MS / 1000} s`,
+  title: `round trips of a ${PING.length}-byte ping on one Unix domain socket (a named pipe on Windows) for ${DURATION_MS / 1000} s`,
   file: fileURLToPath(import.meta.url),
   sides: {
     uvts: 'Pipe server, accepted Pipe and client Pipe on one new Loop; loop.run() until both ends have closed',
-    peer: "net.createServer().listen(path) echo and net.connect({ path }) client on Node's loop",
+    peer: "net.createServer().listen(path) echo and net.connect({ path }) client on Node's loop (a named pipe on Windows)",
   },
   extraSides: VARIANTS,
   cases: [
@@ -35,8 +35,12 @@ export const suite: Suite = {
   notes: ["target: uvts (koffi) at 1.2x Node's net or better", ...VARIANT_NOTES],
 };
 
-/** A temp dir for one side's socket file, removed by `done`. */
+let named = 0;
+
+/** A temp dir for one side's socket file, removed by `done`; a named pipe's name on Windows. */
 function socketPath(): { path: string; done: () => void } {
+  if (process.platform === 'win32')
+    return { path: `\\\\.\\pipe\\uvts-ping-pong-${process.pid}-${named++}`, done: () => {} };
   const dir = mkdtempSync(join(tmpdir(), 'uvts-pipe-ping-pong-'));
   return { path: join(dir, 'echo.sock'), done: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,5 +1,13 @@
 import type { Libc } from '../../ffi/libc.js';
-import type { DatagramTransport, PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
+import type {
+  DatagramTransport,
+  PipeTransport,
+  PipeTransportHost,
+  PollHost,
+  SocketPoller,
+  StreamTransport,
+  TransportHost,
+} from './transport.js';
 
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
 // thread, and watch fds. Each backend is one file beside this one (futex, epoll, kqueue, iocp),
@@ -100,6 +108,11 @@ export interface Backend {
    * absent on the readiness backends, whose Tcp watches its fd (stream.ts).
    */
   openTcp?(host: TransportHost): StreamTransport;
+  /**
+   * The same for uv_pipe_init (lib/backend/iocp-pipe.ts: named pipes); absent where a Pipe is a
+   * Unix domain socket that watches its fd.
+   */
+  openPipe?(host: PipeTransportHost): PipeTransport;
   /**
    * A completion-based backend's poller of a socket (lib/backend/transport.ts), for
    * uv_poll_init_socket; absent on the readiness backends, whose Poll watches its fd (modify).

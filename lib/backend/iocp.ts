@@ -18,10 +18,19 @@ import {
 import { UVError } from '../errors.js';
 import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
+import { openIocpPipe } from './iocp-pipe.js';
 import { openIocpPoll } from './iocp-poll.js';
 import { openIocpTcp } from './iocp-socket.js';
 import { openIocpUdp } from './iocp-udp.js';
-import type { DatagramTransport, PollHost, SocketPoller, StreamTransport, TransportHost } from './transport.js';
+import type {
+  DatagramTransport,
+  PipeTransport,
+  PipeTransportHost,
+  PollHost,
+  SocketPoller,
+  StreamTransport,
+  TransportHost,
+} from './transport.js';
 import {
   AWAKE,
   POLLING,
@@ -46,7 +55,7 @@ const KEY_WAKE = 1;
 const KEY_SOCKET = 2;
 
 /** What every fd handle but Tcp is told on this backend. */
-const NO_SOCKETS = 'Pipe and Signal on the iocp backend are not built yet (Tcp, Udp and Poll on a socket are)';
+const NO_SOCKETS = 'Signal on the iocp backend is not built yet (Tcp, Pipe, Udp and Poll on a socket are)';
 
 /**
  * The receiver of one overlapped operation's completion: what the map from OVERLAPPED address
@@ -181,10 +190,11 @@ export class IocpBackend implements Backend {
   }
 
   /**
-   * Associates a socket with the loop's port (CreateIoCompletionPort on an existing port, as
-   * uv__tcp_set_socket does), so its overlapped operations complete here with KEY_SOCKET.
+   * Associates a socket (or a named pipe's handle) with the loop's port (CreateIoCompletionPort
+   * on an existing port, as uv__tcp_set_socket and uv__pipe_attach_iocp do), so its overlapped
+   * operations complete here with KEY_SOCKET.
    */
-  associate(socket: number, k32: SocketKernel32): void {
+  associate(socket: number, k32: Pick<SocketKernel32, 'CreateIoCompletionPort'>): void {
     checkHandle(socket, 'a socket');
     if (this.port === 0) throw new UVError('EBADF', 'CreateIoCompletionPort', undefined, 'the loop is closed');
     if (k32.CreateIoCompletionPort(socket, this.port, KEY_SOCKET, 0) !== this.port) {
@@ -197,6 +207,11 @@ export class IocpBackend implements Backend {
     const ws = tryWinsock();
     if (ws instanceof Error) throw new UVError('ENOSYS', 'uv_tcp_init', undefined, ws.message);
     return openIocpTcp(this, ws, host);
+  }
+
+  /** uv_pipe_init on this backend: the named-pipe transport of iocp-pipe.ts for `host`. */
+  openPipe(host: PipeTransportHost): PipeTransport {
+    return openIocpPipe(this, host);
   }
 
   /** uv_poll_init_socket on this backend: IOCTL_AFD_POLL through a spare socket (iocp-poll.ts). */

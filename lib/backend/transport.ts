@@ -27,30 +27,25 @@ export interface TransportHost {
   closeDrained(): void;
 }
 
-/** A stream socket's operations, each named for the libuv function it stands for. */
-export interface StreamTransport {
-  /** uv_tcp_bind (uv__tcp_try_bind). */
-  bind(host: string, port: number, ipv6Only: boolean): void;
-  /** uv_listen (uv__tcp_listen). */
+/**
+ * What every stream transport does, whatever its sockets are named by: the stream core's part
+ * (listen, accept, read, write, shutdown, close), each named for the libuv function it stands
+ * for. {@link StreamTransport} (Tcp) and {@link PipeTransport} add how a socket is made and named.
+ */
+export interface StreamTransportCore {
+  /** uv_listen (uv__tcp_listen, uv__pipe_listen). */
   listen(backlog: number, onConnection: TransportErrorCallback): void;
   /** uv_accept: hands the announced connection to `client`, a transport of the same kind. */
-  accept(client: StreamTransport): void;
-  /** uv_tcp_connect (uv__tcp_connect). */
-  connect(host: string, port: number, cb: TransportErrorCallback): void;
+  accept(client: StreamTransportCore): void;
   /** uv_read_start / uv_read_stop. */
   readStart(cb: TransportReadCallback): void;
   readStop(): void;
-  /** uv_write (uv__tcp_write). */
+  /** uv_write (uv__tcp_write, uv__pipe_write). */
   write(data: Uint8Array, cb: TransportErrorCallback | undefined): void;
   /** uv_shutdown. */
   shutdown(cb: TransportErrorCallback | undefined): void;
   /** uv_stream_get_write_queue_size. */
   readonly writeQueueSize: number;
-  /** uv_tcp_getsockname / uv_tcp_getpeername. */
-  name(syscall: 'getsockname' | 'getpeername'): SocketAddress;
-  /** uv_tcp_nodelay / uv_tcp_keepalive; kept until the socket exists. */
-  setNoDelay(on: boolean): void;
-  setKeepAlive(on: boolean, delaySeconds: number): void;
   /** uv_close's first half: cancel what is in flight and close the socket. */
   close(): void;
   /**
@@ -60,6 +55,47 @@ export interface StreamTransport {
   holdClose(): boolean;
   /** uv__stream_destroy: whatever was never started fails with ECANCELED. */
   destroy(): void;
+}
+
+/** A TCP socket's operations, each named for the libuv function it stands for. */
+export interface StreamTransport extends StreamTransportCore {
+  /** uv_tcp_bind (uv__tcp_try_bind). */
+  bind(host: string, port: number, ipv6Only: boolean): void;
+  /** uv_tcp_connect (uv__tcp_connect). */
+  connect(host: string, port: number, cb: TransportErrorCallback): void;
+  /** uv_tcp_getsockname / uv_tcp_getpeername. */
+  name(syscall: 'getsockname' | 'getpeername'): SocketAddress;
+  /** uv_tcp_nodelay / uv_tcp_keepalive; kept until the socket exists. */
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean, delaySeconds: number): void;
+}
+
+/**
+ * A pipe's operations (libuv's uv_pipe_t on Windows: a named pipe, lib/backend/iocp-pipe.ts):
+ * sockets are named by a string, not a host and port.
+ */
+export interface PipeTransport extends StreamTransportCore {
+  /** uv_pipe_bind2: the first instance of the named pipe, made now; errors are thrown. */
+  bind(name: string): void;
+  /** uv_pipe_connect2: every error of the system's reaches `cb`, never inside the call. */
+  connect(name: string, cb: TransportErrorCallback): void;
+  /** uv_pipe_getsockname / uv_pipe_getpeername: the pipe's name, `''` for an unnamed end. */
+  name(syscall: 'getsockname' | 'getpeername'): string;
+}
+
+/** A one-shot loop timer a transport owns (libuv's uv_timer_t inside a uv_pipe_t, unreferenced). */
+export interface TransportTimer {
+  /** (Re)starts it: `cb` runs in the timers phase after `ms`, once. */
+  start(ms: number): void;
+  stop(): void;
+  /** Closes it for good; start() and stop() do nothing after. */
+  close(): void;
+}
+
+/** What a pipe transport needs from its handle beyond {@link TransportHost}. */
+export interface PipeTransportHost extends TransportHost {
+  /** A timer on the handle's loop that keeps the loop alive no more than libuv's eof_timer. */
+  timer(cb: () => void): TransportTimer;
 }
 
 /** What a {@link SocketPoller} calls back: the Poll handle it serves (lib/handles/poll.ts). */

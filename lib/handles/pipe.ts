@@ -13,6 +13,7 @@ import {
   UNIX_ABSTRACT_NAMES,
 } from '../../ffi/libc.js';
 import { openSocket, setNonBlocking } from '../backend/socket.js';
+import type { PipeTransport } from '../backend/transport.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop } from '../loop.js';
 import { decodeSockaddrUn, encodeSockaddrUn, sockaddrStorage } from '../sockaddr.js';
@@ -24,13 +25,17 @@ const ABSTRACT_NAMESPACE = UNIX_ABSTRACT_NAMES;
 
 /**
  * A Unix domain stream socket, or an fd the program already has (libuv's uv_pipe_t,
- * src/unix/pipe.c). Reading, writing, shutdown, listen and accept are {@link Stream}'s.
+ * src/unix/pipe.c); on Windows (the iocp backend) a named pipe (src/win/pipe.c). Reading,
+ * writing, shutdown, listen and accept are {@link Stream}'s.
  *
  * @remarks
  * The socket is made by bind() or connect(); open() wraps an existing fd instead (a pipe(2) end,
  * a terminal, a socket). Names are file system paths, or on Linux abstract names, which start
- * with a NUL character (`'\0name'`). libuv's IPC mode (uv_pipe_init's ipc flag), which passes
- * fds between processes, is not supported. Needs a backend that watches fds.
+ * with a NUL character (`'\0name'`). On Windows names are named-pipe names, `\\.\pipe\name`;
+ * a server keeps four instances of its pipe waiting for clients, as libuv does, and a shutdown
+ * follows libuv's Windows rules (see {@link Stream.shutdown}). libuv's IPC mode (uv_pipe_init's
+ * ipc flag), which passes fds between processes, is not supported. Needs a backend that watches
+ * fds, or the iocp backend.
  */
 export class Pipe extends Stream {
   /** The socket file bind() made, NUL-terminated, removed on close (pipe_fname); null if none. */
@@ -64,7 +69,9 @@ export class Pipe extends Stream {
    *
    * @param path - A file system path, or on Linux an abstract name starting with NUL, in UTF-8
    *   no longer than sun_path (108 bytes on Linux, 104 on macOS and FreeBSD). On Linux, `''`
-   *   binds a unique abstract name that the kernel picks, which {@link Pipe.address} tells.
+   *   binds a unique abstract name that the kernel picks, which {@link Pipe.address} tells. On
+   *   Windows a named pipe's name, `\\.\pipe\name`, where EADDRINUSE means another server
+   *   holds it.
    * @returns This handle.
    * @throws TypeError if `path` is not a string.
    * @throws {@link UVError} EINVAL if the name is too long (it is never cut short), is empty or
@@ -72,6 +79,12 @@ export class Pipe extends Stream {
    *   socket or is closing or closed; EADDRINUSE, EACCES or another code if bind(2) fails.
    */
   bind(path: string): this {
+    if (this.transport !== null) {
+      checkWindowsName(path, 'bind');
+      this.checkNotClosing('bind');
+      (this.transport as PipeTransport).bind(path);
+      return this;
+    }
     const name = pipeName(path, 'bind');
     this.checkNotClosing('bind');
     if (this.fd !== -1) throw new UVError('EINVAL', 'bind', undefined, 'the pipe already has a socket');
@@ -108,6 +121,12 @@ export class Pipe extends Stream {
    */
   connect(path: string, cb: ErrorCallback): void {
     checkFunction(cb, 'cb');
+    if (this.transport !== null) {
+      checkWindowsName(path, 'connect');
+      this.checkNotClosing('connect');
+      (this.transport as PipeTransport).connect(path, cb);
+      return;
+    }
     const name = pipeName(path, 'connect');
     this.checkNotClosing('connect');
     if (this.isConnecting()) throw new UVError('EALREADY', 'connect', undefined, 'a connect is already in progress');
@@ -147,11 +166,17 @@ export class Pipe extends Stream {
    * @throws RangeError if `fd` is not an integer from 0 to 2^31-1.
    * @throws {@link UVError} EBUSY if the pipe already has an fd; EEXIST if a handle of this loop
    *   already watches `fd`; EBADF if `fd` is not open; EPERM if the backend cannot watch it;
-   *   EINVAL if the pipe is closing or closed.
+   *   EINVAL if the pipe is closing or closed; ENOTSUP on Windows (the iocp backend), where
+   *   wrapping an existing handle is not built.
    */
   open(fd: number): this {
     checkFd(fd, 'fd');
     this.checkNotClosing('open');
+    if (this.transport !== null) {
+      // libuv takes a CRT fd (or a HANDLE) and finds whether it is overlapped; uvts has no CRT
+      // to ask for the HANDLE behind an fd, nor a pool-thread reader for a synchronous one.
+      throw new UVError('ENOTSUP', 'uv_pipe_open', undefined, 'Pipe.open() is not built on Windows (the iocp backend)');
+    }
     if (this.fd !== -1) throw new UVError('EBUSY', 'uv_pipe_open', undefined, 'the pipe already has an fd');
     if (this.loop.io.watcherOf(fd) !== undefined) {
       throw new UVError('EEXIST', 'uv_pipe_open', undefined, `fd ${fd} is already watched by a handle of this loop`);
@@ -214,6 +239,7 @@ export class Pipe extends Stream {
   }
 
   private name(syscall: 'getsockname' | 'getpeername'): string {
+    if (this.transport !== null) return (this.transport as PipeTransport).name(syscall);
     if (this.fd === -1) throw new UVError('EBADF', syscall, undefined, 'the pipe has no fd');
     names.fill(0);
     namesLen[0] = names.length;
@@ -268,4 +294,16 @@ function pipeName(path: unknown, syscall: 'bind' | 'connect'): Buffer {
 function nameError(errno: number, syscall: string, path: string): UVError {
   if (path.startsWith('\0')) return errnoError(errno, syscall, undefined, `abstract name ${JSON.stringify(path)}`);
   return errnoError(errno, syscall, path);
+}
+
+/**
+ * A named pipe's name, checked as uv_pipe_bind2 and uv_pipe_connect2 check it on Windows: a
+ * string, not empty, without NUL. The system judges the rest (a name outside `\\.\pipe\` is
+ * EACCES from bind(), ENOENT from connect()).
+ */
+function checkWindowsName(path: unknown, syscall: 'bind' | 'connect'): void {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${describe(path)}`);
+  if (path.length === 0) throw new UVError('EINVAL', syscall, undefined, 'the name is empty');
+  if (path.includes('\0'))
+    throw new UVError('EINVAL', syscall, undefined, `path must not contain NUL, got ${JSON.stringify(path)}`);
 }

@@ -12,7 +12,7 @@ import {
 } from '../../ffi/libc.js';
 import { IO_ERROR, IO_HANGUP, IO_READABLE, IO_WRITABLE } from '../backend/backend.js';
 import { acceptSocket } from '../backend/socket.js';
-import type { StreamTransport, TransportHost } from '../backend/transport.js';
+import type { PipeTransportHost, StreamTransportCore, TransportTimer } from '../backend/transport.js';
 import { sockaddrStorage } from '../sockaddr.js';
 import { type ErrorCallback, UVError, errnoError } from '../errors.js';
 import { checkLoop, libcForHandle, type Loop } from '../loop.js';
@@ -21,6 +21,7 @@ import { queueRemove } from '../queue.js';
 import { checkFunction, checkInteger, checkOptionalFunction, describe, INT32_MAX } from '../validate.js';
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
+import { Timer } from './timer.js';
 
 // Stream flags, as libuv's UV_HANDLE_* for streams.
 const READING = 1;
@@ -86,7 +87,7 @@ export abstract class Stream extends Handle {
    * completes operations instead of reporting readiness (iocp): chosen once, at init, and then
    * every operation goes to it. Null on the readiness backends, whose path below is unchanged.
    */
-  protected readonly transport: StreamTransport | null;
+  protected readonly transport: StreamTransportCore | null;
   private sflags = 0;
   /** IO_* events this stream wants from the backend now. */
   private events = 0;
@@ -116,13 +117,15 @@ export abstract class Stream extends Handle {
    */
   protected constructor(loop: Loop, init: 'uv_tcp_init' | 'uv_pipe_init') {
     checkLoop(loop);
-    const openTcp = init === 'uv_tcp_init' ? loop.io.openTcp : undefined;
-    if (openTcp !== undefined) {
+    const io = loop.io;
+    const open: ((host: PipeTransportHost) => StreamTransportCore) | undefined =
+      init === 'uv_tcp_init' ? io.openTcp : io.openPipe;
+    if (open !== undefined) {
       super(loop);
       // No libc on such a backend: every method that would read it goes to the transport first.
       this.libc = NO_LIBC;
       try {
-        this.transport = openTcp.call(loop.io, this.transportHost());
+        this.transport = open.call(io, this.transportHost());
       } catch (err) {
         loop.removeHandle(this);
         throw err;
@@ -137,12 +140,14 @@ export abstract class Stream extends Handle {
   }
 
   /** What the transport calls back: made once per handle, never per event. */
-  private transportHost(): TransportHost {
+  private transportHost(): PipeTransportHost {
+    const loop = this.loop;
     return {
-      loop: this.loop,
+      loop,
       setActive: (on) => (on ? this.markActive() : this.markInactive()),
       isClosing: () => this.isClosing(),
-      closeDrained: () => this.loop.makeClosePending(this),
+      closeDrained: () => loop.makeClosePending(this),
+      timer: (cb) => transportTimer(loop, cb),
     };
   }
 
@@ -206,7 +211,7 @@ export abstract class Stream extends Handle {
     if (client.loop !== this.loop)
       throw new UVError('EINVAL', 'uv_accept', undefined, 'client belongs to another loop');
     if (this.transport !== null) {
-      this.transport.accept(client.transport as StreamTransport);
+      this.transport.accept(client.transport as StreamTransportCore);
       return;
     }
     if (this.acceptedFd === -1)
@@ -722,3 +727,27 @@ const NO_LIBC = new Proxy({} as Libc, {
     throw new Error(`a stream on a completion-based backend has no libc (it read ${String(name)})`);
   },
 });
+
+/**
+ * A transport's timer (libuv's eof_timer of a Windows pipe): a Timer handle of the loop, as
+ * libuv's is a uv_timer_t, unreferenced so that it never keeps the loop alive on its own. It is
+ * made on first use; closing the loop's handles (walk) may close it first, and then it does
+ * nothing.
+ */
+function transportTimer(loop: Loop, cb: () => void): TransportTimer {
+  let timer: Timer | null = null;
+  const run = (): void => cb();
+  return {
+    start: (ms) => {
+      timer ??= new Timer(loop).unref();
+      if (!timer.isClosing()) timer.start(run, ms);
+    },
+    stop: () => {
+      if (timer !== null && !timer.isClosing()) timer.stop();
+    },
+    close: () => {
+      if (timer !== null && !timer.isClosing()) timer.close();
+      timer = null;
+    },
+  };
+}

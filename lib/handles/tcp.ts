@@ -19,6 +19,7 @@ import {
   TCP_NODELAY,
 } from '../../ffi/libc.js';
 import { openSocket } from '../backend/socket.js';
+import type { StreamTransport } from '../backend/transport.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop } from '../loop.js';
 import { decodeSockaddr, encodeSockaddr, sockaddrStorage, type SocketAddress } from '../sockaddr.js';
@@ -95,7 +96,7 @@ export class Tcp extends Stream {
     if (this.transport !== null) {
       // Windows has no balancing of a port's connections among sockets (libuv refuses it too).
       if (reusePort) throw new UVError('ENOTSUP', 'bind', undefined, 'reusePort: Windows does not spread connections');
-      this.transport.bind(host, port, ipv6Only);
+      (this.transport as StreamTransport).bind(host, port, ipv6Only);
       return this;
     }
     const { sa, family } = encodeSockaddr(this.libc, host, port, 'bind');
@@ -141,7 +142,7 @@ export class Tcp extends Stream {
     checkFunction(cb, 'cb');
     this.checkNotClosing('connect');
     if (this.transport !== null) {
-      this.transport.connect(host, port, cb);
+      (this.transport as StreamTransport).connect(host, port, cb);
       return;
     }
     if (this.isConnecting()) throw new UVError('EALREADY', 'connect', undefined, 'a connect is already in progress');
@@ -195,7 +196,7 @@ export class Tcp extends Stream {
   setNoDelay(on: boolean): this {
     checkBoolean(on, 'on');
     if (this.transport !== null) {
-      this.transport.setNoDelay(on);
+      (this.transport as StreamTransport).setNoDelay(on);
       return this;
     }
     if (this.fd !== -1) this.setOption(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, 'setsockopt');
@@ -222,7 +223,7 @@ export class Tcp extends Stream {
     // Linux refuses a TCP_KEEPIDLE above MAX_TCP_KEEPIDLE (32767 s); refused here, no option is half set.
     checkInteger(delaySeconds, 'delaySeconds', 0, MAX_KEEPIDLE);
     if (this.transport !== null) {
-      this.transport.setKeepAlive(on, delaySeconds);
+      (this.transport as StreamTransport).setKeepAlive(on, delaySeconds);
       return this;
     }
     if (this.fd !== -1) this.applyKeepAlive(on, delaySeconds);
@@ -255,7 +256,7 @@ export class Tcp extends Stream {
   }
 
   private name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
-    if (this.transport !== null) return this.transport.name(syscall);
+    if (this.transport !== null) return (this.transport as StreamTransport).name(syscall);
     // As uv_tcp_getsockname: a bind that failed is reported here too, not a name it never got.
     if (this.delayedError !== null && this.bindTarget !== '')
       throw errnoError(this.delayedError.errno, syscall, undefined, this.bindTarget);
