@@ -59,6 +59,7 @@ export WINEDEBUG=-all WINEPREFIX="${wine_prefix:-$cache/prefix}" WINEDLLOVERRIDE
 if [ ! -f "$WINEPREFIX/.uvts-win10" ]; then
   echo "making the Wine prefix $WINEPREFIX"
   rm -rf "$WINEPREFIX"
+  mkdir -p "$(dirname "$WINEPREFIX")" || skipped "cannot create the folder of $WINEPREFIX"
   # wineboot reports an error about syswow64 with wine64 alone; it is harmless.
   "$wine" wineboot --init >/dev/null 2>&1 </dev/null
   "$wine" winecfg /v win10 >/dev/null 2>&1 </dev/null || skipped "winecfg /v win10 failed"
