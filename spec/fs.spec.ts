@@ -10,9 +10,16 @@ import { basename, join } from 'node:path';
 import { Loop, Request, Stats, UVError, fs, threadpool } from '../lib/index.js';
 import { nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-support.js';
 import { heap } from '../lib/shared-heap.js';
-import { closeLoop, unixOnlyFile } from './support.js';
+import test from 'ava';
+import { errnoOf } from '../lib/errors.js';
+import { closeLoop, unixOnly } from './support.js';
 
-const test = unixOnlyFile("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows");
+/** A serial spec that does not apply on Windows, with the reason (support.ts's unixOnly). */
+const unixSerial = (reason: string): typeof test.serial => unixOnly(reason, test.serial);
+const WINE_SYMLINKS =
+  "under Wine 8 a symlink Node's fs.symlinkSync made cannot be opened (Node's own statSync gets ENOENT): unchecked on Windows";
+const MODES = 'Unix only: checks permission bits, where Windows has only the read-only attribute';
+const FIFOS = 'Unix only: pins the pool with FIFOs (mkfifo), which Windows does not have';
 
 const { constants } = nodeFs;
 
@@ -55,7 +62,7 @@ function statFields(s: Stats | nodeFs.Stats): Record<string, number> {
 
 // 1. Every operation, success path.
 
-test.serial("stat, lstat and fstat give every field of Node's fs.Stats, and the type predicates", (t) => {
+unixSerial(WINE_SYMLINKS)("stat, lstat and fstat give every field of Node's fs.Stats, and the type predicates", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -104,7 +111,7 @@ test.serial("stat, lstat and fstat give every field of Node's fs.Stats, and the 
   closeLoop(t, loop);
 });
 
-test.serial('open with string and numeric flags, write and read at a position and at the current one, close', (t) => {
+unixSerial(MODES)('open with string and numeric flags, write and read at a position and at the current one, close', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const a = join(dir, 'a');
@@ -265,7 +272,7 @@ test.serial('readFile and writeFile, with strings, Uint8Arrays and paths too lon
   closeLoop(t, loop);
 });
 
-test.serial('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
+unixSerial(MODES)('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const sub = join(dir, 'sub');
@@ -402,7 +409,7 @@ test.serial('rename, copyfile (and COPYFILE_EXCL), ftruncate, fsync, fdatasync',
   closeLoop(t, loop);
 });
 
-test.serial('access, chmod, utime (Date and seconds), link, symlink, readlink, realpath', (t) => {
+unixSerial(`${MODES}; ${WINE_SYMLINKS}`)('access, chmod, utime (Date and seconds), link, symlink, readlink, realpath', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -487,7 +494,7 @@ test.serial('access, chmod, utime (Date and seconds), link, symlink, readlink, r
 
 // 2. Errors: only through the callback, with Node's shape.
 
-test.serial("errors come through the callback, never thrown, and read as Node's", (t) => {
+unixSerial('not yet checked on Windows: one of its node:fs reference calls does not fail there')("errors come through the callback, never thrown, and read as Node's", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -619,7 +626,7 @@ test.serial('EBADF from fstat, close, read and write of a closed fd', (t) => {
   };
   for (const [name, node] of Object.entries(ref)) {
     t.is(errs[name]?.code, 'EBADF', name);
-    t.is(errs[name]?.errno, -9, name);
+    t.is(errs[name]?.errno, errnoOf('EBADF'), name);
     t.is(errs[name]?.syscall, name, `${name}: syscall`);
     sameAsNode(t, errs[name], node, name);
   }
@@ -925,7 +932,7 @@ test.serial('5 loops with 1000 stats each: past the 4096 of the submission ring'
 
 // 7. Zero-copy with SharedArrayBuffers.
 
-test.serial('fs.read into a SharedArrayBuffer is filled in place by the pool thread, before any callback', (t) => {
+unixSerial(FIFOS)('fs.read into a SharedArrayBuffer is filled in place by the pool thread, before any callback', (t) => {
   const loop = new Loop();
   warmPool(t, loop); // the pool is up: the wait below runs no loop
   const dir = scratchDir();
@@ -977,7 +984,7 @@ test.serial('fs.read into a SharedArrayBuffer is filled in place by the pool thr
 
 // The pool thread reads straight into the caller's memory, as libuv's uv_buf_t and Node's own
 // fs.read do: a plain Buffer is filled by the read(2) itself, before the callback runs.
-test.serial('fs.read into a plain Buffer is filled in place by the pool thread, before the callback', (t) => {
+unixSerial('Unix only: reads the fd offset from /proc/self/fdinfo')('fs.read into a plain Buffer is filled in place by the pool thread, before the callback', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -1006,7 +1013,7 @@ test.serial('fs.read into a plain Buffer is filled in place by the pool thread, 
   closeLoop(t, loop);
 });
 
-test.serial('fs.write from a SharedArrayBuffer: the file has the bytes before the loop runs', (t) => {
+unixSerial(FIFOS)('fs.write from a SharedArrayBuffer: the file has the bytes before the loop runs', (t) => {
   const loop = new Loop();
   warmPool(t, loop);
   const dir = scratchDir();
@@ -1035,7 +1042,7 @@ test.serial('fs.write from a SharedArrayBuffer: the file has the bytes before th
 
 // 8. cancel().
 
-test.serial('cancel() of a queued fs request: true, and ECANCELED from inside run(); the others complete', (t) => {
+unixSerial(FIFOS)('cancel() of a queued fs request: true, and ECANCELED from inside run(); the others complete', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
@@ -1093,7 +1100,7 @@ test.serial('cancel() of a queued fs request: true, and ECANCELED from inside ru
 // A request cancelled from the ring has handed its slot to the pool, which frees it. A second
 // cancel() before the callback must not touch shared memory: it once compare-exchanged the
 // word at offset 0, the heap's lock, and succeeded whenever another thread held the lock.
-test.serial(
+unixSerial(FIFOS)(
   'a second cancel() of a request cancelled from the ring returns false, whatever the heap lock holds',
   (t) => {
     const loop = new Loop();
@@ -1120,3 +1127,40 @@ test.serial(
     closeLoop(t, loop);
   },
 );
+
+// An fd is the process's, numbered as Node's fs numbers its own (on Windows, node.exe's C runtime
+// table, ffi/win32-fs.ts): one Node's fs opened reads through uvts, and one uvts opened through
+// Node's fs, and either closes the other's.
+test.serial("fds are Node's: uvts reads an fd node:fs opened, node:fs reads and closes one uvts opened", (t) => {
+  const loop = new Loop();
+  const file = join(scratchDir(), 'file');
+  nodeFs.writeFileSync(file, 'shared fds');
+  const nodeFd = nodeFs.openSync(file, 'r');
+  const buf = Buffer.alloc(16);
+  let read = -1;
+  let uvFd = -1;
+  fs.read(loop, nodeFd, buf, 0, 16, 0, (err, n) => {
+    t.is(err, null);
+    read = n ?? -1;
+  });
+  fs.open(loop, file, 'r', 0, (err, fd) => {
+    t.is(err, null);
+    uvFd = fd ?? -1;
+  });
+  t.false(loop.run());
+  t.is(buf.toString('utf8', 0, read), 'shared fds');
+  t.not(uvFd, nodeFd);
+  const back = Buffer.alloc(16);
+  t.is(nodeFs.readSync(uvFd, back, 0, 16, 0), 10);
+  t.is(back.toString('utf8', 0, 10), 'shared fds');
+  nodeFs.closeSync(uvFd);
+  let closed: UVError | null = null;
+  fs.close(loop, nodeFd, (err) => {
+    closed = err;
+  });
+  t.false(loop.run());
+  t.is(closed, null);
+  t.throws(() => nodeFs.fstatSync(nodeFd), { code: 'EBADF' });
+  t.throws(() => nodeFs.fstatSync(uvFd), { code: 'EBADF' });
+  closeLoop(t, loop);
+});

@@ -82,7 +82,7 @@ unixOnly('needs the iocp backend (not built yet)')(
   },
 );
 
-unixOnly("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows")(
+test(
   'uvts fs requests and fs.promises in flight together, each with its own answer',
   async (t) => {
     const loop = new Loop();

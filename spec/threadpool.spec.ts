@@ -107,7 +107,7 @@ test.serial('completions run in the order the pool finished them, not the order 
   closeLoop(t, loop);
 });
 
-unixOnly("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows", test.serial)(
+test.serial(
   'slow work holds at most ceil(size / 2) threads, and fs requests keep moving meanwhile',
   (t) => {
     const loop = new Loop();
