@@ -367,7 +367,8 @@ let loaded: Win32Fs | Error | undefined;
  */
 export function tryWin32Fs(): Win32Fs | Error {
   if (loaded !== undefined) return loaded;
-  if (process.platform !== 'win32') return (loaded = new Error(`the Windows file calls are not on ${process.platform}`));
+  if (process.platform !== 'win32')
+    return (loaded = new Error(`the Windows file calls are not on ${process.platform}`));
   if (process.arch !== 'x64' && process.arch !== 'arm64')
     return (loaded = new Error(`uvts binds kernel32 on x64 and arm64 Windows only, not on ${process.arch}`));
   const driver = driverName();

@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 // refuses, and a pool thread dies in the ways a program can make it die. Each must end in a clear
 // error for the request it touches and nothing lost for the others.
 
-
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
 function run(
@@ -31,20 +30,17 @@ test("the worker that first used the pool ends: the main loop's 100 stats and 10
   t.deepEqual(out, { workerExit: 0, stats: 100, works: 10, errors: [] });
 });
 
-test(
-  'a program that ends while pool threads are still starting exits cleanly, 12 times of 12, whether it returns or calls process.exit()',
-  (t) => {
-    // A worker terminated inside koffi's addon initialization aborted the whole process ("FATAL
-    // ERROR: ... napi_throw"): 12 exits in 30 of this program, before the exit waited for binds.
-    for (let i = 0; i < 12; i++) {
-      const r = spawnSync(process.execPath, [fixture('fault-quick-exit'), i % 2 === 0 ? 'return' : 'exit'], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      t.is(r.status, 0, `run ${i}: ${r.stderr}`);
-    }
-  },
-);
+test('a program that ends while pool threads are still starting exits cleanly, 12 times of 12, whether it returns or calls process.exit()', (t) => {
+  // A worker terminated inside koffi's addon initialization aborted the whole process ("FATAL
+  // ERROR: ... napi_throw"): 12 exits in 30 of this program, before the exit waited for binds.
+  for (let i = 0; i < 12; i++) {
+    const r = spawnSync(process.execPath, [fixture('fault-quick-exit'), i % 2 === 0 ? 'return' : 'exit'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    t.is(r.status, 0, `run ${i}: ${r.stderr}`);
+  }
+});
 
 test('a process whose worker thread was the first to use the FFI driver exits cleanly', (t) => {
   const { out, stderr, status } = run([fixture('fault-worker-first')]);

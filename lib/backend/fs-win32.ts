@@ -105,7 +105,7 @@ import {
 } from '../requests/fs-ops.js';
 import { Stats, WIN32_STAT_BYTES } from '../requests/stats.js';
 import { heap, heapReaches } from '../shared-heap.js';
-import { NO_VALUE, op } from '../threadpool/op.js';
+import { op } from '../threadpool/op.js';
 import { fail, reserveData, reserveOut } from '../threadpool/slot-data.js';
 import {
   A0,
@@ -329,11 +329,6 @@ function openPath(b: Bound, path: number, access: number, disposition: number, f
   return Number(b.w.CreateFileW(path, access, FILE_SHARE_ALL, 0, disposition, flags, 0));
 }
 
-/** A u64 the scratch block holds at `at` (two u32 halves), as a double: exact below 2^53. */
-function u64(b: Bound, at: number): number {
-  return b.view.getUint32(at, true) + b.view.getUint32(at + 4, true) * 2 ** 32;
-}
-
 /** 100 ns ticks between 1601-01-01 and 1970-01-01, in seconds. */
 const EPOCH_SECONDS = 11644473600;
 
@@ -489,7 +484,18 @@ function fstatHandle(b: Bound, handle: number, record: number): number {
  */
 function readlinkHandle(b: Bound, handle: number): string | number {
   const { w, at, view, bytes } = b;
-  if (w.DeviceIoControl(handle, FSCTL_GET_REPARSE_POINT, 0, 0, at + REPARSE, MAXIMUM_REPARSE_DATA_BUFFER_SIZE, at + COUNT, 0) === 0)
+  if (
+    w.DeviceIoControl(
+      handle,
+      FSCTL_GET_REPARSE_POINT,
+      0,
+      0,
+      at + REPARSE,
+      MAXIMUM_REPARSE_DATA_BUFFER_SIZE,
+      at + COUNT,
+      0,
+    ) === 0
+  )
     return lastError(w);
   const tag = view.getUint32(REPARSE + REPARSE_DATA_BUFFER.tag, true);
   const nameOffset = view.getUint16(REPARSE + REPARSE_DATA_BUFFER.substituteOffset, true);
@@ -504,7 +510,9 @@ function readlinkHandle(b: Bound, handle: number): string | number {
   }
   if (tag === IO_REPARSE_TAG_LX_SYMLINK) {
     const length = view.getUint16(REPARSE + REPARSE_DATA_BUFFER.dataLength, true) - 4;
-    return Buffer.from(bytes.buffer, bytes.byteOffset + REPARSE + REPARSE_DATA_BUFFER.lxTarget, length).toString('utf8');
+    return Buffer.from(bytes.buffer, bytes.byteOffset + REPARSE + REPARSE_DATA_BUFFER.lxTarget, length).toString(
+      'utf8',
+    );
   }
   if (tag === IO_REPARSE_TAG_MOUNT_POINT) {
     const target = wideAt(bytes, REPARSE + REPARSE_DATA_BUFFER.mountPointPath + nameOffset, nameBytes >> 1);
@@ -574,7 +582,7 @@ function openArgs(flags: number, mode: number): OpenArgs | null {
   let attributes = FILE_ATTRIBUTE_NORMAL;
   // A new file the mode (less the umask) leaves unwritable is made read-only. process.umask()
   // reads the CRT's umask, the one libuv's _umask reads.
-  if ((flags & O_CREAT) !== 0 && ((mode & ~process.umask()) & S_IWRITE) === 0) attributes |= FILE_ATTRIBUTE_READONLY;
+  if ((flags & O_CREAT) !== 0 && (mode & ~process.umask() & S_IWRITE) === 0) attributes |= FILE_ATTRIBUTE_READONLY;
   if ((flags & O_TEMPORARY) !== 0) {
     attributes |= FILE_FLAG_DELETE_ON_CLOSE | FILE_ATTRIBUTE_TEMPORARY;
     access |= DELETE;
@@ -648,7 +656,14 @@ function closeFd(b: Bound, fd: number): number {
  * through an OVERLAPPED, with the file position put back afterwards as libuv does (a
  * positioned read on Unix leaves it alone). Returns the bytes moved, or -(Win32 error).
  */
-function transfer(b: Bound, handle: number, writing: boolean, address: number, length: number, position: number): number {
+function transfer(
+  b: Bound,
+  handle: number,
+  writing: boolean,
+  address: number,
+  length: number,
+  position: number,
+): number {
   const { w, view, at } = b;
   let overlapped = 0;
   let restore = false;
@@ -889,14 +904,23 @@ function unlinkOrRmdir(slot: Slot, rmdir: boolean): void {
       // A second handle for the attributes, as libuv opens one (Wine refuses
       // FILE_WRITE_ATTRIBUTES asked for with DELETE, its bug 50771).
       const writer = Number(
-        w.ReOpenFile(handle, FILE_WRITE_ATTRIBUTES, FILE_SHARE_ALL, FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS),
+        w.ReOpenFile(
+          handle,
+          FILE_WRITE_ATTRIBUTES,
+          FILE_SHARE_ALL,
+          FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS,
+        ),
       );
       if (writer === INVALID_HANDLE_VALUE) {
         failWin(slot, lastError(w));
         return;
       }
       b.bytes.fill(0, BASIC, BASIC + FILE_BASIC_INFO.size);
-      view.setUint32(BASIC + FILE_BASIC_INFO.attributes, (attributes & ~FILE_ATTRIBUTE_READONLY) | FILE_ATTRIBUTE_ARCHIVE, true);
+      view.setUint32(
+        BASIC + FILE_BASIC_INFO.attributes,
+        (attributes & ~FILE_ATTRIBUTE_READONLY) | FILE_ATTRIBUTE_ARCHIVE,
+        true,
+      );
       const ok = w.SetFileInformationByHandle(writer, FILE_BASIC_INFO_CLASS, at + BASIC, FILE_BASIC_INFO.size);
       const basicError = ok === 0 ? lastError(w) : 0;
       w.CloseHandle(writer);
@@ -987,7 +1011,13 @@ function runMkdtemp(slot: Slot): void {
 function runReaddir(slot: Slot): void {
   const b = win('scandir');
   const { w, at, view, bytes } = b;
-  const dir = openPath(b, pathAddress(slot, b), FILE_LIST_DIRECTORY | SYNCHRONIZE, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS);
+  const dir = openPath(
+    b,
+    pathAddress(slot, b),
+    FILE_LIST_DIRECTORY | SYNCHRONIZE,
+    OPEN_EXISTING,
+    FILE_FLAG_BACKUP_SEMANTICS,
+  );
   if (dir === INVALID_HANDLE_VALUE) {
     failWin(slot, lastError(w));
     return;
@@ -1098,7 +1128,11 @@ function runAccess(slot: Slot): void {
     failWin(slot, lastError(b.w));
     return;
   }
-  if ((int(slot, A1) & W_OK) !== 0 && (attributes & FILE_ATTRIBUTE_READONLY) !== 0 && (attributes & FILE_ATTRIBUTE_DIRECTORY) === 0)
+  if (
+    (int(slot, A1) & W_OK) !== 0 &&
+    (attributes & FILE_ATTRIBUTE_READONLY) !== 0 &&
+    (attributes & FILE_ATTRIBUTE_DIRECTORY) === 0
+  )
     failCode(slot, 'EPERM');
 }
 
@@ -1157,7 +1191,15 @@ function runSymlink(slot: Slot): void {
 function runReadlink(slot: Slot): void {
   const b = win('readlink');
   const handle = Number(
-    b.w.CreateFileW(pathAddress(slot, b), 0, 0, 0, OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, 0),
+    b.w.CreateFileW(
+      pathAddress(slot, b),
+      0,
+      0,
+      0,
+      OPEN_EXISTING,
+      FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS,
+      0,
+    ),
   );
   if (handle === INVALID_HANDLE_VALUE) {
     failWin(slot, lastError(b.w));
