@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Bound, DriverName, Libc, Table } from './libc.js';
 import { bindFfiRs, bindFfiRsTable, preloadFfiRs } from './ffi-rs.js';
 import { bindKoffi, bindKoffiTable } from './koffi.js';
@@ -60,4 +61,28 @@ export function tryLibc(): Libc | Error {
 export function bindTable<T extends Table>(table: T, paths: readonly string[], key: string): Bound<T> {
   const name = driverName();
   return bindGuarded(name, () => (name === 'koffi' ? bindKoffiTable(table, paths) : bindFfiRsTable(table, paths, key)));
+}
+
+let addresser: ((view: ArrayBufferView) => number) | Error | undefined;
+
+/**
+ * How to take a view's address for a `ptr` parameter: libc's driver where libc loads, and on
+ * Windows, which has no libc for uvts, koffi's (the one driver that binds kernel32 there).
+ * The Error says why neither can be had.
+ */
+export function tryAddressOf(): ((view: ArrayBufferView) => number) | Error {
+  if (addresser !== undefined) return addresser;
+  const libc = tryLibc();
+  if (!(libc instanceof Error)) return (addresser = libc.addressOf);
+  if (process.platform !== 'win32' || driverName() !== 'koffi') return (addresser = libc);
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    addresser = (view: ArrayBufferView): number => {
+      void view.buffer; // materializes a small on-heap typed array, so its address stays put
+      return Number(koffi.address(view));
+    };
+  } catch (err) {
+    addresser = err instanceof Error ? err : new Error(String(err));
+  }
+  return addresser;
 }

@@ -1,15 +1,11 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { unixOnly } from './support.js';
 
 // Faults of the thread pool, tested like features (docs/design.md, on testing), each in a child
 // process of its own: the thread that first used the pool ends, Node runs with flags a Worker
 // refuses, and a pool thread dies in the ways a program can make it die. Each must end in a clear
 // error for the request it touches and nothing lost for the others.
-
-/** The fixtures that make fs requests (every one but the heap-limit one's). */
-const fsTest = unixOnly("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows");
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
@@ -28,28 +24,25 @@ function run(
   return { out, stderr: r.stderr, status: r.status };
 }
 
-fsTest("the worker that first used the pool ends: the main loop's 100 stats and 10 queueWork all complete", (t) => {
+test("the worker that first used the pool ends: the main loop's 100 stats and 10 queueWork all complete", (t) => {
   const { out, stderr, status } = run([fixture('fault-owner-exits')]);
   t.is(status, 0, stderr);
   t.deepEqual(out, { workerExit: 0, stats: 100, works: 10, errors: [] });
 });
 
-fsTest(
-  'a program that ends while pool threads are still starting exits cleanly, 12 times of 12, whether it returns or calls process.exit()',
-  (t) => {
-    // A worker terminated inside koffi's addon initialization aborted the whole process ("FATAL
-    // ERROR: ... napi_throw"): 12 exits in 30 of this program, before the exit waited for binds.
-    for (let i = 0; i < 12; i++) {
-      const r = spawnSync(process.execPath, [fixture('fault-quick-exit'), i % 2 === 0 ? 'return' : 'exit'], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      t.is(r.status, 0, `run ${i}: ${r.stderr}`);
-    }
-  },
-);
+test('a program that ends while pool threads are still starting exits cleanly, 12 times of 12, whether it returns or calls process.exit()', (t) => {
+  // A worker terminated inside koffi's addon initialization aborted the whole process ("FATAL
+  // ERROR: ... napi_throw"): 12 exits in 30 of this program, before the exit waited for binds.
+  for (let i = 0; i < 12; i++) {
+    const r = spawnSync(process.execPath, [fixture('fault-quick-exit'), i % 2 === 0 ? 'return' : 'exit'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    t.is(r.status, 0, `run ${i}: ${r.stderr}`);
+  }
+});
 
-fsTest('a process whose worker thread was the first to use the FFI driver exits cleanly', (t) => {
+test('a process whose worker thread was the first to use the FFI driver exits cleanly', (t) => {
   const { out, stderr, status } = run([fixture('fault-worker-first')]);
   t.deepEqual(out, { workerExit: 0 });
   t.is(status, 0, stderr);
@@ -61,7 +54,7 @@ for (const flags of [
   ['--stack-size=2000'],
   ['--title=uvts-spec', '--no-warnings'],
 ]) {
-  fsTest(`pool threads start under node ${flags.join(' ')}`, (t) => {
+  test(`pool threads start under node ${flags.join(' ')}`, (t) => {
     const { out, stderr, status } = run([...flags, fixture('fault-flags')]);
     t.is(status, 0, stderr);
     t.is(out.stat, true);
@@ -86,7 +79,7 @@ const deaths: [string, RegExp, string[]][] = [
   ['neverSettles', /exited with code 0/, []],
 ];
 for (const [how, message, flags] of deaths) {
-  fsTest(`a pool thread that dies (${how}) fails only its request, and its replacement serves the next`, (t) => {
+  test(`a pool thread that dies (${how}) fails only its request, and its replacement serves the next`, (t) => {
     const { out, stderr, status } = run([...flags, fixture('fault-thread-dies'), how], { UVTS_THREADPOOL_SIZE: '2' });
     t.is(status, 0, stderr);
     const fault = out.fault as { code?: unknown; message: string } | undefined;

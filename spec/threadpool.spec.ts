@@ -15,7 +15,7 @@ import {
   type Address,
 } from '../lib/index.js';
 import { GATE_KEY, MOST, RUNNING, TICKETS } from './fixtures/pool-work.js';
-import { closeLoop, unixOnly } from './support.js';
+import { closeLoop } from './support.js';
 
 // The thread pool, as docs/semantics.md describes it: one pool per process, completions in the poll
 // phase and in completion order, cancel while queued only, slow work on at most half the pool, and
@@ -107,33 +107,30 @@ test.serial('completions run in the order the pool finished them, not the order 
   closeLoop(t, loop);
 });
 
-unixOnly("the pool's fs ops call Linux's libc (statx, getdents64), not ported to Windows", test.serial)(
-  'slow work holds at most ceil(size / 2) threads, and fs requests keep moving meanwhile',
-  (t) => {
-    const loop = new Loop();
-    const size = threadpool.size;
-    const limit = Math.ceil(size / 2);
-    Atomics.store(gate, MOST, 0);
-    const tickets = Array.from({ length: size + 2 }, () => ticket());
-    let held = 0;
-    for (const k of tickets) queueWork(loop, { filename: work, name: 'hold', args: [k] }, () => held++);
-    waitForRunning(limit);
-    // Every slow request that could start has; fs still has threads of its own.
-    let stats = 0;
-    for (let i = 0; i < 20; i++)
-      fs.stat(loop, '/', (err) => {
-        if (err === null) stats++;
-      });
-    while (stats < 20) loop.run('once');
-    t.is(stats, 20, 'fs requests completed while slow work filled its share of the pool');
-    t.is(held, 0);
-    for (const k of tickets) release(k);
-    loop.run();
-    t.is(held, tickets.length);
-    t.is(Atomics.load(gate, MOST), limit, `never more than ${limit} slow requests at once`);
-    closeLoop(t, loop);
-  },
-);
+test.serial('slow work holds at most ceil(size / 2) threads, and fs requests keep moving meanwhile', (t) => {
+  const loop = new Loop();
+  const size = threadpool.size;
+  const limit = Math.ceil(size / 2);
+  Atomics.store(gate, MOST, 0);
+  const tickets = Array.from({ length: size + 2 }, () => ticket());
+  let held = 0;
+  for (const k of tickets) queueWork(loop, { filename: work, name: 'hold', args: [k] }, () => held++);
+  waitForRunning(limit);
+  // Every slow request that could start has; fs still has threads of its own.
+  let stats = 0;
+  for (let i = 0; i < 20; i++)
+    fs.stat(loop, '/', (err) => {
+      if (err === null) stats++;
+    });
+  while (stats < 20) loop.run('once');
+  t.is(stats, 20, 'fs requests completed while slow work filled its share of the pool');
+  t.is(held, 0);
+  for (const k of tickets) release(k);
+  loop.run();
+  t.is(held, tickets.length);
+  t.is(Atomics.load(gate, MOST), limit, `never more than ${limit} slow requests at once`);
+  closeLoop(t, loop);
+});
 
 test.serial(
   'cancel() against a pool whose slow share is saturated: queued work and lookups are cancelled, running work is not',

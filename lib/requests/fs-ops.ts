@@ -1,4 +1,4 @@
-import { tryLibc } from '../../ffi/driver.js';
+import { tryAddressOf } from '../../ffi/driver.js';
 import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
@@ -107,13 +107,13 @@ export interface Dirent {
 }
 
 /** libuv's UV__IO_MAX_BYTES: one read(2) asks for no more (Linux caps a transfer there too). */
-const IO_MAX = 0x7ffff000;
+export const IO_MAX = 0x7ffff000;
 /** Node's kIoMaxLength: readFile refuses a larger file (ERR_FS_FILE_TOO_LARGE), as Node does. */
-const READ_FILE_MAX = 2 ** 31 - 1;
+export const READ_FILE_MAX = 2 ** 31 - 1;
 /** Node's kReadFileUnknownBufferLength: the chunk readFile reads a file of unknown size in. */
-const UNKNOWN_CHUNK = 64 * 1024;
+export const UNKNOWN_CHUNK = 64 * 1024;
 /** A2 of read, write and writeFile: the loop had no FFI driver to take the buffer's address. */
-const NO_DRIVER = 1;
+export const NO_DRIVER = 1;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -191,14 +191,14 @@ function putI64(at: number, value: number): void {
  * addressOf() has materialized it. Returns -1 when no FFI driver loads: the op then fails
  * with ENOSYS through its callback.
  */
-function addressIn(view: Uint8Array, offset: number): number {
-  const libc = tryLibc();
-  if (libc instanceof Error) return -1;
-  return libc.addressOf(view) + offset;
+export function addressIn(view: Uint8Array, offset: number): number {
+  const addressOf = tryAddressOf();
+  if (addressOf instanceof Error) return -1;
+  return addressOf(view) + offset;
 }
 
 /** Sets F2 to the address (A2 NO_DRIVER if there is none) and keeps the view alive. */
-function encodeBytes(slot: Slot, req: { state: unknown }, view: Uint8Array, offset: number): void {
+export function encodeBytes(slot: Slot, req: { state: unknown }, view: Uint8Array, offset: number): void {
   const at = addressIn(view, offset);
   setInt(slot, A2, at < 0 ? NO_DRIVER : 0);
   setFloat(slot, F2, Math.max(at, 0));
@@ -206,7 +206,7 @@ function encodeBytes(slot: Slot, req: { state: unknown }, view: Uint8Array, offs
 }
 
 /** Pool side: fails the op with ENOSYS if the loop had no driver. */
-function noDriver(slot: Slot): boolean {
+export function noDriver(slot: Slot): boolean {
   if (int(slot, A2) !== NO_DRIVER) return false;
   fail(slot, ENOSYS);
   return true;
@@ -412,20 +412,20 @@ function runWrite(slot: Slot, { libc }: PoolContext): void {
 // (request.ts), so no turn that would close the fd is ever skipped.
 
 /** A0 of readFile: the turn the pool thread runs. */
-const OPEN = 0;
+export const OPEN = 0;
 /** Reads until the target is full or EOF, then closes: a file of known size. */
-const READ_ALL = 1;
+export const READ_ALL = 1;
 /** Reads until the chunk is full (closing only at EOF): a file of unknown size. */
-const READ_CHUNK = 2;
-const CLOSE = 3;
+export const READ_CHUNK = 2;
+export const CLOSE = 3;
 /** A2 of readFile after a turn: the pool thread has closed the fd. */
-const CLOSED = 1;
+export const CLOSED = 1;
 
 /** readFile's syscall indexes; only open's errors name the path, as Node's do. */
-const RF_OPEN = 0;
-const RF_FSTAT = 1;
-const RF_READ = 2;
-const RF_CLOSE = 3;
+export const RF_OPEN = 0;
+export const RF_FSTAT = 1;
+export const RF_READ = 2;
+export const RF_CLOSE = 3;
 
 /** Node's ERR_FS_FILE_TOO_LARGE: a RangeError with a code, as Node's fs.readFile reports it. */
 export class FileTooLargeError extends RangeError {
@@ -589,16 +589,16 @@ function decodeReadFile(slot: Slot, req: { state: unknown }): Buffer | typeof AG
 
 /** The error a request gets when no FFI driver loads on the loop's thread. */
 function noDriverError(): Error {
-  const libc = tryLibc();
-  return libc instanceof Error ? libc : new Error('uvts: no FFI driver');
+  const addressOf = tryAddressOf();
+  return addressOf instanceof Error ? addressOf : new Error('uvts: no FFI driver');
 }
 
 // writeFile (Node's writeFile with flag 'w', in one turn): open, write every byte from the
 // caller's memory by address, close.
 
-const WF_OPEN = 0;
-const WF_WRITE = 1;
-const WF_CLOSE = 2;
+export const WF_OPEN = 0;
+export const WF_WRITE = 1;
+export const WF_CLOSE = 2;
 
 function runWriteFile(slot: Slot, { libc, base }: PoolContext): void {
   if (noDriver(slot)) return;
@@ -636,10 +636,10 @@ function runWriteFile(slot: Slot, { libc, base }: PoolContext): void {
 // packed as [type byte][name][NUL] per entry, into the OUT area or a heap block.
 
 const DIRENT_BUFFER = 32 * 1024;
-const TYPE_FILE = 1;
-const TYPE_DIR = 2;
-const TYPE_LINK = 3;
-const TYPE_OTHER = 4;
+export const TYPE_FILE = 1;
+export const TYPE_DIR = 2;
+export const TYPE_LINK = 3;
+export const TYPE_OTHER = 4;
 const DIRENT_TYPES: readonly DirentType[] = ['other', 'file', 'dir', 'link', 'other'];
 const RD_SCANDIR = 0;
 const RD_LSTAT = 1;
@@ -789,9 +789,9 @@ function decodeReaddir(slot: Slot): Dirent[] {
 // error both fds are closed and the destination removed. Node reports every error as
 // 'copyfile', naming both paths.
 
-const COPYFILE_EXCL = 1;
-const COPYFILE_FICLONE = 2;
-const COPYFILE_FICLONE_FORCE = 4;
+export const COPYFILE_EXCL = 1;
+export const COPYFILE_FICLONE = 2;
+export const COPYFILE_FICLONE_FORCE = 4;
 /** The scratch block of one copyfile: the destination's statx, two timespecs, an off_t, a statfs. */
 const CF_STATX = 0;
 const CF_TIMES = STATX_BYTES;

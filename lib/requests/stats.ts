@@ -2,7 +2,40 @@ import { constants } from 'node:fs';
 import { STATX } from '../../ffi/os/linux.js';
 import { heap } from '../shared-heap.js';
 
-// Decoding struct statx (its layout: STATX in ffi/os/linux.ts) into Node's fs.Stats fields.
+// Decoding struct statx (its layout: STATX in ffi/os/linux.ts) into Node's fs.Stats fields, or
+// the record the Windows fs ops write (WIN32_STAT below).
+
+// The stat record of the Windows fs ops (lib/backend/fs-win32.ts): the uv_stat_t libuv's
+// fs__stat_assign_statbuf fills, one Float64 a field, already as Node's numbers (times in ms),
+// because no C struct stands between the kernel32 calls and this decoder there:
+//
+//   Float64 word | field       | Float64 word | field
+//   -------------+-------------+--------------+--------------
+//   0            | dev         | 7            | ino
+//   1            | mode        | 8            | size
+//   2            | nlink       | 9            | blocks
+//   3            | uid         | 10           | atimeMs
+//   4            | gid         | 11           | mtimeMs
+//   5            | rdev        | 12           | ctimeMs
+//   6            | blksize     | 13           | birthtimeMs
+export const WIN32_STAT_FIELDS = [
+  'dev',
+  'mode',
+  'nlink',
+  'uid',
+  'gid',
+  'rdev',
+  'blksize',
+  'ino',
+  'size',
+  'blocks',
+  'atimeMs',
+  'mtimeMs',
+  'ctimeMs',
+  'birthtimeMs',
+] as const;
+/** The record's size in bytes (it starts 8-aligned, in a slot's OUT area). */
+export const WIN32_STAT_BYTES = WIN32_STAT_FIELDS.length * 8;
 
 const TWO_32 = 2 ** 32;
 
@@ -93,6 +126,16 @@ export class Stats {
     s.mtimeMs = ms((at + STATX.mtime) >> 2);
     s.ctimeMs = ms((at + STATX.ctime) >> 2);
     s.birthtimeMs = ms((at + STATX.btime) >> 2);
+    return s;
+  }
+
+  /** Reads the Windows stat record (WIN32_STAT_FIELDS) at byte offset `at` (8-aligned) of the heap. */
+  /** @internal */
+  static fromWin32(at: number): Stats {
+    const s = new Stats();
+    const f64 = heap.f64;
+    for (let i = 0; i < WIN32_STAT_FIELDS.length; i++)
+      s[WIN32_STAT_FIELDS[i] as (typeof WIN32_STAT_FIELDS)[number]] = f64[(at >> 3) + i] as number;
     return s;
   }
 
