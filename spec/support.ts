@@ -302,6 +302,16 @@ export function openFds(): string[] {
   return readdirSync('/proc/self/fd').sort();
 }
 
+/**
+ * The fds open now that were not in `before` (an openFds() list): what was opened since and not
+ * closed. An fd that closed meanwhile is no leak of the spec's (a pool thread an earlier spec
+ * started may still be winding down and closing its own), so it is not counted.
+ */
+export function fdsOpenedSince(before: readonly string[]): string[] {
+  const was = new Set(before);
+  return openFds().filter((fd) => !was.has(fd));
+}
+
 /** Whether `loop` polls through libkqueue, whose differences from a real kqueue some specs name. */
 export function viaLibkqueue(loop: { backend: string }): boolean {
   return loop.backend === 'kqueue' && process.platform === 'linux';
