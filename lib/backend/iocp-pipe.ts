@@ -1,10 +1,9 @@
 import { FILE_PIPE_LOCAL_INFORMATION, PIPE, tryPipes, type Pipes } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
-import type { Loop, PendingWork } from '../loop.js';
-import { type QueueNode, queueRemove } from '../queue.js';
 import { queueWork } from '../requests/work.js';
 import { describe } from '../validate.js';
 import type { CompletionOwner, IocpBackend } from './iocp.js';
+import { IocpTransport, OverlappedRequest, WriteQueue, type WriteRequest } from './iocp-requests.js';
 import type {
   PipeTransport,
   PipeTransportHost,
@@ -21,8 +20,8 @@ import type {
 // OVERLAPPED back, through IocpBackend's owners map (expect / dispatch), as iocp-socket.ts's do.
 //
 // Memory an operation hands the kernel lives in a block of its request's own, an ArrayBuffer
-// made for it, whose address is taken once (see iocp-socket.ts for why it cannot move or be
-// freed while the kernel may write it: the owners map holds the request until its completion):
+// made for it, whose address is taken once (iocp-requests.ts's OverlappedRequest, which says
+// why it cannot move or be freed while the kernel may write it):
 //
 //   REQUEST_BLOCK
 //   offset | field                         | size
@@ -81,8 +80,6 @@ const READ_SIZE = 64 * 1024;
 /** A read this big is handed over in its buffer; a smaller one is copied (stream.ts's HAND_OVER). */
 const HAND_OVER = READ_SIZE / 2;
 const MAX_ROUNDS = 32;
-/** WriteFile's count is a DWORD; larger writes are refused before they reach it. */
-const MAX_WRITE = 0x7fffffff;
 
 // State bits (libuv's UV_HANDLE_* for Windows pipes).
 const READABLE = 1;
@@ -102,20 +99,15 @@ const DUE_ACCEPT = 8;
 
 let readBuffer: Buffer | undefined;
 
-/** One overlapped operation's request: its pinned block and whom its completion goes to. */
-class Request {
-  readonly block: Uint8Array;
-  readonly u32: Uint32Array;
-  readonly address: number;
-  constructor(pipes: Pipes) {
-    const buffer = new ArrayBuffer(BLOCK_SIZE);
-    this.block = new Uint8Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.address = pipes.addressOf(this.block);
+class ReadRequest extends OverlappedRequest implements CompletionOwner {
+  constructor(
+    pipes: Pipes,
+    private readonly pipe: IocpPipe,
+  ) {
+    super(pipes, BLOCK_SIZE);
   }
-
-  reset(): void {
-    this.u32.fill(0);
+  onCompletion(status: number, _bytes: number): void {
+    this.pipe.onRead(status);
   }
 
   /** HasOverlappedIoCompleted: Internal is no longer STATUS_PENDING. */
@@ -124,20 +116,8 @@ class Request {
   }
 }
 
-class ReadRequest extends Request implements CompletionOwner {
-  constructor(
-    pipes: Pipes,
-    private readonly pipe: IocpPipe,
-  ) {
-    super(pipes);
-  }
-  onCompletion(status: number, _bytes: number): void {
-    this.pipe.onRead(status);
-  }
-}
-
 /** uv_pipe_accept_t: one instance of the server's pipe, waiting for a client. */
-class AcceptRequest extends Request implements CompletionOwner {
+class AcceptRequest extends OverlappedRequest implements CompletionOwner {
   handle = -1;
   /** Connected, not yet accepted: the server's pending_accepts list. */
   next: AcceptRequest | null = null;
@@ -145,49 +125,34 @@ class AcceptRequest extends Request implements CompletionOwner {
     pipes: Pipes,
     private readonly pipe: IocpPipe,
   ) {
-    super(pipes);
+    super(pipes, BLOCK_SIZE);
   }
   onCompletion(status: number, _bytes: number): void {
     this.pipe.onAccept(this, status);
   }
 }
 
-/** uv_write_t on a pipe: one WriteFile, its buffer kept referenced until the completion. */
-class WriteRequest extends Request implements CompletionOwner {
-  next: WriteRequest | null = null;
-  data: Uint8Array | null = null;
-  cb: TransportErrorCallback | undefined = undefined;
-  queued = 0;
-  done = false;
-  status = 0;
-  pipe: IocpPipe | null = null;
-  onCompletion(status: number, _bytes: number): void {
-    (this.pipe as IocpPipe).onWrite(this, status);
-  }
-}
-
+/** Write requests (uv_write_t on a pipe: one WriteFile each) for the next writes, as iocp-socket.ts's. */
 const spareWrites: WriteRequest[] = [];
 const MAX_SPARE_WRITES = 64;
+
+/** uv__process_pipe_write_req's error: the NTSTATUS as a Windows error, a closed reader EPIPE. */
+function writeError(status: number): UVError {
+  return winError(writeCode(ntstatusToWin32(status)), 'write');
+}
 
 /**
  * A Pipe handle's named pipe on the iocp backend (libuv's uv_pipe_t on Windows): a server with
  * its pending instances, or one connection (a client's, or one a server accepted). Implements
  * {@link PipeTransport} for lib/handles/stream.ts and pipe.ts.
  */
-export class IocpPipe implements PipeTransport, PendingWork {
-  qnext: QueueNode = this;
-  qprev: QueueNode = this;
-  private readonly loop: Loop;
+export class IocpPipe extends IocpTransport<PipeTransportHost> implements PipeTransport {
   /** The connection's HANDLE, -1 if none (a server's instances are in `instances`). */
   private handle = -1;
   /** The name bound, or connected to (a client's, an accepted connection's peer). */
   private pipeName = '';
   private wideName: Buffer | null = null;
   private state = 0;
-  private pending = 0;
-  private holding = false;
-  private due = 0;
-  private fed = false;
   /** The pipe's event for reads that must not reach the port (libuv's read_req.event_handle). */
   private event = 0;
 
@@ -214,30 +179,24 @@ export class IocpPipe implements PipeTransport, PendingWork {
   /** Instances a client connected to before ConnectNamedPipe (ERROR_PIPE_CONNECTED). */
   private acceptReady: AcceptRequest[] = [];
 
-  /** Writes asked for while connecting, sent once the connection is made. */
-  private waitingHead: WriteRequest | null = null;
-  private waitingTail: WriteRequest | null = null;
-  private sentHead: WriteRequest | null = null;
-  private sentTail: WriteRequest | null = null;
-  private writesInFlight = 0;
-  private queuedBytes = 0;
-  private shutting = false;
-  private shutdownCb: TransportErrorCallback | undefined = undefined;
+  /** Writes asked for while connecting wait; callbacks run in write order; the shutdown after them. */
+  private readonly writes: WriteQueue;
   /** A FlushFileBuffers of the shutdown's is on a pool thread. */
   private flushing = false;
   /** libuv's eof_timer: made by a successful shutdown of a readable pipe. */
   private eofTimer: TransportTimer | null = null;
 
   constructor(
-    private readonly io: IocpBackend,
+    io: IocpBackend,
     private readonly pipes: Pipes,
-    private readonly host: PipeTransportHost,
+    host: PipeTransportHost,
   ) {
-    this.loop = host.loop;
+    super(io, host);
+    this.writes = new WriteQueue(this.loop, this, pipes, BLOCK_SIZE, spareWrites, MAX_SPARE_WRITES, writeError);
   }
 
   get writeQueueSize(): number {
-    return this.queuedBytes;
+    return this.writes.bytes;
   }
 
   /**
@@ -354,44 +313,20 @@ export class IocpPipe implements PipeTransport, PendingWork {
 
   /** uv__pipe_write_data: one overlapped WriteFile per write; the pipe keeps their order. */
   write(data: Uint8Array, cb: TransportErrorCallback | undefined): void {
-    if (this.host.isClosing() || (this.handle === -1 && !this.connecting)) {
-      this.loop.failLater(cb, new UVError('EBADF', 'uv_write', undefined, 'the stream is closed or not open'));
-      return;
-    }
-    if ((this.state & WRITABLE) === 0)
-      throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
-    if (data.length > MAX_WRITE) throw new RangeError(`data must be at most ${MAX_WRITE} bytes, got ${data.length}`);
-    const req = spareWrites.pop() ?? new WriteRequest(this.pipes);
-    req.data = data;
-    req.cb = cb;
-    req.pipe = this;
-    this.loop.activeReqs++;
-    if (this.connecting) {
-      // libuv has no pipe to write to yet; as the stream core does for Tcp, it waits.
-      req.queued = data.length;
-      this.queuedBytes += data.length;
-      if (this.waitingTail === null) this.waitingHead = req;
-      else this.waitingTail.next = req;
-      this.waitingTail = req;
-      return;
-    }
-    this.send(req);
+    const open = !this.host.isClosing() && (this.handle !== -1 || this.connecting);
+    const req = this.writes.request(data, cb, open, (this.state & WRITABLE) !== 0);
+    if (req === null) return;
+    // libuv has no pipe to write to yet; as the stream core does for Tcp, it waits.
+    if (this.connecting) this.writes.wait(req);
+    else this.send(req);
   }
 
   /** uv_shutdown: once every write is back, uv__pipe_shutdown from the pending phase. */
   shutdown(cb: TransportErrorCallback | undefined): void {
-    if (this.host.isClosing() || (this.handle === -1 && !this.connecting)) {
-      this.loop.failLater(cb, new UVError('EBADF', 'uv_shutdown', undefined, 'the stream is closed or not open'));
-      return;
-    }
-    if ((this.state & (WRITABLE | SHUT)) !== WRITABLE || this.shutting) {
-      throw new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the stream is not connected, or already shut down');
-    }
-    this.shutting = true;
-    this.shutdownCb = cb;
+    const open = !this.host.isClosing() && (this.handle !== -1 || this.connecting);
+    if (!this.writes.shutdown(cb, open, (this.state & (WRITABLE | SHUT)) === WRITABLE)) return;
     this.state &= ~WRITABLE;
-    this.loop.activeReqs++;
-    if (!this.connecting && this.writesInFlight === 0) this.feed(DUE_SHUTDOWN);
+    if (!this.connecting && this.writes.inFlight === 0) this.feed(DUE_SHUTDOWN);
   }
 
   /** uv_pipe_getsockname / uv_pipe_getpeername, as libuv answers them on Windows. */
@@ -406,11 +341,7 @@ export class IocpPipe implements PipeTransport, PendingWork {
 
   /** uv__pipe_close: cancel every operation in flight, close every handle of the pipe's. */
   close(): void {
-    if (this.fed) {
-      queueRemove(this);
-      this.fed = false;
-    }
-    this.due = 0;
+    this.unfeed();
     this.state &= ~(READING | READABLE | WRITABLE | LISTENING);
     const k32 = this.pipes.k32;
     this.closeHandle();
@@ -432,15 +363,6 @@ export class IocpPipe implements PipeTransport, PendingWork {
     this.eofTimer?.close();
   }
 
-  holdClose(): boolean {
-    if (this.pending === 0) return false;
-    if (!this.holding) {
-      this.holding = true;
-      this.loop.activeReqs++;
-    }
-    return true;
-  }
-
   /** uv__stream_destroy's part for what never reached the kernel: ECANCELED, in order. */
   destroy(): void {
     if (this.connecting) {
@@ -448,22 +370,12 @@ export class IocpPipe implements PipeTransport, PendingWork {
       this.connectError = null;
       this.finish(this.connectCb, new UVError('ECANCELED', 'uv_connect', undefined, 'the handle was closed'));
     }
-    for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
-      this.queuedBytes -= req.queued;
-      const cb = this.release(req);
-      this.finish(cb, new UVError('ECANCELED', 'uv_write', undefined, 'the handle was closed'));
-    }
-    if (this.shutting) {
-      this.shutting = false;
-      this.finish(this.shutdownCb, new UVError('ECANCELED', 'uv_shutdown', undefined, 'the handle was closed'));
-    }
+    this.writes.cancel();
   }
 
   /** The pending phase: what must not run inside the call that asked for it. */
   runPending(): void {
-    this.fed = false;
-    const due = this.due;
-    this.due = 0;
+    const due = this.takeDue();
     if ((due & DUE_CONNECT) !== 0 && this.connecting) this.connectDone();
     if ((due & DUE_READ_ERROR) !== 0 && this.readErrorCode !== 0) {
       const code = this.readErrorCode;
@@ -482,7 +394,7 @@ export class IocpPipe implements PipeTransport, PendingWork {
         if ((this.state & LISTENING) !== 0) (this.connectionCb as TransportErrorCallback)(err);
       }
     }
-    if ((due & DUE_SHUTDOWN) !== 0 && this.shutting && !this.connecting && this.writesInFlight === 0)
+    if ((due & DUE_SHUTDOWN) !== 0 && this.writes.shutting && !this.connecting && this.writes.inFlight === 0)
       this.shutdownNow();
   }
 
@@ -490,7 +402,7 @@ export class IocpPipe implements PipeTransport, PendingWork {
 
   /** uv__process_pipe_read_req: the zero-byte read says data, the end, or an error is there. */
   onRead(status: number): void {
-    this.pending--;
+    this.back();
     this.readPosted = false;
     this.eofTimer?.stop();
     try {
@@ -511,31 +423,23 @@ export class IocpPipe implements PipeTransport, PendingWork {
     }
   }
 
-  /** uv__process_pipe_write_req, in write order (see iocp-socket.ts's onWrite). */
+  /**
+   * uv__process_pipe_write_req, in write order (iocp-requests.ts's WriteQueue). Once the last
+   * write is back, a shutdown asked for goes on at once, as Tcp's does.
+   */
   onWrite(req: WriteRequest, status: number): void {
-    this.pending--;
-    req.done = true;
-    req.status = status;
+    this.back();
     try {
-      for (let head = this.sentHead; head?.done; head = this.sentHead) {
-        this.sentHead = head.next;
-        if (this.sentHead === null) this.sentTail = null;
-        head.next = null;
-        this.writesInFlight--;
-        this.queuedBytes -= head.queued;
-        const code = head.status;
-        const cb = this.release(head);
-        this.finish(cb, code === 0 ? null : winError(writeCode(ntstatusToWin32(code)), 'write'));
-      }
+      this.writes.completed(req, status);
     } finally {
-      if (this.shutting && this.writesInFlight === 0 && this.handle !== -1) this.shutdownNow();
+      if (this.writes.shutting && this.writes.inFlight === 0 && this.handle !== -1) this.shutdownNow();
       this.settle();
     }
   }
 
   /** uv__process_pipe_accept_req: announce the client, or wait again on a new instance. */
   onAccept(req: AcceptRequest, status: number): void {
-    this.pending--;
+    this.back();
     try {
       if (this.host.isClosing() || (this.state & LISTENING) === 0) {
         if (req.handle !== -1) {
@@ -705,13 +609,8 @@ export class IocpPipe implements PipeTransport, PendingWork {
       this.state &= ~(READABLE | WRITABLE);
       // Closing: destroy() cancels the writes and the shutdown after this callback, in order.
       if (!this.host.isClosing()) {
-        for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
-          this.queuedBytes -= req.queued;
-          const wcb = this.release(req);
-          this.loop.activeReqs--;
-          this.loop.failLater(wcb, new UVError('ECANCELED', 'uv_write', undefined, 'the connection failed'));
-        }
-        if (this.shutting) this.feed(DUE_SHUTDOWN);
+        this.writes.failWaiting();
+        if (this.writes.shutting) this.feed(DUE_SHUTDOWN);
       }
       this.finish(cb, err);
       return;
@@ -720,23 +619,11 @@ export class IocpPipe implements PipeTransport, PendingWork {
       this.finish(cb, null);
     } finally {
       if (this.handle !== -1 && !this.host.isClosing()) {
-        for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
-          this.queuedBytes -= req.queued;
-          this.send(req);
-        }
+        for (let req = this.writes.takeWaiting(); req !== null; req = this.writes.takeWaiting()) this.send(req);
         if ((this.state & READING) !== 0 && !this.readPosted) this.postRead();
-        if (this.shutting && this.writesInFlight === 0) this.feed(DUE_SHUTDOWN);
+        if (this.writes.shutting && this.writes.inFlight === 0) this.feed(DUE_SHUTDOWN);
       }
     }
-  }
-
-  private takeWaiting(): WriteRequest | null {
-    const req = this.waitingHead;
-    if (req === null) return null;
-    this.waitingHead = req.next;
-    if (this.waitingHead === null) this.waitingTail = null;
-    req.next = null;
-    return req;
   }
 
   /** uv__set_pipe_handle: byte mode, waiting; on the loop's port. Throws; the caller closes it. */
@@ -854,31 +741,25 @@ export class IocpPipe implements PipeTransport, PendingWork {
     (this.readCb as TransportReadCallback)(err, null);
   }
 
+  /** uv__pipe_write_data's WriteFile. */
   private send(req: WriteRequest): void {
     const data = req.data as Uint8Array;
     req.reset();
-    req.queued = 0;
-    req.done = false;
     this.start(req);
     const k32 = this.pipes.k32;
     const at = data.length === 0 ? req.address + 32 : this.pipes.addressOf(data);
+    let held = false;
     if (k32.WriteFile(this.handle, at, data.length, 0, req.address) === 0) {
       const code = k32.GetLastError();
       if (code !== PIPE.ERROR_IO_PENDING) {
         this.abort(req);
-        const cb = this.release(req);
-        this.loop.activeReqs--;
-        this.loop.failLater(cb, winError(writeCode(code), 'write'));
+        this.writes.refused(req, winError(writeCode(code), 'write'));
         return;
       }
       // The pipe's buffer is full until the reader takes more: it counts in the queue size.
-      req.queued = data.length;
-      this.queuedBytes += data.length;
+      held = true;
     }
-    this.writesInFlight++;
-    if (this.sentTail === null) this.sentHead = req;
-    else this.sentTail.next = req;
-    this.sentTail = req;
+    this.writes.started(req, held);
   }
 
   /**
@@ -891,8 +772,7 @@ export class IocpPipe implements PipeTransport, PendingWork {
     if (this.host.isClosing()) return;
     if (this.handle === -1) {
       // The connect failed (or the eof timer closed the pipe): nothing to shut down.
-      this.shutting = false;
-      this.finish(this.shutdownCb, new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the pipe is not connected'));
+      this.writes.shutdownDone(new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the pipe is not connected'));
       return;
     }
     if (this.flushing) return;
@@ -907,7 +787,7 @@ export class IocpPipe implements PipeTransport, PendingWork {
       this.flushing = true;
       queueWork(this.loop, { filename: PIPE_WAIT_MODULE, name: 'flushPipe', args: [this.handle] }, (err, result) => {
         this.flushing = false;
-        if (!this.shutting || this.host.isClosing()) return;
+        if (!this.writes.shutting || this.host.isClosing()) return;
         const code = err === null ? (result as number) : -3;
         this.shutdownDone(code === 0 ? true : err instanceof UVError ? err : winError(code, 'shutdown'));
       });
@@ -918,14 +798,13 @@ export class IocpPipe implements PipeTransport, PendingWork {
 
   /** uv__process_pipe_shutdown_req. */
   private shutdownDone(drained: true | UVError): void {
-    this.shutting = false;
     if (this.handle === -1) {
-      this.finish(this.shutdownCb, new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the pipe is not connected'));
+      this.writes.shutdownDone(new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the pipe is not connected'));
       return;
     }
     if (drained instanceof UVError) {
       this.state |= WRITABLE;
-      this.finish(this.shutdownCb, drained);
+      this.writes.shutdownDone(drained);
       return;
     }
     this.state |= SHUT;
@@ -935,7 +814,7 @@ export class IocpPipe implements PipeTransport, PendingWork {
     } else {
       this.closeHandle();
     }
-    this.finish(this.shutdownCb, null);
+    this.writes.shutdownDone(null);
   }
 
   /** FilePipeLocalInformation of `handle`, as a view of the scratch block's ULONGs from 0. */
@@ -969,46 +848,6 @@ export class IocpPipe implements PipeTransport, PendingWork {
     if (this.pending !== 0) k32.CancelIoEx(this.handle, 0);
     k32.CloseHandle(this.handle);
     this.handle = -1;
-  }
-
-  /** Lets go of a write's buffer and callback, and keeps the request for the next write. */
-  private release(req: WriteRequest): TransportErrorCallback | undefined {
-    const cb = req.cb;
-    req.cb = undefined;
-    req.data = null;
-    req.pipe = null;
-    req.queued = 0;
-    if (spareWrites.length < MAX_SPARE_WRITES) spareWrites.push(req);
-    return cb;
-  }
-
-  private finish(cb: TransportErrorCallback | undefined, err: UVError | null): void {
-    this.loop.activeReqs--;
-    if (cb !== undefined) cb(err);
-  }
-
-  private feed(what: number): void {
-    this.due |= what;
-    if (this.fed) return;
-    this.fed = true;
-    this.loop.feedPending(this);
-  }
-
-  private settle(): void {
-    if (this.pending !== 0 || !this.holding) return;
-    this.holding = false;
-    this.loop.activeReqs--;
-    this.host.closeDrained();
-  }
-
-  private start(req: Request & CompletionOwner): void {
-    this.io.expect(req.address, req);
-    this.pending++;
-  }
-
-  private abort(req: Request): void {
-    this.io.unexpect(req.address);
-    this.pending--;
   }
 }
 

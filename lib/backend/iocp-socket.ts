@@ -5,15 +5,13 @@ import {
   WIN_SOCKADDR_IN6,
   WIN_SOCKADDR_STORAGE,
   WS,
-  WSABUF,
   type Winsock,
 } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
-import type { Loop, PendingWork } from '../loop.js';
-import { type QueueNode, queueRemove } from '../queue.js';
 import type { SocketAddress } from '../sockaddr.js';
 import { checkInteger, describe } from '../validate.js';
 import type { CompletionOwner, IocpBackend } from './iocp.js';
+import { IocpTransport, OverlappedRequest, WriteQueue, type WriteRequest } from './iocp-requests.js';
 import type { StreamTransport, TransportErrorCallback, TransportHost, TransportReadCallback } from './transport.js';
 
 // TCP over overlapped sockets, for the iocp backend (libuv's src/win/tcp.c): the operations
@@ -22,7 +20,7 @@ import type { StreamTransport, TransportErrorCallback, TransportHost, TransportR
 //
 // Memory an operation hands the kernel (its OVERLAPPED, the WSABUF and DWORDs beside it, what
 // AcceptEx writes the addresses into) is written after the call returns, so it lives in a
-// block of its request's own, laid out as below:
+// block of its request's own (iocp-requests.ts's OverlappedRequest), laid out as below:
 //
 //   REQUEST_BLOCK
 //   offset | field                         | size
@@ -34,16 +32,11 @@ import type { StreamTransport, TransportErrorCallback, TransportHost, TransportR
 //   56     | (padding)                     | 8
 //   64     | AcceptEx's output (accepts)   | 288  two (SOCKADDR_STORAGE + 16) address slots
 //
-// Why a block cannot move or go away while its operation is pending: each is a view on an
-// ArrayBuffer made for it (`new ArrayBuffer`), whose backing store V8 allocates outside the JS
-// heap and never moves (only the small typed arrays V8 keeps inside the heap move, and they
-// are never used here); its address is taken once. Its request object holds it, and the
-// backend's owners map holds the request from before the call that starts the operation until
-// its completion is dispatched, even after the handle is closed and dropped by the user, so
-// the garbage collector cannot free it while the kernel may still write it. A written buffer
-// is the user's Uint8Array: its address is taken through addressOf(), which moves an in-heap
-// typed array out of the heap for good, and the write request keeps it referenced until the
-// completion.
+// Why a block cannot move or go away while its operation is pending: iocp-requests.ts says (an
+// ArrayBuffer of its own, held by the owners map until the completion, even after the handle
+// is closed and dropped by the user). A written buffer is the user's Uint8Array: its address
+// is taken through addressOf(), which moves an in-heap typed array out of the heap for good,
+// and the write request keeps it referenced until the completion.
 //
 // Departures from libuv, each for a reason:
 // - FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not set: every operation that starts, even one
@@ -66,8 +59,6 @@ const READ_SIZE = 64 * 1024;
 const HAND_OVER = READ_SIZE / 2;
 /** As uv__read: at most 32 reads per completion, so one busy peer cannot starve the loop. */
 const MAX_ROUNDS = 32;
-/** WSABUF's len is a ULONG: larger writes are refused before they reach Winsock. */
-const MAX_WRITE = 0x7fffffff;
 
 // State bits (libuv's UV_HANDLE_* for Windows TCP).
 const READABLE = 1;
@@ -85,29 +76,7 @@ const DUE_ACCEPT_ERROR = 8;
 
 let readBuffer: Buffer | undefined;
 
-/** One overlapped operation's request: its pinned block and whom its completion goes to. */
-class Request {
-  readonly block: Uint8Array;
-  readonly u32: Uint32Array;
-  readonly address: number;
-  constructor(ws: Winsock, size: number) {
-    const buffer = new ArrayBuffer(size);
-    this.block = new Uint8Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.address = ws.addressOf(this.block);
-  }
-
-  /** Zeroes the OVERLAPPED and the DWORDs, and points the WSABUF at `len` bytes at `buf`. */
-  reset(buf: number, len: number): void {
-    this.u32.fill(0, 0, BLOCK.size >> 2);
-    const u32 = this.u32;
-    u32[BLOCK.wsabuf >> 2] = len;
-    u32[(BLOCK.wsabuf + WSABUF.buf) >> 2] = buf % 2 ** 32;
-    u32[((BLOCK.wsabuf + WSABUF.buf) >> 2) + 1] = Math.floor(buf / 2 ** 32);
-  }
-}
-
-class ReadRequest extends Request implements CompletionOwner {
+class ReadRequest extends OverlappedRequest implements CompletionOwner {
   constructor(
     ws: Winsock,
     private readonly socket: IocpTcp,
@@ -119,7 +88,7 @@ class ReadRequest extends Request implements CompletionOwner {
   }
 }
 
-class ConnectRequest extends Request implements CompletionOwner {
+class ConnectRequest extends OverlappedRequest implements CompletionOwner {
   constructor(
     ws: Winsock,
     private readonly socket: IocpTcp,
@@ -131,7 +100,7 @@ class ConnectRequest extends Request implements CompletionOwner {
   }
 }
 
-class AcceptRequest extends Request implements CompletionOwner {
+class AcceptRequest extends OverlappedRequest implements CompletionOwner {
   /** The socket AcceptEx fills, made before it starts (as libuv's accept_socket). */
   accepted = -1;
   constructor(
@@ -145,49 +114,27 @@ class AcceptRequest extends Request implements CompletionOwner {
   }
 }
 
-/** uv_write_t on Windows: one WSASend, its buffer kept referenced until the completion. */
-class WriteRequest extends Request implements CompletionOwner {
-  next: WriteRequest | null = null;
-  data: Uint8Array | null = null;
-  cb: TransportErrorCallback | undefined = undefined;
-  /** Bytes counted in the write queue size while the send is pending (libuv's queued_bytes). */
-  queued = 0;
-  /** The completion came back, with this NTSTATUS: waiting for the writes before it. */
-  done = false;
-  status = 0;
-  socket: IocpTcp | null = null;
-  constructor(ws: Winsock) {
-    super(ws, BLOCK.size);
-  }
-  onCompletion(status: number, _bytes: number): void {
-    (this.socket as IocpTcp).onWrite(this, status);
-  }
-}
-
 /**
- * Write requests whose sends are over, for the next writes: a write then allocates nothing
- * but the first time. Capped, so a burst of writes does not keep its blocks forever.
+ * Write requests (uv_write_t: one WSASend each) whose sends are over, for the next writes: a
+ * write then allocates nothing but the first time. Capped, so a burst of writes does not keep
+ * its blocks forever.
  */
 const spareWrites: WriteRequest[] = [];
 const MAX_SPARE_WRITES = 64;
+
+/** uv__process_tcp_write_req's error: the NTSTATUS as a Winsock error. */
+function writeError(status: number): UVError {
+  return ntstatusError(status, 'write');
+}
 
 /**
  * A Tcp handle's socket on the iocp backend (libuv's uv_tcp_t on Windows, src/win/tcp.c):
  * implements {@link StreamTransport} for lib/handles/stream.ts and tcp.ts.
  */
-export class IocpTcp implements StreamTransport, PendingWork {
-  qnext: QueueNode = this;
-  qprev: QueueNode = this;
-  private readonly loop: Loop;
+export class IocpTcp extends IocpTransport implements StreamTransport {
   private sock = -1;
   private family: 4 | 6 = 4;
   private state = 0;
-  /** Operations in flight: their completions have not come back yet (libuv's reqs_pending). */
-  private pending = 0;
-  /** The close waits for `pending` to reach 0 and holds the loop open meanwhile. */
-  private holding = false;
-  private due = 0;
-  private fed = false;
 
   private readCb: TransportReadCallback | undefined = undefined;
   private readRequest: ReadRequest | null = null;
@@ -206,35 +153,27 @@ export class IocpTcp implements StreamTransport, PendingWork {
   private acceptedSocket = -1;
   private acceptError: UVError | null = null;
 
-  /** Writes asked for while connecting, sent once the connection is made. */
-  private waitingHead: WriteRequest | null = null;
-  private waitingTail: WriteRequest | null = null;
   /**
-   * Sends in flight, in the order they were made. The port may hand their completions back in
-   * another order (cancelled ones come back last first under Wine), but write callbacks run in
-   * write order, as on the readiness path: a completion waits here for those before it.
+   * Writes in write order, and the shutdown after them: those asked for while connecting wait
+   * for the connection; write callbacks run in write order, as on the readiness path.
    */
-  private sentHead: WriteRequest | null = null;
-  private sentTail: WriteRequest | null = null;
-  private writesInFlight = 0;
-  private queuedBytes = 0;
-  private shutting = false;
-  private shutdownCb: TransportErrorCallback | undefined = undefined;
+  private readonly writes: WriteQueue;
 
   private noDelay = false;
   private keepAlive = false;
   private keepAliveDelay = 0;
 
   constructor(
-    private readonly io: IocpBackend,
+    io: IocpBackend,
     private readonly ws: Winsock,
-    private readonly host: TransportHost,
+    host: TransportHost,
   ) {
-    this.loop = host.loop;
+    super(io, host);
+    this.writes = new WriteQueue(this.loop, this, ws, BLOCK.size, spareWrites, MAX_SPARE_WRITES, writeError);
   }
 
   get writeQueueSize(): number {
-    return this.queuedBytes;
+    return this.writes.bytes;
   }
 
   /** uv__tcp_try_bind. EADDRINUSE waits for listen, connect or getsockname, as libuv delays it. */
@@ -331,43 +270,19 @@ export class IocpTcp implements StreamTransport, PendingWork {
 
   /** uv__tcp_write: one WSASend per write; Winsock keeps their order. */
   write(data: Uint8Array, cb: TransportErrorCallback | undefined): void {
-    if (this.sock === -1 || this.host.isClosing()) {
-      this.loop.failLater(cb, new UVError('EBADF', 'uv_write', undefined, 'the stream is closed or not open'));
-      return;
-    }
-    if ((this.state & WRITABLE) === 0)
-      throw new UVError('EPIPE', 'uv_write', undefined, 'the stream was shut down or has failed');
-    if (data.length > MAX_WRITE) throw new RangeError(`data must be at most ${MAX_WRITE} bytes, got ${data.length}`);
-    const req = spareWrites.pop() ?? new WriteRequest(this.ws);
-    req.data = data;
-    req.cb = cb;
-    req.socket = this;
-    this.loop.activeReqs++;
-    if (this.connecting) {
-      req.queued = data.length;
-      this.queuedBytes += data.length;
-      if (this.waitingTail === null) this.waitingHead = req;
-      else this.waitingTail.next = req;
-      this.waitingTail = req;
-      return;
-    }
-    this.send(req);
+    const open = this.sock !== -1 && !this.host.isClosing();
+    const req = this.writes.request(data, cb, open, (this.state & WRITABLE) !== 0);
+    if (req === null) return;
+    if (this.connecting) this.writes.wait(req);
+    else this.send(req);
   }
 
   /** uv_shutdown: shutdown(SD_SEND) once every write is out, from the pending phase. */
   shutdown(cb: TransportErrorCallback | undefined): void {
-    if (this.sock === -1 || this.host.isClosing()) {
-      this.loop.failLater(cb, new UVError('EBADF', 'uv_shutdown', undefined, 'the stream is closed or not open'));
-      return;
-    }
-    if ((this.state & (WRITABLE | SHUT)) !== WRITABLE || this.shutting) {
-      throw new UVError('ENOTCONN', 'uv_shutdown', undefined, 'the stream is not connected, or already shut down');
-    }
-    this.shutting = true;
-    this.shutdownCb = cb;
+    const open = this.sock !== -1 && !this.host.isClosing();
+    if (!this.writes.shutdown(cb, open, (this.state & (WRITABLE | SHUT)) === WRITABLE)) return;
     this.state &= ~WRITABLE;
-    this.loop.activeReqs++;
-    if (!this.connecting && this.writesInFlight === 0) this.feed(DUE_SHUTDOWN);
+    if (!this.connecting && this.writes.inFlight === 0) this.feed(DUE_SHUTDOWN);
   }
 
   name(syscall: 'getsockname' | 'getpeername'): SocketAddress {
@@ -400,11 +315,7 @@ export class IocpTcp implements StreamTransport, PendingWork {
    * completions still come back, cancelled or done, and holdClose() waits for them.
    */
   close(): void {
-    if (this.fed) {
-      queueRemove(this);
-      this.fed = false;
-    }
-    this.due = 0;
+    this.unfeed();
     this.state &= ~(READING | READABLE | WRITABLE | LISTENING);
     if (this.sock !== -1) {
       if (this.pending !== 0) this.ws.k32.CancelIoEx(this.sock, 0);
@@ -417,16 +328,6 @@ export class IocpTcp implements StreamTransport, PendingWork {
     }
   }
 
-  holdClose(): boolean {
-    if (this.pending === 0) return false;
-    if (!this.holding) {
-      // As libuv's closing handles: the loop stays alive until the close callback has run.
-      this.holding = true;
-      this.loop.activeReqs++;
-    }
-    return true;
-  }
-
   /** uv__stream_destroy's part for what never reached the kernel: ECANCELED, in order. */
   destroy(): void {
     if (this.connecting) {
@@ -434,22 +335,12 @@ export class IocpTcp implements StreamTransport, PendingWork {
       this.delayedError = null;
       this.finish(this.connectCb, new UVError('ECANCELED', 'uv_connect', undefined, 'the handle was closed'));
     }
-    for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
-      this.queuedBytes -= req.queued;
-      const cb = this.release(req);
-      this.finish(cb, new UVError('ECANCELED', 'uv_write', undefined, 'the handle was closed'));
-    }
-    if (this.shutting) {
-      this.shutting = false;
-      this.finish(this.shutdownCb, new UVError('ECANCELED', 'uv_shutdown', undefined, 'the handle was closed'));
-    }
+    this.writes.cancel();
   }
 
   /** The pending phase: what must not run inside the call that asked for it. */
   runPending(): void {
-    this.fed = false;
-    const due = this.due;
-    this.due = 0;
+    const due = this.takeDue();
     if ((due & DUE_CONNECT) !== 0 && this.connecting) this.connectDone(this.delayedError);
     if ((due & DUE_READ_ERROR) !== 0 && this.readError !== null) {
       const err = this.readError;
@@ -461,7 +352,7 @@ export class IocpTcp implements StreamTransport, PendingWork {
       this.acceptError = null;
       if ((this.state & LISTENING) !== 0) (this.connectionCb as TransportErrorCallback)(err);
     }
-    if ((due & DUE_SHUTDOWN) !== 0 && this.shutting && !this.connecting && this.writesInFlight === 0) {
+    if ((due & DUE_SHUTDOWN) !== 0 && this.writes.shutting && !this.connecting && this.writes.inFlight === 0) {
       this.shutdownNow();
     }
   }
@@ -470,19 +361,18 @@ export class IocpTcp implements StreamTransport, PendingWork {
   private shutdownNow(): void {
     // Closing: destroy() cancels it after the close.
     if (this.sock === -1 || this.host.isClosing()) return;
-    this.shutting = false;
     let err: UVError | null = null;
     if (this.ws.ws2.shutdown(this.sock, WS.SD_SEND) !== 0)
       err = winsockError(this.ws.ws2.WSAGetLastError(), 'shutdown');
     else this.state |= SHUT;
-    this.finish(this.shutdownCb, err);
+    this.writes.shutdownDone(err);
   }
 
   // Completions, from IocpBackend.dispatch() through the requests.
 
   /** uv__process_tcp_read_req: the zero-byte read says data (or the end) is there. */
   onRead(status: number): void {
-    this.pending--;
+    this.back();
     this.readPosted = false;
     try {
       if (this.sock === -1 || (this.state & READING) === 0) return;
@@ -497,33 +387,24 @@ export class IocpTcp implements StreamTransport, PendingWork {
   }
 
   /**
-   * uv__process_tcp_write_req, in write order. Once the last write is back, a shutdown asked
-   * for runs at once: this is the loop's poll phase, not the call that asked for it.
+   * uv__process_tcp_write_req, in write order (iocp-requests.ts's WriteQueue). Once the last
+   * write is back, a shutdown asked for runs at once: this is the loop's poll phase, not the
+   * call that asked for it.
    */
   onWrite(req: WriteRequest, status: number): void {
-    this.pending--;
-    req.done = true;
-    req.status = status;
+    this.back();
     try {
-      for (let head = this.sentHead; head?.done; head = this.sentHead) {
-        this.sentHead = head.next;
-        if (this.sentHead === null) this.sentTail = null;
-        head.next = null;
-        this.writesInFlight--;
-        this.queuedBytes -= head.queued;
-        const code = head.status;
-        const cb = this.release(head);
-        this.finish(cb, code === 0 ? null : ntstatusError(code, 'write'));
-      }
+      this.writes.completed(req, status);
     } finally {
-      if (this.shutting && this.writesInFlight === 0 && !this.connecting && this.sock !== -1) this.shutdownNow();
+      if (this.writes.shutting && this.writes.inFlight === 0 && !this.connecting && this.sock !== -1)
+        this.shutdownNow();
       this.settle();
     }
   }
 
   /** uv__process_tcp_connect_req: a closed handle's connect is ECANCELED, whatever came back. */
   onConnect(status: number): void {
-    this.pending--;
+    this.back();
     try {
       if (!this.connecting) return;
       let err: UVError | null = null;
@@ -539,7 +420,7 @@ export class IocpTcp implements StreamTransport, PendingWork {
 
   /** uv__process_tcp_accept_req: announce the connection, or post again past a client's reset. */
   onAccept(status: number): void {
-    this.pending--;
+    this.back();
     this.acceptPosted = false;
     const req = this.acceptRequest as AcceptRequest;
     const socket = req.accepted;
@@ -613,18 +494,6 @@ export class IocpTcp implements StreamTransport, PendingWork {
     this.state |= BOUND;
   }
 
-  /** The owners map holds `req` (and its block) from now until its completion. */
-  private start(req: Request & CompletionOwner): void {
-    this.io.expect(req.address, req);
-    this.pending++;
-  }
-
-  /** The call that was to start `req` failed: no completion will come. */
-  private abort(req: Request): void {
-    this.io.unexpect(req.address);
-    this.pending--;
-  }
-
   /** uv__tcp_queue_read: a zero-byte WSARecv, so no buffer is held while the peer is idle. */
   private postRead(): void {
     const req = (this.readRequest ??= new ReadRequest(this.ws, this));
@@ -690,31 +559,24 @@ export class IocpTcp implements StreamTransport, PendingWork {
     (this.readCb as TransportReadCallback)(err, null);
   }
 
+  /** uv__tcp_write's WSASend. */
   private send(req: WriteRequest): void {
     const data = req.data as Uint8Array;
     req.reset(data.length === 0 ? req.address : this.ws.addressOf(data), data.length);
-    req.queued = 0;
-    req.done = false;
     this.start(req);
     const a = req.address;
+    let held = false;
     if (this.ws.ws2.WSASend(this.sock, a + BLOCK.wsabuf, 1, a + BLOCK.bytes, 0, a, 0) !== 0) {
       const code = this.ws.ws2.WSAGetLastError();
       if (code !== WS.WSA_IO_PENDING) {
         this.abort(req);
-        const cb = this.release(req);
-        // Its callback must not run inside write(): the pending phase delivers it.
-        this.loop.activeReqs--;
-        this.loop.failLater(cb, winsockError(code, 'write'));
+        this.writes.refused(req, winsockError(code, 'write'));
         return;
       }
       // Winsock holds it until the peer takes more: it counts in the write queue size.
-      req.queued = data.length;
-      this.queuedBytes += data.length;
+      held = true;
     }
-    this.writesInFlight++;
-    if (this.sentTail === null) this.sentHead = req;
-    else this.sentTail.next = req;
-    this.sentTail = req;
+    this.writes.started(req, held);
   }
 
   /** The connect's outcome: writes asked for meanwhile go out, or fail after its callback. */
@@ -730,13 +592,8 @@ export class IocpTcp implements StreamTransport, PendingWork {
         this.finish(cb, err);
         return;
       }
-      for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
-        this.queuedBytes -= req.queued;
-        const wcb = this.release(req);
-        this.loop.activeReqs--;
-        this.loop.failLater(wcb, new UVError('ECANCELED', 'uv_write', undefined, 'the connection failed'));
-      }
-      if (this.shutting) this.feed(DUE_SHUTDOWN);
+      this.writes.failWaiting();
+      if (this.writes.shutting) this.feed(DUE_SHUTDOWN);
       this.finish(cb, err);
       return;
     }
@@ -744,12 +601,9 @@ export class IocpTcp implements StreamTransport, PendingWork {
       this.finish(cb, null);
     } finally {
       if (this.sock !== -1 && !this.host.isClosing()) {
-        for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
-          this.queuedBytes -= req.queued;
-          this.send(req);
-        }
+        for (let req = this.writes.takeWaiting(); req !== null; req = this.writes.takeWaiting()) this.send(req);
         if ((this.state & READING) !== 0 && !this.readPosted) this.postRead();
-        if (this.shutting && this.writesInFlight === 0) this.feed(DUE_SHUTDOWN);
+        if (this.writes.shutting && this.writes.inFlight === 0) this.feed(DUE_SHUTDOWN);
       }
     }
   }
@@ -782,46 +636,6 @@ export class IocpTcp implements StreamTransport, PendingWork {
       }
     }
     this.acceptPosted = true;
-  }
-
-  private takeWaiting(): WriteRequest | null {
-    const req = this.waitingHead;
-    if (req === null) return null;
-    this.waitingHead = req.next;
-    if (this.waitingHead === null) this.waitingTail = null;
-    req.next = null;
-    return req;
-  }
-
-  /** Lets go of a write's buffer and callback, and keeps the request for the next write. */
-  private release(req: WriteRequest): TransportErrorCallback | undefined {
-    const cb = req.cb;
-    req.cb = undefined;
-    req.data = null;
-    req.socket = null;
-    req.queued = 0;
-    if (spareWrites.length < MAX_SPARE_WRITES) spareWrites.push(req);
-    return cb;
-  }
-
-  private finish(cb: TransportErrorCallback | undefined, err: UVError | null): void {
-    this.loop.activeReqs--;
-    if (cb !== undefined) cb(err);
-  }
-
-  private feed(what: number): void {
-    this.due |= what;
-    if (this.fed) return;
-    this.fed = true;
-    this.loop.feedPending(this);
-  }
-
-  /** After each completion: a close that waited for the last one may finish now. */
-  private settle(): void {
-    if (this.pending !== 0 || !this.holding) return;
-    this.holding = false;
-    this.loop.activeReqs--;
-    this.host.closeDrained();
   }
 
   private applyKeepAlive(on: boolean, delay: number): void {

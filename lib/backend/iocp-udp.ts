@@ -1,29 +1,22 @@
 import { isIP } from 'node:net';
-import {
-  OVERLAPPED,
-  WIN_SOCKADDR_IN,
-  WIN_SOCKADDR_IN6,
-  WIN_SOCKADDR_STORAGE,
-  WS,
-  WS_UDP,
-  WSABUF,
-} from '../../ffi/win32.js';
+import { OVERLAPPED, WIN_SOCKADDR_IN, WIN_SOCKADDR_IN6, WIN_SOCKADDR_STORAGE, WS, WS_UDP } from '../../ffi/win32.js';
 import type { Winsock, Ws2Udp } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
-import type { Loop, PendingWork } from '../loop.js';
-import { type QueueNode, queueRemove } from '../queue.js';
+import { Fifo } from '../fifo.js';
 import type { SocketAddress } from '../sockaddr.js';
 import { checkOptionalFunction } from '../validate.js';
 import type { CompletionOwner, IocpBackend } from './iocp.js';
+import { IocpTransport, OverlappedRequest } from './iocp-requests.js';
 import { decodeAddress, encodeAddress, ntstatusError, winsockError, winsockName } from './iocp-socket.js';
 import type { DatagramRecvCallback, DatagramSendCallback, DatagramTransport, TransportHost } from './transport.js';
 
 // UDP over overlapped sockets, for the iocp backend (libuv's src/win/udp.c), implementing the
 // DatagramTransport of transport.ts for lib/handles/udp.ts. Completions come back through the
-// loop's port and IocpBackend's owners map (expect / dispatch), as Tcp's do (iocp-socket.ts,
-// whose pinning rules hold here too).
+// loop's port and IocpBackend's owners map (expect / dispatch), as Tcp's do (iocp-socket.ts);
+// blocks are pinned as iocp-requests.ts says.
 //
-// A request's block, handed to the kernel and written after the call returns:
+// A request's block (iocp-requests.ts's OverlappedRequest), handed to the kernel and written
+// after the call returns:
 //
 //   SEND_BLOCK (a send request's)           RECV_BLOCK (a receiving handle's)
 //   offset | field               | size     offset | field                    | size
@@ -83,29 +76,7 @@ const STATUS_BUFFER_OVERFLOW = 0x80000005;
 const STATUS_CONNECTION_RESET = 0xc000020d;
 const STATUS_PORT_UNREACHABLE = 0xc000023f;
 
-/** One overlapped operation's pinned block, as iocp-socket.ts's Request. */
-class Block {
-  readonly block: Uint8Array;
-  readonly u32: Uint32Array;
-  readonly address: number;
-  constructor(ws: Winsock, size: number = BLOCK.size) {
-    const buffer = new ArrayBuffer(size);
-    this.block = new Uint8Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.address = ws.addressOf(this.block);
-  }
-
-  /** Zeroes the OVERLAPPED and the DWORDs, and points the WSABUF at `len` bytes at `buf`. */
-  reset(buf: number, len: number): void {
-    const u32 = this.u32;
-    u32.fill(0, 0, BLOCK.to >> 2);
-    u32[BLOCK.wsabuf >> 2] = len;
-    u32[(BLOCK.wsabuf + WSABUF.buf) >> 2] = buf % 2 ** 32;
-    u32[((BLOCK.wsabuf + WSABUF.buf) >> 2) + 1] = Math.floor(buf / 2 ** 32);
-  }
-}
-
-class RecvRequest extends Block implements CompletionOwner {
+class RecvRequest extends OverlappedRequest implements CompletionOwner {
   /** The handle's datagram buffer, off V8's heap, and its address. */
   readonly data = Buffer.allocUnsafeSlow(DGRAM_MAX);
   readonly dataAddress: number;
@@ -131,7 +102,7 @@ class RecvRequest extends Block implements CompletionOwner {
 }
 
 /** uv_udp_send_t on Windows: one WSASendTo, its data kept referenced until the completion. */
-class SendRequest extends Block implements CompletionOwner {
+class SendRequest extends OverlappedRequest implements CompletionOwner {
   next: SendRequest | null = null;
   data: Uint8Array | null = null;
   cb: DatagramSendCallback | undefined = undefined;
@@ -167,16 +138,9 @@ let peerText = '';
 /**
  * A Udp handle's socket on the iocp backend (libuv's uv_udp_t on Windows, src/win/udp.c).
  */
-export class IocpUdp implements DatagramTransport, PendingWork {
-  qnext: QueueNode = this;
-  qprev: QueueNode = this;
-  private readonly loop: Loop;
+export class IocpUdp extends IocpTransport implements DatagramTransport {
   private sock = -1;
   private family: 4 | 6 = 4;
-  /** Operations in flight (libuv's reqs_pending); the close waits for 0. */
-  private pending = 0;
-  private holding = false;
-  private fed = false;
   private destroyed = false;
 
   private recvCb: DatagramRecvCallback | undefined = undefined;
@@ -194,11 +158,9 @@ export class IocpUdp implements DatagramTransport, PendingWork {
   private heldFrom: SocketAddress | null = null;
 
   /** Sends not yet given to Winsock, in order (Unix's write_queue). */
-  private waitingHead: SendRequest | null = null;
-  private waitingTail: SendRequest | null = null;
+  private readonly waiting = new Fifo<SendRequest>();
   /** Sends given to Winsock, or failed, whose callbacks have not run: in send order. */
-  private sentHead: SendRequest | null = null;
-  private sentTail: SendRequest | null = null;
+  private readonly sent = new Fifo<SendRequest>();
   private sendCount = 0;
   private sendBytes = 0;
   /** UV_HANDLE_UDP_PROCESSING: send callbacks are running, so a new send waits its turn. */
@@ -211,12 +173,12 @@ export class IocpUdp implements DatagramTransport, PendingWork {
   private lastFamily: 4 | 6 = 4;
 
   constructor(
-    private readonly io: IocpBackend,
+    io: IocpBackend,
     private readonly ws: Winsock,
     private readonly udp: Ws2Udp,
-    private readonly host: TransportHost,
+    host: TransportHost,
   ) {
-    this.loop = host.loop;
+    super(io, host);
   }
 
   get sendQueueSize(): number {
@@ -257,7 +219,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
     }
     checkOptionalFunction(cb, 'cb');
 
-    const req = spareSends.pop() ?? new SendRequest(this.ws);
+    const req = spareSends.pop() ?? new SendRequest(this.ws, BLOCK.size);
     req.data = data;
     req.cb = cb;
     req.host = host;
@@ -275,7 +237,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
       req.error = new UVError('EBADF', 'send', undefined, 'the handle is closed');
       // Before destroy() it waits with the rest, after those queued earlier.
       if (this.destroyed) this.failed(req);
-      else this.queue(req);
+      else this.waiting.push(req);
       return;
     }
     if (this.sock === -1) {
@@ -292,11 +254,11 @@ export class IocpUdp implements DatagramTransport, PendingWork {
       // with a code of its own (Wine's WSAEOPNOTSUPP). The Unix answer, in its turn.
       req.error = sendError('EAFNOSUPPORT', req);
       if (idle && !this.processing) this.failed(req);
-      else this.queue(req);
+      else this.waiting.push(req);
       return;
     }
     if (idle && !this.processing) this.post(req);
-    else this.queue(req);
+    else this.waiting.push(req);
   }
 
   /** uv__udp_recv_start, after the handle's checks; a receive still posted stays. */
@@ -313,7 +275,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
     if (this.heldData !== null) {
       // Its callback must not run inside recvStart(): the pending phase delivers it, then reads.
       this.recvDue = true;
-      this.feed();
+      this.feed(0);
     } else if (!this.recvPosted) {
       this.postRecv();
     }
@@ -403,10 +365,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
    * still come back, sent or cancelled, and holdClose() waits for them.
    */
   close(): void {
-    if (this.fed) {
-      queueRemove(this);
-      this.fed = false;
-    }
+    this.unfeed();
     this.recvCb = undefined;
     this.recvError = null;
     this.recvDue = false;
@@ -418,32 +377,23 @@ export class IocpUdp implements DatagramTransport, PendingWork {
     }
   }
 
-  holdClose(): boolean {
-    if (this.pending === 0) return false;
-    if (!this.holding) {
-      this.holding = true;
-      this.loop.activeReqs++;
-    }
-    return true;
-  }
-
   /**
    * uv__udp_finish_close's part for what never reached the kernel: every waiting send gets
    * ECANCELED (or the EBADF of one made while closing), after those sent, in order.
    */
   destroy(): void {
     this.destroyed = true;
-    for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) {
+    for (let req = this.waiting.shift(); req !== null; req = this.waiting.shift()) {
       req.error ??= new UVError('ECANCELED', 'send', undefined, 'the handle was closed');
       req.done = true;
-      this.append(req);
+      this.sent.push(req);
     }
     this.runCompleted();
   }
 
   /** The pending phase: callbacks that must not run inside the call that asked for them. */
   runPending(): void {
-    this.fed = false;
+    this.takeDue();
     const err = this.recvError;
     if (err !== null) {
       this.recvError = null;
@@ -477,7 +427,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
 
   /** uv__process_udp_recv_req: one datagram (or an error), then what else waits. */
   onRecv(status: number, bytes: number): void {
-    this.pending--;
+    this.back();
     this.recvPosted = false;
     try {
       if (this.sock === -1) return;
@@ -510,7 +460,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
 
   /** uv__process_udp_send_req, in send order. */
   onSend(req: SendRequest, status: number): void {
-    this.pending--;
+    this.back();
     req.done = true;
     if (status !== 0) req.error = sendError(ntstatusError(status, 'send').code, req);
     try {
@@ -604,7 +554,7 @@ export class IocpUdp implements DatagramTransport, PendingWork {
         this.abort(req);
         if (code === WS_UDP.WSAECONNRESET || code === WS_UDP.WSAENETRESET) this.recvDue = true;
         else this.recvError = winsockError(code, 'recvmsg');
-        this.feed();
+        this.feed(0);
         return;
       }
     }
@@ -632,35 +582,14 @@ export class IocpUdp implements DatagramTransport, PendingWork {
         return;
       }
     }
-    this.append(req);
+    this.sent.push(req);
   }
 
   /** A send done without the kernel: in line with the rest, its callback from the pending phase. */
   private failed(req: SendRequest): void {
     req.done = true;
-    this.append(req);
-    this.feed();
-  }
-
-  private append(req: SendRequest): void {
-    if (this.sentTail === null) this.sentHead = req;
-    else this.sentTail.next = req;
-    this.sentTail = req;
-  }
-
-  private queue(req: SendRequest): void {
-    if (this.waitingTail === null) this.waitingHead = req;
-    else this.waitingTail.next = req;
-    this.waitingTail = req;
-  }
-
-  private takeWaiting(): SendRequest | null {
-    const req = this.waitingHead;
-    if (req === null) return null;
-    this.waitingHead = req.next;
-    if (this.waitingHead === null) this.waitingTail = null;
-    req.next = null;
-    return req;
+    this.sent.push(req);
+    this.feed(0);
   }
 
   /**
@@ -672,10 +601,8 @@ export class IocpUdp implements DatagramTransport, PendingWork {
     let ok = false;
     this.processing = true;
     try {
-      for (let req = this.sentHead; req?.done; req = this.sentHead) {
-        this.sentHead = req.next;
-        if (this.sentHead === null) this.sentTail = null;
-        req.next = null;
+      for (let req = this.sent.head; req?.done; req = this.sent.head) {
+        this.sent.shift();
         this.loop.activeReqs--;
         this.sendCount--;
         this.sendBytes -= (req.data as Uint8Array).length;
@@ -687,9 +614,9 @@ export class IocpUdp implements DatagramTransport, PendingWork {
       ok = true;
     } finally {
       this.processing = false;
-      if (!ok) this.feed();
+      if (!ok) this.feed(0);
       else if (this.sock !== -1 && !this.host.isClosing()) {
-        for (let req = this.takeWaiting(); req !== null; req = this.takeWaiting()) this.post(req);
+        for (let req = this.waiting.shift(); req !== null; req = this.waiting.shift()) this.post(req);
       }
       if (this.sendCount === 0 && this.recvCb === undefined) this.host.setActive(false);
     }
@@ -758,32 +685,6 @@ export class IocpUdp implements DatagramTransport, PendingWork {
     optionValue[0] = value;
     if (this.ws.ws2.setsockopt(this.sock, level, name, optionBytes, 4) !== 0)
       throw winsockError(this.ws.ws2.WSAGetLastError(), syscall);
-  }
-
-  /** The owners map holds `req` (and its block) from now until its completion. */
-  private start(req: Block & CompletionOwner): void {
-    this.io.expect(req.address, req);
-    this.pending++;
-  }
-
-  /** The call that was to start `req` failed: no completion will come. */
-  private abort(req: Block): void {
-    this.io.unexpect(req.address);
-    this.pending--;
-  }
-
-  private feed(): void {
-    if (this.fed) return;
-    this.fed = true;
-    this.loop.feedPending(this);
-  }
-
-  /** After each completion: a close that waited for the last one may finish now. */
-  private settle(): void {
-    if (this.pending !== 0 || !this.holding) return;
-    this.holding = false;
-    this.loop.activeReqs--;
-    this.host.closeDrained();
   }
 }
 
