@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import { UVError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { checkFunction, describe } from '../validate.js';
+import type { SignalSource } from '../backend/signal-source.js';
 import { Handle } from './handle.js';
 import { SignalRelay } from './signal-relay.js';
 
@@ -26,7 +27,7 @@ const NUMBERS = constants.signals as Readonly<Record<string, number>>;
  * in the poll phase; if one throws, the deliveries after it come in the next pending phase.
  */
 export class Signal extends Handle {
-  private readonly relay: SignalRelay;
+  private readonly relay: SignalSource;
   private readonly uvHandle: { memory: Uint8Array; address: number };
   private callback: SignalCallback | undefined = undefined;
   private name: string | null = null;
@@ -42,7 +43,7 @@ export class Signal extends Handle {
    */
   constructor(loop: Loop) {
     checkLoop(loop);
-    const relay = SignalRelay.of(loop);
+    const relay = sourceOf(loop);
     const uvHandle = relay.newHandle();
     super(loop);
     this.relay = relay;
@@ -126,6 +127,9 @@ export class Signal extends Handle {
   private begin(cb: SignalCallback, signal: string, oneshot: boolean): this {
     checkFunction(cb, 'cb');
     const signum = signalNumber(signal);
+    if (this.relay.uncatchable.includes(signal as string)) {
+      throw new UVError('EINVAL', 'uv_signal_start', undefined, `${signal} cannot be caught`);
+    }
     this.checkNotClosing('start');
     this.relay.start(this.uvHandle.address, signum, oneshot, this);
     this.callback = cb;
@@ -152,9 +156,17 @@ function signalNumber(signal: unknown): number {
   if (signum === undefined) {
     throw Object.assign(new TypeError(`Unknown signal: ${signal}`), { code: 'ERR_UNKNOWN_SIGNAL' });
   }
-  // The kernel lets no handler have these (uv_signal_start's EINVAL).
-  if (signal === 'SIGKILL' || signal === 'SIGSTOP') {
-    throw new UVError('EINVAL', 'uv_signal_start', undefined, `${signal} cannot be caught`);
-  }
   return signum;
+}
+
+/**
+ * The loop's signal source, chosen once: its backend's own (iocp: libuv's handler posts to the
+ * loop's port), else the relay of signal-relay.ts, which the backend watches like an fd.
+ */
+function sourceOf(loop: Loop): SignalSource {
+  if (loop.signalRelay !== undefined) return loop.signalRelay;
+  const own = loop.io.openSignals?.();
+  if (own === undefined) return SignalRelay.of(loop);
+  loop.signalRelay = own;
+  return own;
 }
