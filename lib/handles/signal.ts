@@ -16,7 +16,8 @@ export type SignalCallback = (h: Signal, signal: string) => void;
 const NUMBERS = constants.signals as Readonly<Record<string, number>>;
 
 /**
- * A watcher of a Unix signal (libuv's uv_signal_t, src/unix/signal.c).
+ * A watcher of a signal (libuv's uv_signal_t, src/unix/signal.c; on Windows src/win/signal.c,
+ * where signals are console events: CTRL_C is SIGINT, CTRL_BREAK SIGBREAK).
  *
  * @remarks
  * Every active handle for a signal, in every loop of the process, gets each delivery, in run()
@@ -39,7 +40,8 @@ export class Signal extends Handle {
    * @param loop - The loop that runs the callback.
    * @throws TypeError if `loop` is not a {@link Loop}.
    * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex), or the signal
-   *   machinery cannot be reached through FFI; EINVAL if the loop is closed.
+   *   machinery cannot be reached through FFI (on Windows also if Node's libuv is laid out
+   *   unlike libuv 1.x); EINVAL if the loop is closed.
    */
   constructor(loop: Loop) {
     checkLoop(loop);
@@ -70,8 +72,8 @@ export class Signal extends Handle {
    * @returns This handle.
    * @throws TypeError if `cb` is not a function or `signal` is not a string; a TypeError with
    *   code ERR_UNKNOWN_SIGNAL if the platform has no signal of that name.
-   * @throws {@link UVError} EINVAL for SIGKILL and SIGSTOP, which cannot be caught, and if the
-   *   handle is closing or closed.
+   * @throws {@link UVError} EINVAL for SIGKILL and SIGSTOP on Unix, which cannot be caught, and
+   *   if the handle is closing or closed.
    */
   start(cb: SignalCallback, signal: string): this {
     return this.begin(cb, signal, false);
