@@ -24,6 +24,7 @@ export interface NodeUv {
   readonly koffi: Koffi;
   uv_loop_size(): number;
   uv_handle_size(type: number): number;
+  uv_req_size(type: number): number;
   uv_loop_init(loop: number): number;
   uv_loop_close(loop: number): number;
   uv_backend_fd(loop: Pointer | number): number;
@@ -37,6 +38,15 @@ export interface NodeUv {
   currentLoop(): Pointer;
   /** The address of a symbol of the process (dlsym(RTLD_DEFAULT, name)), 0 if none. */
   symbol(name: string): number;
+}
+
+/** uv_signal_cb as koffi declares it, once per thread (koffi refuses a type name twice). */
+let signalCb: ReturnType<Koffi['pointer']> | undefined;
+
+/** The koffi pointer type of uv_signal_cb, `void (*)(uv_signal_t *, int)`, for koffi.register. */
+export function signalCallbackType(koffi: Koffi): ReturnType<Koffi['pointer']> {
+  signalCb ??= koffi.pointer(koffi.proto('void uvts_signal_cb(void *handle, int signum)'));
+  return signalCb;
 }
 
 /** uv_run_mode: UV_RUN_NOWAIT. */
@@ -55,12 +65,14 @@ export function tryNodeUv(): NodeUv | Error {
     // null: the running program itself, whose exported symbols include libuv's and N-API's.
     const self = koffi.load(null as unknown as string);
     const getLoop = self.func('int napi_get_uv_event_loop(void *env, _Out_ void **loop)');
-    const dlsym = self.func('uintptr_t dlsym(uintptr_t handle, const char *name)');
+    // Bound on first use: node.exe on Windows exports no dlsym, and nothing there needs it.
+    let dlsym: ((handle: bigint, name: string) => number | bigint) | undefined;
     const addr = 'uintptr_t';
     bound = {
       koffi,
       uv_loop_size: self.func('size_t uv_loop_size(void)') as () => number,
       uv_handle_size: self.func('size_t uv_handle_size(int type)') as (type: number) => number,
+      uv_req_size: self.func('size_t uv_req_size(int type)') as (type: number) => number,
       uv_loop_init: self.func('uv_loop_init', 'int', [addr]) as (loop: number) => number,
       uv_loop_close: self.func('uv_loop_close', 'int', [addr]) as (loop: number) => number,
       uv_backend_fd: self.func('int uv_backend_fd(void *loop)') as (loop: Pointer | number) => number,
@@ -84,6 +96,7 @@ export function tryNodeUv(): NodeUv | Error {
         return out[0];
       },
       symbol(name: string): number {
+        dlsym ??= self.func('uintptr_t dlsym(uintptr_t handle, const char *name)') as typeof dlsym & {};
         // A uintptr_t: -2 (the BSDs' RTLD_DEFAULT) as the unsigned value C sees.
         return Number(dlsym(BigInt.asUintN(64, BigInt(RTLD_DEFAULT)), name));
       },

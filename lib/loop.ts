@@ -10,7 +10,7 @@ import type { Async } from './handles/async.js';
 import type { Handle } from './handles/handle.js';
 import type { Timer } from './handles/timer.js';
 import type { LoopWatcher } from './handles/watcher.js';
-import type { SignalRelay } from './handles/signal-relay.js';
+import type { SignalSource } from './backend/signal-source.js';
 import { NodeWait } from './node-wait.js';
 import { Queue, queueRemove, type QueueNode } from './queue.js';
 import { isHeapRoot } from './shared-heap.js';
@@ -110,8 +110,11 @@ export class Loop {
 
   private stopFlag = false;
   private running = false;
-  /** How signals reach this loop (handles/signal-relay.ts), while a Signal handle exists. */
-  /** @internal */ signalRelay: SignalRelay | undefined;
+  /**
+   * How signals reach this loop (backend/signal-source.ts): the relay of handles/signal-relay.ts
+   * while a Signal handle exists, or the backend's own from the first Signal until close().
+   */
+  /** @internal */ signalRelay: SignalSource | undefined;
   /** runAsync's wait in Node's loop, made by its first wait. */
   private nodeWait: NodeWait | undefined;
   /** Where a phase moves its list while it runs it, as libuv's uv__queue_move. */
@@ -394,6 +397,9 @@ export class Loop {
     this.submitter?.close();
     this.submitter = null;
     this.nodeWait?.close();
+    // Before the port goes: a backend's own signals put back what they lent their libuv loop.
+    this.signalRelay?.close();
+    this.signalRelay = undefined;
     this.io.close();
     this.closed = true;
   }

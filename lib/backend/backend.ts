@@ -8,6 +8,7 @@ import type {
   StreamTransport,
   TransportHost,
 } from './transport.js';
+import type { SignalSource } from './signal-source.js';
 
 // What a loop needs from a kernel interface: wait for at most a timeout, be woken from another
 // thread, and watch fds. Each backend is one file beside this one (futex, epoll, kqueue, iocp),
@@ -121,6 +122,12 @@ export interface Backend {
 
   /** The same for uv_udp_init (lib/backend/iocp-udp.ts); absent where a Udp watches its fd. */
   openUdp?(host: TransportHost): DatagramTransport;
+  /**
+   * A completion-based backend's signals (lib/backend/iocp-signal.ts), made by a loop's first
+   * Signal; absent on the readiness backends, whose loops watch the relay's fd
+   * (handles/signal-relay.ts).
+   */
+  openSignals?(): SignalSource;
   /** libc for the handles that make syscalls of their own; ENOSYS, saying why, if there is none. */
   requireLibc(syscall: string): Libc;
   close(): void;

@@ -20,8 +20,10 @@ import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { openIocpPipe } from './iocp-pipe.js';
 import { openIocpPoll } from './iocp-poll.js';
+import { IocpSignals } from './iocp-signal.js';
 import { openIocpTcp } from './iocp-socket.js';
 import { openIocpUdp } from './iocp-udp.js';
+import type { SignalSource } from './signal-source.js';
 import type {
   DatagramTransport,
   PipeTransport,
@@ -55,7 +57,7 @@ const KEY_WAKE = 1;
 const KEY_SOCKET = 2;
 
 /** What every fd handle but Tcp is told on this backend. */
-const NO_SOCKETS = 'Signal on the iocp backend is not built yet (Tcp, Pipe, Udp and Poll on a socket are)';
+const NO_SOCKETS = 'this loop watches no fds (Tcp, Pipe, Udp, Poll on a socket and Signal run on completions)';
 
 /**
  * The receiver of one overlapped operation's completion: what the map from OVERLAPPED address
@@ -104,6 +106,12 @@ export class IocpBackend implements Backend {
    * removed when its completion is dispatched. Its size is the I/O still pending.
    */
   private readonly owners = new Map<number, CompletionOwner>();
+  /**
+   * Owners of OVERLAPPEDs that others post to, whenever they like, for as long as they are
+   * registered (libuv's signal handler posts a uv_signal_t's: iocp-signal.ts). They stay after a
+   * packet is dispatched, and are not I/O in flight.
+   */
+  private readonly listeners = new Map<number, CompletionOwner>();
 
   constructor(k32: Kernel32, metrics: LoopMetrics) {
     this.k32 = k32;
@@ -143,7 +151,11 @@ export class IocpBackend implements Backend {
       // Not blocking: with no overlapped I/O pending nothing but a stale wake packet can be in
       // the port, so the kernel is not asked (an iteration then makes no syscall, as epoll's
       // wait on the wake word); the next blocking wait drains such packets.
-      const n = blocking ? this.dequeueFor(timeout) : this.owners.size !== 0 ? this.dequeue(0) : 0;
+      const n = blocking
+        ? this.dequeueFor(timeout)
+        : this.owners.size !== 0 || this.listeners.size !== 0
+          ? this.dequeue(0)
+          : 0;
       this.next = 0;
       this.count = n;
     }
@@ -166,9 +178,10 @@ export class IocpBackend implements Backend {
       const address = (u32[at + (overlapped >> 2)] as number) + (u32[at + (overlapped >> 2) + 1] as number) * 2 ** 32;
       // A wake packet: STATE already told wait() about it.
       if (address === 0 && u32[at + (key >> 2)] === KEY_WAKE) continue;
-      const owner = this.owners.get(address);
+      let owner = this.owners.get(address);
+      if (owner !== undefined) this.owners.delete(address);
+      else owner = this.listeners.get(address);
       if (owner === undefined) continue;
-      this.owners.delete(address);
       this.metrics.events++;
       owner.onCompletion((u32[at + (internal >> 2)] as number) | 0, u32[at + (bytes >> 2)] as number);
     }
@@ -182,6 +195,16 @@ export class IocpBackend implements Backend {
     if (!Number.isSafeInteger(address) || address <= 0) throw new RangeError(`an OVERLAPPED address, got ${address}`);
     if (this.owners.has(address)) throw new RangeError(`OVERLAPPED ${address} already has an operation in flight`);
     this.owners.set(address, owner);
+  }
+
+  /** A standing registration: `owner` receives every packet that carries the OVERLAPPED at `address`. */
+  listen(address: number, owner: CompletionOwner): void {
+    if (!Number.isSafeInteger(address) || address <= 0) throw new RangeError(`an OVERLAPPED address, got ${address}`);
+    this.listeners.set(address, owner);
+  }
+
+  unlisten(address: number): void {
+    this.listeners.delete(address);
   }
 
   /** The call that was to start the operation at `address` failed: no completion will come. */
@@ -219,6 +242,12 @@ export class IocpBackend implements Backend {
     return openIocpPoll(this, socket, host);
   }
 
+  /** uv_signal_init's first use on a loop: its signals, posted to this port (iocp-signal.ts). */
+  openSignals(): SignalSource {
+    if (this.port === 0) throw new UVError('EINVAL', 'uv_signal_init', undefined, 'the loop is closed');
+    return IocpSignals.open(this, this.port, this.k32);
+  }
+
   /** uv_udp_init on this backend: the overlapped transport of iocp-udp.ts for `host`. */
   openUdp(host: TransportHost): DatagramTransport {
     const bound = tryWinsockUdp();
@@ -237,6 +266,10 @@ export class IocpBackend implements Backend {
   armAsync(): number {
     if (this.owners.size !== 0) {
       throw new UVError('ENOSYS', 'uv_run', undefined, 'runAsync with overlapped I/O pending on the iocp backend');
+    }
+    // A signal's packet would come to the port, which nothing watches while Node's loop waits.
+    if (this.listeners.size !== 0) {
+      throw new UVError('ENOSYS', 'uv_run', undefined, 'runAsync with a Signal started on the iocp backend');
     }
     return Atomics.compareExchange(this.wake, STATE, AWAKE, SLEEPING) === AWAKE ? WAIT_WORD : NO_WAIT;
   }

@@ -1,19 +1,12 @@
-import { UV_RUN_NOWAIT, tryNodeUv, type NodeUv } from '../../ffi/node.js';
+import { UV_RUN_NOWAIT, signalCallbackType, tryNodeUv, type NodeUv } from '../../ffi/node.js';
 import { IO_READABLE } from '../backend/backend.js';
+import type { SignalSource, SignalTarget } from '../backend/signal-source.js';
 import { UVError, errnoError } from '../errors.js';
 import type { Loop } from '../loop.js';
 import type { QueueNode } from '../queue.js';
 
 /** uv_handle_type's UV_SIGNAL, for uv_handle_size. */
 const UV_SIGNAL = 16;
-
-/** uv_signal_cb as koffi declares it, once per thread (koffi refuses a type name twice). */
-let proto: ReturnType<NodeUv['koffi']['pointer']> | undefined;
-
-/** What the relay tells a Signal handle: one delivery of its signal. */
-export interface SignalTarget {
-  deliver(): void;
-}
 
 /**
  * How signals reach a uvts loop: through libuv's own uv_signal_t, on a private libuv loop (Node's
@@ -35,7 +28,7 @@ export interface SignalTarget {
  * cannot run in a signal handler) nor signalfd (it needs the signal blocked in every thread,
  * and Node's threads exist before uvts loads) would do that.
  */
-export class SignalRelay {
+export class SignalRelay implements SignalSource {
   /** @internal */ qnext: QueueNode = this;
   /** @internal */ qprev: QueueNode = this;
   private readonly loop: Loop;
@@ -51,6 +44,8 @@ export class SignalRelay {
   private readonly due: SignalTarget[] = [];
   private fed = false;
   private handles = 0;
+  /** The kernel lets no handler have these (sigaction's EINVAL, which uv_signal_start returns). */
+  readonly uncatchable: readonly string[] = ['SIGKILL', 'SIGSTOP'];
 
   private constructor(loop: Loop, uv: NodeUv) {
     this.loop = loop;
@@ -61,14 +56,13 @@ export class SignalRelay {
     const r = uv.uv_loop_init(this.uvLoopAddress);
     if (r !== 0) throw errnoError(-r, 'uv_loop_init');
     this.fd = uv.uv_backend_fd(this.uvLoopAddress);
-    proto ??= koffi.pointer(koffi.proto('void uvts_signal_cb(void *handle, int signum)'));
-    this.callback = koffi.register((handle: unknown) => this.queue(handle), proto);
+    this.callback = koffi.register((handle: unknown) => this.queue(handle), signalCallbackType(koffi));
     this.callbackAddress = Number(koffi.address(this.callback));
     loop.watchFd(this.fd, IO_READABLE, this);
   }
 
   /** The loop's relay, made on first use; ENOSYS where the loop cannot watch an fd. */
-  static of(loop: Loop): SignalRelay {
+  static of(loop: Loop): SignalSource {
     let relay = loop.signalRelay;
     if (relay !== undefined) return relay;
     // The relay's fd is watched by the backend: the futex backend, which watches none, refuses.
@@ -147,7 +141,8 @@ export class SignalRelay {
     }
   }
 
-  private close(): void {
+  /** Ends the private loop; it runs once the last handle is released, so a loop's close() finds none. */
+  close(): void {
     this.loop.io.forget(this.fd);
     this.uv.uv_loop_close(this.uvLoopAddress);
     this.uv.koffi.unregister(this.callback as Parameters<typeof this.uv.koffi.unregister>[0]);

@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import { UVError } from '../errors.js';
 import { checkLoop, type Loop } from '../loop.js';
 import { checkFunction, describe } from '../validate.js';
+import type { SignalSource } from '../backend/signal-source.js';
 import { Handle } from './handle.js';
 import { SignalRelay } from './signal-relay.js';
 
@@ -15,7 +16,8 @@ export type SignalCallback = (h: Signal, signal: string) => void;
 const NUMBERS = constants.signals as Readonly<Record<string, number>>;
 
 /**
- * A watcher of a Unix signal (libuv's uv_signal_t, src/unix/signal.c).
+ * A watcher of a signal (libuv's uv_signal_t, src/unix/signal.c; on Windows src/win/signal.c,
+ * where signals are console events: CTRL_C is SIGINT, CTRL_BREAK SIGBREAK).
  *
  * @remarks
  * Every active handle for a signal, in every loop of the process, gets each delivery, in run()
@@ -26,7 +28,7 @@ const NUMBERS = constants.signals as Readonly<Record<string, number>>;
  * in the poll phase; if one throws, the deliveries after it come in the next pending phase.
  */
 export class Signal extends Handle {
-  private readonly relay: SignalRelay;
+  private readonly relay: SignalSource;
   private readonly uvHandle: { memory: Uint8Array; address: number };
   private callback: SignalCallback | undefined = undefined;
   private name: string | null = null;
@@ -38,11 +40,12 @@ export class Signal extends Handle {
    * @param loop - The loop that runs the callback.
    * @throws TypeError if `loop` is not a {@link Loop}.
    * @throws {@link UVError} ENOSYS if the loop's backend watches no fds (futex), or the signal
-   *   machinery cannot be reached through FFI; EINVAL if the loop is closed.
+   *   machinery cannot be reached through FFI (on Windows also if Node's libuv is laid out
+   *   unlike libuv 1.x); EINVAL if the loop is closed.
    */
   constructor(loop: Loop) {
     checkLoop(loop);
-    const relay = SignalRelay.of(loop);
+    const relay = sourceOf(loop);
     const uvHandle = relay.newHandle();
     super(loop);
     this.relay = relay;
@@ -69,8 +72,8 @@ export class Signal extends Handle {
    * @returns This handle.
    * @throws TypeError if `cb` is not a function or `signal` is not a string; a TypeError with
    *   code ERR_UNKNOWN_SIGNAL if the platform has no signal of that name.
-   * @throws {@link UVError} EINVAL for SIGKILL and SIGSTOP, which cannot be caught, and if the
-   *   handle is closing or closed.
+   * @throws {@link UVError} EINVAL for SIGKILL and SIGSTOP on Unix, which cannot be caught, and
+   *   if the handle is closing or closed.
    */
   start(cb: SignalCallback, signal: string): this {
     return this.begin(cb, signal, false);
@@ -126,6 +129,9 @@ export class Signal extends Handle {
   private begin(cb: SignalCallback, signal: string, oneshot: boolean): this {
     checkFunction(cb, 'cb');
     const signum = signalNumber(signal);
+    if (this.relay.uncatchable.includes(signal as string)) {
+      throw new UVError('EINVAL', 'uv_signal_start', undefined, `${signal} cannot be caught`);
+    }
     this.checkNotClosing('start');
     this.relay.start(this.uvHandle.address, signum, oneshot, this);
     this.callback = cb;
@@ -152,9 +158,17 @@ function signalNumber(signal: unknown): number {
   if (signum === undefined) {
     throw Object.assign(new TypeError(`Unknown signal: ${signal}`), { code: 'ERR_UNKNOWN_SIGNAL' });
   }
-  // The kernel lets no handler have these (uv_signal_start's EINVAL).
-  if (signal === 'SIGKILL' || signal === 'SIGSTOP') {
-    throw new UVError('EINVAL', 'uv_signal_start', undefined, `${signal} cannot be caught`);
-  }
   return signum;
+}
+
+/**
+ * The loop's signal source, chosen once: its backend's own (iocp: libuv's handler posts to the
+ * loop's port), else the relay of signal-relay.ts, which the backend watches like an fd.
+ */
+function sourceOf(loop: Loop): SignalSource {
+  if (loop.signalRelay !== undefined) return loop.signalRelay;
+  const own = loop.io.openSignals?.();
+  if (own === undefined) return SignalRelay.of(loop);
+  loop.signalRelay = own;
+  return own;
 }
