@@ -305,6 +305,9 @@ test('with a read pending, an Async sent from a worker wakes runAsync, and stop(
     const { workerData } = require('node:worker_threads');
     import(workerData.url).then(({ AsyncSender }) => setTimeout(() => AsyncSender.from(workerData.sender).send(), 50));`;
   const worker = new Worker(source, { eval: true, workerData: { url: index, sender: async.sender() } });
+  // Listened for now: the worker ends right after its send, and runAsync gives Node a turn after
+  // the Async callback before it resolves, so 'exit' may come before runAsync's promise does.
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
   // Only the send, 50 ms on, can end the first wait; a lost one ends at this guard and fails.
   const guard = setTimeout(() => loop.stop(), 10_000);
   const started = performance.now();
@@ -312,7 +315,7 @@ test('with a read pending, an Async sent from a worker wakes runAsync, and stop(
   t.is(sends, 1);
   t.true(performance.now() - started < 9000, 'woken by the send, not by the guard');
   clearTimeout(guard);
-  await new Promise((resolve) => worker.once('exit', resolve));
+  await exited;
   setTimeout(() => loop.stop(), 50);
   t.true(await loop.runAsync(), "stop() from Node's side ended the wait");
   t.is(sends, 1);
