@@ -19,14 +19,14 @@ import { WS, tryWinsock, type Ws2 } from '../ffi/win32.js';
 import { Async, Idle, Loop, Poll, type Handle } from '../lib/index.js';
 import { Worker } from 'node:worker_threads';
 
-/** Whether the suite runs on Windows, where uvts has only its futex backend (no fd backend yet). */
+/** Whether the suite runs on Windows, where uvts runs on its iocp backend and has no libc. */
 export const onWindows = process.platform === 'win32';
 
 /**
  * A spec that does not apply on Windows: ava's `test` (or the `base` given, e.g. `test.serial`)
  * elsewhere; on Windows the same registration made with `.skip`, its title followed by the
  * reason, so the skip shows in ava's output with why. Reasons say which: "Unix only: AF_UNIX
- * paths", or "needs the iocp backend (not built yet)" for what Windows will do once it exists.
+ * paths", or what the spec needs that Windows lacks ("reads the options back with libc").
  */
 export function unixOnly<T extends TestFn | TestFn['serial']>(reason: string, base: T = test as T): T {
   if (!onWindows) return base;
