@@ -166,7 +166,7 @@ export const WS2_32_FUNCTIONS = {
   // ioctlsocket(s, long cmd, u_long *): FIONBIO. `long` is 32-bit on Windows, as is u_long.
   ioctlsocket: { ret: 'int', params: ['long', 'int', 'inout'], only: ['win32'] },
   // WSAIoctl(s, code, in, inLen, out, outLen, DWORD *returned, OVERLAPPED * (NULL), routine
-  // (NULL)): only SIO_GET_EXTENSION_FUNCTION_POINTER, synchronously.
+  // (NULL)): SIO_GET_EXTENSION_FUNCTION_POINTER and SIO_KEEPALIVE_VALS, synchronously.
   WSAIoctl: {
     ret: 'int',
     params: ['long', 'uint', 'in', 'uint', 'out', 'uint', 'out', 'ptr', 'ptr'],
@@ -246,11 +246,14 @@ export const WS = {
   // _IOW('f', 126, u_long) as the signed 32-bit long ioctlsocket takes.
   FIONBIO: 0x8004667e | 0,
   SIO_GET_EXTENSION_FUNCTION_POINTER: 0xc8000006,
+  // _WSAIOW(IOC_VENDOR, 4): keep-alive on/off, idle and interval in ms (struct tcp_keepalive).
+  SIO_KEEPALIVE_VALS: 0x98000004,
   FILE_SKIP_SET_EVENT_ON_HANDLE: 2,
   INVALID_SOCKET: -1,
   SOCKET_ERROR: -1,
   WSA_IO_PENDING: 997,
   WSAEWOULDBLOCK: 10035,
+  WSAENOPROTOOPT: 10042,
 } as const;
 
 /** AcceptEx and ConnectEx, reached through the pointers WSAIoctl hands out (mswsock.h). */
