@@ -133,6 +133,24 @@ export function closeFds(...fds: number[]): void {
   }
 }
 
+/**
+ * An int socket option of `fd` (a SOCKET on Windows) as the kernel holds it: getsockopt through
+ * libc, or ws2_32 on Windows, where some options (TCP_NODELAY) come back as a single byte.
+ * Throws an Error whose `code` is the Winsock error on Windows (-1 elsewhere) if it fails.
+ */
+export function socketOption(fd: number, level: number, name: number): number {
+  const value = new Int32Array(1);
+  const length = new Int32Array([4]);
+  const r = onWindows
+    ? specWinsock().getsockopt(fd, level, name, value, length)
+    : specLibc().getsockopt(fd, level, name, value, length);
+  if (r !== 0) {
+    const code = onWindows ? specWinsock().WSAGetLastError() : -1;
+    throw Object.assign(new Error(`getsockopt(${level}, ${name}) failed (Winsock error ${code})`), { code });
+  }
+  return length[0] === 1 ? (value[0] as number) & 0xff : (value[0] as number);
+}
+
 // The blocking Winsock calls the specs make their sockets with on Windows (uvts itself makes
 // only overlapped calls, ffi/win32.ts), bound through the same driver.
 const SPEC_WINSOCK = {
@@ -140,6 +158,7 @@ const SPEC_WINSOCK = {
   accept: { ret: 'long', params: ['long', 'ptr', 'ptr'], only: ['win32'] },
   send: { ret: 'int', params: ['long', 'in', 'int', 'int'], only: ['win32'] },
   recv: { ret: 'int', params: ['long', 'out', 'int', 'int'], only: ['win32'] },
+  getsockopt: { ret: 'int', params: ['long', 'int', 'int', 'out', 'inout'], only: ['win32'] },
 } as const satisfies Table;
 
 type SpecWinsock = Bound<typeof SPEC_WINSOCK> & Ws2;
