@@ -84,9 +84,10 @@ export interface CompletionOwner {
  *   their pending words (handles/async.ts), as on every other backend.
  * - runAsync() waits in Node's loop, which cannot wait on a completion port: with overlapped I/O
  *   pending, a waiter thread of uvts's own blocks in the port for the loop (armAsync).
- * - No fd is watched (`watchable` 0): Poll, Udp and Pipe refuse with ENOSYS. Tcp runs on
- *   overlapped sockets (iocp-socket.ts, made by openTcp): an operation registers its
- *   OVERLAPPED's address with its owner (`expect`), and dispatch() hands each completion to it.
+ * - No fd is watched (`watchable` 0): Pipe and Signal refuse with ENOSYS. Tcp and Udp run on
+ *   overlapped sockets (iocp-socket.ts, iocp-udp.ts), Poll on a socket through the AFD poll
+ *   ioctl (iocp-poll.ts): an operation registers its OVERLAPPED's address with its owner
+ *   (`expect`), and dispatch() hands each completion to it.
  */
 export class IocpBackend implements Backend {
   readonly name = 'iocp' as const;
