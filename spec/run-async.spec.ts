@@ -273,8 +273,11 @@ test("the process lives exactly while the loop is alive: a ref'd uvts timer hold
   t.is(dangling.status, 3);
 });
 
-/** A uvts server with one accepted connection reading (its read pending), and its node:net peer. */
-async function pendingRead(loop: Loop): Promise<{ close: () => void }> {
+/**
+ * A uvts server with one accepted connection reading (its read pending) once the loop has run
+ * its accept (`reading`), and its node:net peer.
+ */
+async function pendingRead(loop: Loop): Promise<{ close: () => void; reading: () => boolean }> {
   const server = new Tcp(loop).bind(HOST, 0);
   let conn: Tcp | undefined;
   server.listen(1, () => {
@@ -290,6 +293,7 @@ async function pendingRead(loop: Loop): Promise<{ close: () => void }> {
       server.close();
       peer.destroy();
     },
+    reading: () => conn !== undefined,
   };
 }
 
@@ -370,12 +374,17 @@ test('I/O pending while the loop waits: every byte echoed once and in order whil
     const before = liveWaiters;
     const loop = new Loop();
     const io = await pendingRead(loop);
-    setTimeout(io.close, 100);
-    const started = performance.now();
+    // Closed once the loop, its read pending, has handed a wait to a waiter thread, however long
+    // that takes: after a fixed time (100 ms here once), a slow start under load found the
+    // handles closed before the loop had waited at all.
+    const closer = setInterval(() => {
+      if (!io.reading() || liveWaiters === before) return;
+      clearInterval(closer);
+      io.close();
+    }, 5);
     t.false(await loop.runAsync());
     const { idleTime, loopCount } = loop.metrics();
-    t.true(idleTime > 50_000_000n, `the loop waited, not spun: idle ${idleTime} ns in ${loopCount} iterations`);
-    t.true(performance.now() - started >= 90);
+    t.true(idleTime > 0n, `the loop waited: idle ${idleTime} ns in ${loopCount} iterations`);
     t.is(liveWaiters, before + 1, 'through a waiter thread');
     closeLoop(t, loop);
     // The thread's exit event follows loop.close(); wait for it, not for a time.
