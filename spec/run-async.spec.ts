@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Async, Check, Idle, Loop, Poll, Prepare, Tcp, Timer, UVError, fs } from '../lib/index.js';
-import { closeFds, closeLoop, socketPair, unixOnly, writeFd } from './support.js';
+import { liveWaiters } from '../lib/backend/iocp-waiter.js';
+import { closeFds, closeLoop, onWindows, socketPair, unixOnly, writeFd } from './support.js';
 
 const HOST = '127.0.0.1';
 const index = new URL('../lib/index.js', import.meta.url).href;
@@ -26,61 +27,55 @@ function child(code: string): { status: number | null; signal: string | null; ou
   return { status: r.status, signal: r.signal, out: r.stdout.trim(), err: r.stderr };
 }
 
-unixOnly('needs the iocp backend (not built yet)')(
-  'a uvts Tcp echo server and a node:net client in one thread: 1000 ping-pongs',
-  async (t) => {
-    const loop = new Loop();
-    const server = new Tcp(loop).bind(HOST, 0);
-    server.listen(8, (err) => {
-      t.is(err, null);
-      const conn = new Tcp(loop);
-      server.accept(conn);
-      server.close();
-      conn.readStart((readErr, data) => {
-        t.is(readErr, null);
-        if (data === null) conn.close();
-        else conn.write(data);
-      });
-    });
-    let pongs = 0;
-    const client = net.connect(server.address().port, HOST, () => client.write('ping'));
-    client.on('data', (d) => {
-      t.is(d.toString(), 'ping');
-      if (++pongs < 1000) client.write('ping');
-      else client.end();
-    });
-    t.false(await loop.runAsync());
-    t.is(pongs, 1000);
-    closeLoop(t, loop);
-  },
-);
-
-unixOnly('needs the iocp backend (not built yet)')(
-  'a node:net echo server and a uvts Tcp client in one thread: 1000 ping-pongs',
-  async (t) => {
-    const server = net.createServer((s) => s.pipe(s));
-    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-    const { port } = server.address() as net.AddressInfo;
-    const loop = new Loop();
-    const client = new Tcp(loop);
-    let pongs = 0;
-    client.connect(HOST, port, (err) => {
-      t.is(err, null);
-      client.readStart((readErr, data) => {
-        t.is(readErr, null);
-        if (data === null) return;
-        t.is(data.toString(), 'ping');
-        if (++pongs < 1000) client.write(Buffer.from('ping'));
-        else client.close();
-      });
-      client.write(Buffer.from('ping'));
-    });
-    t.false(await loop.runAsync());
-    t.is(pongs, 1000);
+test('a uvts Tcp echo server and a node:net client in one thread: 1000 ping-pongs', async (t) => {
+  const loop = new Loop();
+  const server = new Tcp(loop).bind(HOST, 0);
+  server.listen(8, (err) => {
+    t.is(err, null);
+    const conn = new Tcp(loop);
+    server.accept(conn);
     server.close();
-    closeLoop(t, loop);
-  },
-);
+    conn.readStart((readErr, data) => {
+      t.is(readErr, null);
+      if (data === null) conn.close();
+      else conn.write(data);
+    });
+  });
+  let pongs = 0;
+  const client = net.connect(server.address().port, HOST, () => client.write('ping'));
+  client.on('data', (d) => {
+    t.is(d.toString(), 'ping');
+    if (++pongs < 1000) client.write('ping');
+    else client.end();
+  });
+  t.false(await loop.runAsync());
+  t.is(pongs, 1000);
+  closeLoop(t, loop);
+});
+
+test('a node:net echo server and a uvts Tcp client in one thread: 1000 ping-pongs', async (t) => {
+  const server = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const loop = new Loop();
+  const client = new Tcp(loop);
+  let pongs = 0;
+  client.connect(HOST, port, (err) => {
+    t.is(err, null);
+    client.readStart((readErr, data) => {
+      t.is(readErr, null);
+      if (data === null) return;
+      t.is(data.toString(), 'ping');
+      if (++pongs < 1000) client.write(Buffer.from('ping'));
+      else client.close();
+    });
+    client.write(Buffer.from('ping'));
+  });
+  t.false(await loop.runAsync());
+  t.is(pongs, 1000);
+  server.close();
+  closeLoop(t, loop);
+});
 
 test('uvts fs requests and fs.promises in flight together, each with its own answer', async (t) => {
   const loop = new Loop();
@@ -273,4 +268,144 @@ test("the process lives exactly while the loop is alive: a ref'd uvts timer hold
   `);
   t.is(dangling.out, 'still here\nexited', "a ref'd Async keeps runAsync, and the process, waiting");
   t.is(dangling.status, 3);
+});
+
+/**
+ * A uvts server with one accepted connection reading (its read pending) once the loop has run
+ * its accept (`reading`), and its node:net peer.
+ */
+async function pendingRead(loop: Loop): Promise<{ close: () => void; reading: () => boolean }> {
+  const server = new Tcp(loop).bind(HOST, 0);
+  let conn: Tcp | undefined;
+  server.listen(1, () => {
+    conn = new Tcp(loop);
+    server.accept(conn);
+    conn.readStart(() => {});
+  });
+  const peer = net.connect(server.address().port, HOST);
+  await new Promise((resolve) => peer.once('connect', resolve));
+  return {
+    close: () => {
+      conn?.close();
+      server.close();
+      peer.destroy();
+    },
+    reading: () => conn !== undefined,
+  };
+}
+
+test('with a read pending, an Async sent from a worker wakes runAsync, and stop() ends its wait', async (t) => {
+  const loop = new Loop();
+  const io = await pendingRead(loop);
+  let sends = 0;
+  const async = new Async(loop, () => {
+    sends++;
+    loop.stop();
+  });
+  const source = `
+    const { workerData } = require('node:worker_threads');
+    import(workerData.url).then(({ AsyncSender }) => setTimeout(() => AsyncSender.from(workerData.sender).send(), 50));`;
+  const worker = new Worker(source, { eval: true, workerData: { url: index, sender: async.sender() } });
+  // Listened for now: the worker ends right after its send, and runAsync gives Node a turn after
+  // the Async callback before it resolves, so 'exit' may come before runAsync's promise does.
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  // Only the send, 50 ms on, can end the first wait; a lost one ends at this guard and fails.
+  const guard = setTimeout(() => loop.stop(), 10_000);
+  const started = performance.now();
+  t.true(await loop.runAsync(), 'stopped by the Async callback, the read still pending');
+  t.is(sends, 1);
+  t.true(performance.now() - started < 9000, 'woken by the send, not by the guard');
+  clearTimeout(guard);
+  await exited;
+  setTimeout(() => loop.stop(), 50);
+  t.true(await loop.runAsync(), "stop() from Node's side ended the wait");
+  t.is(sends, 1);
+  async.close();
+  io.close();
+  t.false(await loop.runAsync());
+  closeLoop(t, loop);
+});
+
+test('I/O pending while the loop waits: every byte echoed once and in order while Node stops the loop every 2 ms', async (t) => {
+  const loop = new Loop();
+  const server = new Tcp(loop).bind(HOST, 0);
+  let echoed = '';
+  server.listen(1, () => {
+    const conn = new Tcp(loop);
+    server.accept(conn);
+    server.close();
+    conn.readStart((_err, data) => {
+      if (data === null) return conn.close();
+      echoed += data.toString();
+      conn.write(data);
+    });
+  });
+  const lines = 300;
+  let got = '';
+  let next = 0;
+  // Each line a little later, from Node's timer, so that the loop has nothing ready and waits.
+  const client = net.connect(server.address().port, HOST, () => client.write('0\n'));
+  client.on('data', (d) => {
+    got += d.toString();
+    while (got.split('\n').length - 1 > next) {
+      next++;
+      if (next < lines) setTimeout(() => client.write(`${next}\n`), next % 3);
+      else client.end();
+    }
+  });
+  const stopper = setInterval(() => loop.stop(), 2);
+  let runs = 0;
+  while (await loop.runAsync()) runs++;
+  clearInterval(stopper);
+  const expected = Array.from({ length: lines }, (_, i) => `${i}\n`).join('');
+  t.is(echoed, expected, 'the server read each line once, in order');
+  t.is(got, expected);
+  t.true(runs > 0, 'stop() ended some waits');
+  closeLoop(t, loop);
+});
+
+// Serial: liveWaiters counts this process's waiters, and other specs' loops make and end theirs.
+(onWindows ? test.serial : test.skip)(
+  'on iocp, runAsync with I/O pending waits through a waiter thread, which loop.close() ends',
+  async (t) => {
+    const before = liveWaiters;
+    const loop = new Loop();
+    const io = await pendingRead(loop);
+    // Closed once the loop, its read pending, has handed a wait to a waiter thread, however long
+    // that takes: after a fixed time (100 ms here once), a slow start under load found the
+    // handles closed before the loop had waited at all.
+    const closer = setInterval(() => {
+      if (!io.reading() || liveWaiters === before) return;
+      clearInterval(closer);
+      io.close();
+    }, 5);
+    t.false(await loop.runAsync());
+    const { idleTime, loopCount } = loop.metrics();
+    t.true(idleTime > 0n, `the loop waited: idle ${idleTime} ns in ${loopCount} iterations`);
+    t.is(liveWaiters, before + 1, 'through a waiter thread');
+    closeLoop(t, loop);
+    // The thread's exit event follows loop.close(); wait for it, not for a time.
+    for (let i = 0; i < 500 && liveWaiters > before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    t.is(liveWaiters, before, 'the waiter thread has exited');
+  },
+);
+
+test('with I/O pending, the process ends with the loop, and process.exit() during a runAsync wait ends it at once', (t) => {
+  const listen = `
+    const loop = new uvts.Loop();
+    const server = new uvts.Tcp(loop).bind('127.0.0.1', 0);
+    server.listen(1, () => {});`;
+  const ended = child(`${listen}
+    setTimeout(() => server.close(), 200);
+    console.log('alive', await loop.runAsync());`);
+  t.is(ended.status, 0, ended.err);
+  t.is(ended.out, 'alive false', 'the loop, left open, does not hold the process');
+  const started = performance.now();
+  const exited = child(`${listen}
+    setTimeout(() => process.exit(3), 200);
+    await loop.runAsync();
+    console.log('never');`);
+  t.is(exited.status, 3, exited.err);
+  t.is(exited.out, '');
+  t.true(performance.now() - started < 20_000, 'not held by a thread blocked in the kernel');
 });

@@ -38,14 +38,14 @@ import { WS, WS_UDP, tryWinsock, type Ws2 } from '../ffi/win32.js';
 import { Async, Idle, Loop, Poll, type Handle, type Tcp, type Udp } from '../lib/index.js';
 import { Worker } from 'node:worker_threads';
 
-/** Whether the suite runs on Windows, where uvts polls through its iocp backend (or futex). */
+/** Whether the suite runs on Windows, where uvts runs on its iocp backend and has no libc. */
 export const onWindows = process.platform === 'win32';
 
 /**
  * A spec that does not apply on Windows: ava's `test` (or the `base` given, e.g. `test.serial`)
  * elsewhere; on Windows the same registration made with `.skip`, its title followed by the
  * reason, so the skip shows in ava's output with why. Reasons say which: "Unix only: AF_UNIX
- * paths", or "needs the iocp backend (not built yet)" for what Windows will do once it exists.
+ * paths", or what the spec needs that Windows lacks ("reads the options back with libc").
  */
 export function unixOnly<T extends TestFn | TestFn['serial']>(reason: string, base: T = test as T): T {
   if (!onWindows) return base;
@@ -235,7 +235,9 @@ export function socketOptionOrNull(handle: Tcp | Udp, level: number, name: numbe
   const r = onWindows
     ? specWinsock().getsockopt(sock, level, name, value, length)
     : specLibc().getsockopt(sock, level, name, value, length);
-  return r === 0 ? (value[0] as number) : null;
+  if (r !== 0) return null;
+  // Windows answers some options (TCP_NODELAY) in a single byte; the rest of the int stays 0.
+  return length[0] === 1 ? (value[0] as number) & 0xff : (value[0] as number);
 }
 
 /**

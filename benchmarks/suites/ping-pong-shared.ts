@@ -47,7 +47,6 @@ export const VARIANTS: ExtraSide[] = [
     name: 'uvts-runAsync',
     runs: 'uvtsAsync',
     description: "the uvts side under await loop.runAsync(): its waits go to Node's loop",
-    notUnderWine: 'runAsync() with overlapped I/O pending is not built on the iocp backend yet (ENOSYS)',
   },
   ...kqueue.sides,
 ];

@@ -644,31 +644,36 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
 
   /**
    * uv__tcp_keepalive: SO_KEEPALIVE, and the idle time, interval (1 s) and count (10) as libuv.
-   *
-   * libuv chooses between the per-option calls (Windows 10 1709 and later) and the older
-   * SIO_KEEPALIVE_VALS ioctl by asking RtlGetVersion. uvts tries the options and falls back to
-   * the ioctl when TCP_KEEPALIVE is refused with WSAENOPROTOOPT: Wine 8, set to Windows 10,
-   * refuses it so (the ioctl works there), which a version check would not see. The ioctl
-   * cannot set the count; Windows fixes it at 10, libuv's value.
+   * libuv picks the way by the Windows version: TCP_KEEPALIVE, TCP_KEEPINTVL and TCP_KEEPCNT from
+   * Windows 10 1709, SIO_KEEPALIVE_VALS before. uvts tries the options and takes the ioctl when
+   * the first is refused (WSAENOPROTOOPT): the refusal is what the version check stands for, and
+   * Wine 8 says it is Windows 10 yet refuses all three. Through the ioctl the count is Windows'
+   * own, 10 since Vista, which is libuv's count anyway.
    */
   private applyKeepAliveOn(socket: number, on: boolean, delay: number): void {
     this.setOptionOn(socket, WS.SOL_SOCKET, WS.SO_KEEPALIVE, on ? 1 : 0);
     if (!on || delay === 0) return;
-    const ws2 = this.ws.ws2;
     optionValue[0] = delay;
-    if (ws2.setsockopt(socket, WS.IPPROTO_TCP, WS.TCP_KEEPALIVE, optionBytes, 4) !== 0) {
-      const error = ws2.WSAGetLastError();
-      if (error !== WS.WSAENOPROTOOPT) throw winsockError(error, 'setsockopt');
-      // struct tcp_keepalive (mstcpip.h): u_long onoff, keepalivetime and keepaliveinterval, in ms.
-      keepAliveValues[0] = 1;
-      keepAliveValues[1] = delay * 1000;
-      keepAliveValues[2] = 1000;
-      if (ws2.WSAIoctl(socket, WS.SIO_KEEPALIVE_VALS, keepAliveBytes, 12, NO_OUTPUT, 0, returnedBytes, 0, 0) !== 0)
-        throw winsockError(ws2.WSAGetLastError(), 'WSAIoctl');
+    if (this.ws.ws2.setsockopt(socket, WS.IPPROTO_TCP, WS.TCP_KEEPALIVE, optionBytes, 4) !== 0) {
+      const code = this.ws.ws2.WSAGetLastError();
+      if (code !== WS.WSAENOPROTOOPT) throw winsockError(code, 'setsockopt');
+      this.keepAliveVals(socket, delay);
       return;
     }
     this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPINTVL, 1);
     this.setOptionOn(socket, WS.IPPROTO_TCP, WS.TCP_KEEPCNT, 10);
+  }
+
+  /** uv__tcp_keepalive before Windows 10 1709: SIO_KEEPALIVE_VALS, on, `delay` s idle, 1 s apart. */
+  private keepAliveVals(socket: number, delay: number): void {
+    // At most 32767 s (tcp.ts's limit), whose ms fit keepalivetime's ULONG.
+    if (!Number.isInteger(delay) || delay < 1 || delay > 32767)
+      throw new RangeError(`a keep-alive delay, got ${delay}`);
+    keepAliveVals[0] = 1;
+    keepAliveVals[1] = delay * 1000;
+    keepAliveVals[2] = 1000;
+    const r = this.ws.ws2.WSAIoctl(socket, WS.SIO_KEEPALIVE_VALS, keepAliveBytes, 12, ioctlOut, 0, ioctlReturned, 0, 0);
+    if (r !== 0) throw winsockError(this.ws.ws2.WSAGetLastError(), 'WSAIoctl');
   }
 
   private setOption(level: number, name: number, value: number): void {
@@ -703,10 +708,18 @@ const syncBlock = new Uint8Array(new ArrayBuffer(32));
 const syncU32 = new Uint32Array(syncBlock.buffer);
 const optionValue = new Int32Array(1);
 const optionBytes = new Uint8Array(optionValue.buffer);
-const keepAliveValues = new Uint32Array(3);
-const keepAliveBytes = new Uint8Array(keepAliveValues.buffer);
-const NO_OUTPUT = new Uint8Array(0);
-const returnedBytes = new Uint8Array(4);
+// struct tcp_keepalive (mstcpip.h), what SIO_KEEPALIVE_VALS takes:
+//
+//   offset | field             | value
+//   -------+-------------------+----------------------------------
+//   0      | onoff             | ULONG, 1
+//   4      | keepalivetime     | ULONG, idle ms before the first probe
+//   8      | keepaliveinterval | ULONG, ms between probes
+const keepAliveVals = new Uint32Array(3);
+const keepAliveBytes = new Uint8Array(keepAliveVals.buffer);
+// WSAIoctl's output buffer (none is asked for: length 0) and its DWORD count of bytes returned.
+const ioctlOut = new Uint8Array(4);
+const ioctlReturned = new Uint8Array(4);
 const listenValue = new Uint32Array(2);
 const listenBytes = new Uint8Array(listenValue.buffer);
 const nameBuf = new Uint8Array(WIN_SOCKADDR_STORAGE);

@@ -16,13 +16,15 @@ import {
   type SocketKernel32,
 } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
-import type { Backend, IoWatcher, LoopMetrics } from './backend.js';
+import { alloc, free, heap } from '../shared-heap.js';
+import type { AsyncWord, Backend, IoWatcher, LoopMetrics } from './backend.js';
 import { NO_WAIT, READY, WAIT_WORD, WOKEN } from './backend.js';
 import { openIocpPipe } from './iocp-pipe.js';
 import { openIocpPoll } from './iocp-poll.js';
 import { IocpSignals } from './iocp-signal.js';
 import { openIocpTcp } from './iocp-socket.js';
 import { openIocpUdp } from './iocp-udp.js';
+import { IocpWaiter, KEY_WAITER, KEY_WAKE, SIGNAL } from './iocp-waiter.js';
 import type { SignalSource } from './signal-source.js';
 import type {
   DatagramTransport,
@@ -47,14 +49,25 @@ import {
 /** As libuv's uv__poll: up to 128 OVERLAPPED_ENTRY records per GetQueuedCompletionStatusEx. */
 const MAX_ENTRIES = 128;
 
-/**
- * The completion key of the packets wakeIocp() posts. Overlapped I/O will complete with the key
- * its handle was associated with (never 1, see `associate` when sockets come) and a non-NULL
- * OVERLAPPED; a wake packet has this key and NULL.
- */
-const KEY_WAKE = 1;
+// The completion keys (KEY_WAKE and KEY_WAITER are defined in iocp-waiter.ts, where the waiter
+// thread reads them too):
+//
+//   key | name       | packet
+//   ----+------------+----------------------------------------------------------------------
+//   1   | KEY_WAKE   | wakeIocp()'s wake, NULL for its OVERLAPPED
+//   2   | KEY_SOCKET | a socket's completion (`associate`), with its operation's OVERLAPPED
+//   3   | KEY_WAITER | the loop's cancel of its waiter thread's wait (runAsync), NULL too
+
 /** The completion key sockets are associated with: what their completions carry. */
 const KEY_SOCKET = 2;
+
+/** Whether an entry is a packet of uvts's own (a wake or a waiter's cancel), not a completion. */
+function ownPacket(u32: Uint32Array, at: number): boolean {
+  const { key, overlapped } = OVERLAPPED_ENTRY;
+  if (u32[at + (overlapped >> 2)] !== 0 || u32[at + (overlapped >> 2) + 1] !== 0) return false;
+  const k = u32[at + (key >> 2)];
+  return u32[at + (key >> 2) + 1] === 0 && (k === KEY_WAKE || k === KEY_WAITER);
+}
 
 /** What every fd handle but Tcp is told on this backend. */
 const NO_SOCKETS = 'this loop watches no fds (Tcp, Pipe, Udp, Poll on a socket and Signal run on completions)';
@@ -80,26 +93,45 @@ export interface CompletionOwner {
  * - libuv posts one packet per Async send, each carrying that Async's OVERLAPPED; uvts posts one
  *   per wake of a blocked loop, carrying none, and the loop finds which Asyncs were sent from
  *   their pending words (handles/async.ts), as on every other backend.
- * - No fd is watched (`watchable` 0): Poll, Udp and Pipe refuse with ENOSYS. Tcp runs on
- *   overlapped sockets (iocp-socket.ts, made by openTcp): an operation registers its
- *   OVERLAPPED's address with its owner (`expect`), and dispatch() hands each completion to it.
+ * - runAsync() waits in Node's loop, which cannot wait on a completion port: with overlapped I/O
+ *   pending, a waiter thread of uvts's own blocks in the port for the loop (armAsync).
+ * - No fd is watched (`watchable` 0): Pipe and Signal refuse with ENOSYS. Tcp and Udp run on
+ *   overlapped sockets (iocp-socket.ts, iocp-udp.ts), Poll on a socket through the AFD poll
+ *   ioctl (iocp-poll.ts): an operation registers its OVERLAPPED's address with its owner
+ *   (`expect`), and dispatch() hands each completion to it.
  */
 export class IocpBackend implements Backend {
   readonly name = 'iocp' as const;
   readonly watchable = 0;
   readonly wake: Int32Array;
-  readonly asyncWord: { word: Int32Array; index: number; value: number };
+  /** What a WAIT_WORD from armAsync() waits on: the wake word, or the waiter's SIGNAL. */
+  asyncWord: AsyncWord;
   private readonly k32: Kernel32;
   private readonly metrics: LoopMetrics;
   private port: number;
 
   // One reusable OVERLAPPED_ENTRY array, read through 32-bit views; `removed` receives the count.
-  private readonly entries = new Uint8Array(MAX_ENTRIES * OVERLAPPED_ENTRY.size);
-  private readonly u32 = new Uint32Array(this.entries.buffer);
+  // It lives in the shared heap so that a waiter thread can dequeue into it (runAsync).
+  private readonly entriesAt: number;
+  private readonly entries: Uint8Array;
+  private readonly u32: Uint32Array;
   private readonly removed = new Int32Array(1);
   /** Entries of the last wait not yet dispatched: [next, count). */
   private next = 0;
   private count = 0;
+  /** Entries a waiter thread dequeued for the next wait() to take (runAsync); -1: none. */
+  private preset = -1;
+  /** runAsync's waiter thread, made by its first wait with overlapped I/O pending. */
+  private waiter: IocpWaiter | undefined;
+  /** The two words runAsync's wait may be on, made once: the wake word, and the waiter's SIGNAL. */
+  private readonly onWakeWord: AsyncWord;
+  private onWaiter: AsyncWord | undefined;
+  /** Ends a waiter's wait in the port: a packet with its own key, which no one mistakes for a wake. */
+  private readonly poke = (): void => {
+    if (this.k32.PostQueuedCompletionStatus(this.port, 0, KEY_WAITER, 0) === 0) {
+      throw winError(this.k32.GetLastError(), 'PostQueuedCompletionStatus');
+    }
+  };
   /**
    * Who owns each OVERLAPPED in flight, by its address: the seam for sockets. An operation
    * started on a handle associated with the port is added before the call that starts it, and
@@ -126,14 +158,21 @@ export class IocpBackend implements Backend {
       throw new RangeError(`CreateIoCompletionPort returned a handle the wake word cannot hold: ${port}`);
     }
     this.port = port;
+    const size = MAX_ENTRIES * OVERLAPPED_ENTRY.size;
+    this.entriesAt = alloc(size);
     try {
+      if (this.entriesAt === 0) throw new RangeError('the shared heap is full');
+      this.entries = new Uint8Array(heap.sab, this.entriesAt, size);
+      this.u32 = new Uint32Array(heap.sab, this.entriesAt, size >> 2);
       this.wake = createWakeWord(WAKE_IOCP, port);
     } catch (err) {
-      // The shared heap is full: no loop, and no handle held for it.
+      // The shared heap is full: no loop, and nothing held for it.
       k32.CloseHandle(port);
+      if (this.entriesAt !== 0) free(this.entriesAt);
       throw err;
     }
-    this.asyncWord = { word: this.wake, index: STATE, value: SLEEPING };
+    this.onWakeWord = { word: this.wake, index: STATE, value: SLEEPING };
+    this.asyncWord = this.onWakeWord;
   }
 
   /**
@@ -144,7 +183,14 @@ export class IocpBackend implements Backend {
   wait(timeout: number, waited = false): number {
     const wake = this.wake;
     // Entries a dispatch left when a callback threw are dispatched first: a new dequeue would
-    // overwrite them, and their operations would never be heard of again.
+    // overwrite them, and their operations would never be heard of again. Entries a waiter
+    // thread dequeued (runAsync) are this wait's, as if it had dequeued them itself.
+    const preset = this.preset;
+    this.preset = -1;
+    if (preset >= 0) {
+      this.next = 0;
+      this.count = preset;
+    }
     const leftover = this.next < this.count;
     const blocking = !leftover && timeout !== 0 && Atomics.compareExchange(wake, STATE, AWAKE, POLLING) === AWAKE;
     if (!leftover) {
@@ -159,7 +205,7 @@ export class IocpBackend implements Backend {
       this.next = 0;
       this.count = n;
     }
-    let result = leftover || this.completions() !== 0 ? READY : 0;
+    let result = (leftover && preset < 0) || this.completions() !== 0 ? READY : 0;
     // Whatever ended the wait, STATE says whether another thread signalled since we last looked.
     if (Atomics.load(wake, STATE) !== AWAKE && Atomics.exchange(wake, STATE, AWAKE) !== POLLING) {
       result |= WOKEN;
@@ -172,12 +218,12 @@ export class IocpBackend implements Backend {
   /** Runs the owners of the completions the last wait dequeued (uv__poll's loop over entries). */
   dispatch(): void {
     const u32 = this.u32;
-    const { size, key, overlapped, internal, bytes } = OVERLAPPED_ENTRY;
+    const { size, overlapped, internal, bytes } = OVERLAPPED_ENTRY;
     while (this.next < this.count) {
       const at = (this.next++ * size) >> 2;
+      // A wake packet (STATE already told wait() about it), or a waiter's cancel.
+      if (ownPacket(u32, at)) continue;
       const address = (u32[at + (overlapped >> 2)] as number) + (u32[at + (overlapped >> 2) + 1] as number) * 2 ** 32;
-      // A wake packet: STATE already told wait() about it.
-      if (address === 0 && u32[at + (key >> 2)] === KEY_WAKE) continue;
       let owner = this.owners.get(address);
       if (owner !== undefined) this.owners.delete(address);
       else owner = this.listeners.get(address);
@@ -256,26 +302,46 @@ export class IocpBackend implements Backend {
   }
 
   /**
-   * runAsync's wait. Node's loop cannot wait on a foreign completion port, so while no
-   * overlapped I/O is pending (true while there are no sockets: only wakeups can arrive) the
-   * loop waits on its wake word with Atomics.waitAsync, and a waker notifies the word instead of
-   * posting a packet. With I/O pending this needs another thread blocked in the port (as the
-   * kqueue backend's waiter), not built yet: runAsync refuses with ENOSYS while a Tcp has an
-   * operation in flight (a read, an accept, a write, a connect), and run() serves them.
+   * runAsync's wait (uvts's own: libuv has no loop run from another loop). Node's loop cannot
+   * wait on a foreign completion port. While no overlapped I/O is pending and no Signal listens
+   * for its packets, only wakeups can arrive, so the loop waits on its wake word with
+   * Atomics.waitAsync and a waker notifies the word instead of posting a packet. Otherwise a
+   * waiter thread (iocp-waiter.ts) blocks
+   * in the port for the loop, dequeues into this loop's entry list and signals a word of its
+   * own, which Node's loop waits on; the wake word says POLLING meanwhile, so a waker posts a
+   * packet, which ends the waiter's wait as it would end the loop's own.
    */
   armAsync(): number {
-    if (this.owners.size !== 0) {
-      throw new UVError('ENOSYS', 'uv_run', undefined, 'runAsync with overlapped I/O pending on the iocp backend');
+    // Entries left by a callback that threw are due now (wait() takes them first).
+    if (this.next < this.count || this.preset >= 0) return NO_WAIT;
+    if (this.owners.size === 0 && this.listeners.size === 0) {
+      this.asyncWord = this.onWakeWord;
+      return Atomics.compareExchange(this.wake, STATE, AWAKE, SLEEPING) === AWAKE ? WAIT_WORD : NO_WAIT;
     }
-    // A signal's packet would come to the port, which nothing watches while Node's loop waits.
-    if (this.listeners.size !== 0) {
-      throw new UVError('ENOSYS', 'uv_run', undefined, 'runAsync with a Signal started on the iocp backend');
+    if (this.port === 0) throw new UVError('EBADF', 'uv_run', undefined, 'the loop is closed');
+    if (Atomics.compareExchange(this.wake, STATE, AWAKE, POLLING) !== AWAKE) return NO_WAIT;
+    try {
+      this.waiter ??= new IocpWaiter(this.port, this.wake, this.entriesAt, MAX_ENTRIES, this.poke);
+      this.waiter.arm();
+    } catch (err) {
+      disarmWakeWord(this.wake);
+      throw err;
     }
-    return Atomics.compareExchange(this.wake, STATE, AWAKE, SLEEPING) === AWAKE ? WAIT_WORD : NO_WAIT;
+    this.asyncWord = this.onWaiter ??= { word: this.waiter.control, index: SIGNAL, value: 0 };
+    return WAIT_WORD;
   }
 
+  /**
+   * The loop is awake again: the wake word first (a waker that comes now only flags it), then a
+   * wait the waiter still has is taken back, and what it dequeued is left for wait().
+   */
   disarmAsync(): void {
     disarmWakeWord(this.wake);
+    const waiter = this.waiter;
+    if (waiter === undefined || !waiter.armed) return;
+    const n = waiter.disarm();
+    if (n < 0) throw winError(-n, 'GetQueuedCompletionStatusEx');
+    this.preset = n;
   }
 
   modify(fd: number, _events: number, _watcher: IoWatcher): void {
@@ -296,12 +362,21 @@ export class IocpBackend implements Backend {
     throw new UVError('ENOSYS', syscall, undefined, `${NO_SOCKETS}, and Windows has no libc for uvts to call`);
   }
 
-  /** uv_loop_close: no waker can post to the port once the word says CLOSED; then it goes. */
+  /**
+   * uv_loop_close: no waker can post to the port once the word says CLOSED, and the waiter
+   * thread, if runAsync made one, has ended; then the port goes.
+   */
   close(): void {
     closeWakeWord(this.wake);
+    // The waiter leaves the port before it is closed; if it did not in time, the entry list stays
+    // allocated, since a late dequeue could still write there.
+    const waiterGone = this.waiter?.close() ?? true;
+    this.waiter = undefined;
+    this.onWaiter = undefined;
     if (this.port !== 0) {
       this.k32.CloseHandle(this.port);
       this.port = 0;
+      if (waiterGone) free(this.entriesAt);
     }
   }
 
@@ -309,13 +384,8 @@ export class IocpBackend implements Backend {
   private completions(): number {
     let found = 0;
     const u32 = this.u32;
-    const { size, key, overlapped } = OVERLAPPED_ENTRY;
-    for (let i = 0; i < this.count; i++) {
-      const at = (i * size) >> 2;
-      const lo = u32[at + (overlapped >> 2)] as number;
-      const hi = u32[at + (overlapped >> 2) + 1] as number;
-      if (lo !== 0 || hi !== 0 || u32[at + (key >> 2)] !== KEY_WAKE) found++;
-    }
+    const size = OVERLAPPED_ENTRY.size;
+    for (let i = 0; i < this.count; i++) if (!ownPacket(u32, (i * size) >> 2)) found++;
     return found;
   }
 
@@ -352,6 +422,8 @@ export class IocpBackend implements Backend {
     // loop's next iteration takes it up again).
     const ms = timeout < 0 ? INFINITE : Math.min(timeout, MAX_WAIT_MS);
     if (this.port === 0) throw new UVError('EBADF', 'GetQueuedCompletionStatusEx', undefined, 'the loop is closed');
+    // The list is the waiter's while it waits: two writers would lose each other's entries.
+    if (this.waiter?.armed === true) throw new Error('iocp: the loop dequeued while its waiter thread waits');
     const ok = this.k32.GetQueuedCompletionStatusEx(this.port, this.entries, MAX_ENTRIES, this.removed, ms, 0);
     if (ok !== 0) return this.removed[0] as number;
     const error = this.k32.GetLastError();
