@@ -12,6 +12,7 @@ import type {
   TransportReadCallback,
   TransportTimer,
 } from './transport.js';
+import { READ_SIZE, readBuffer, takeRead } from '../read-buffer.js';
 
 // Pipes as Windows named pipes, for the iocp backend (libuv's src/win/pipe.c): a server makes
 // instances of the pipe with CreateNamedPipeW and waits for a client on each with an overlapped
@@ -76,9 +77,6 @@ const BLOCK_SIZE = 48;
 const SYNC = { overlapped: 0, event: 24, available: 32, done: 36, mode: 40, status: 48, info: 64, size: 112 } as const;
 const STATUS_PENDING = 0x103;
 
-const READ_SIZE = 64 * 1024;
-/** A read this big is handed over in its buffer; a smaller one is copied (stream.ts's HAND_OVER). */
-const HAND_OVER = READ_SIZE / 2;
 const MAX_ROUNDS = 32;
 
 // State bits (libuv's UV_HANDLE_* for Windows pipes).
@@ -96,8 +94,6 @@ const DUE_SHUTDOWN = 1;
 const DUE_CONNECT = 2;
 const DUE_READ_ERROR = 4;
 const DUE_ACCEPT = 8;
-
-let readBuffer: Buffer | undefined;
 
 class ReadRequest extends OverlappedRequest implements CompletionOwner {
   constructor(
@@ -679,14 +675,13 @@ export class IocpPipe extends IocpTransport<PipeTransportHost> implements PipeTr
       const available = syncU32[SYNC.available >> 2] as number;
       if (available === 0) return;
       const want = Math.min(available, READ_SIZE);
-      const buffer = (readBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE));
       syncU32.fill(0, 0, 8);
       // The event's low bit set: the completion is not queued to the port (libuv's trick).
       const event = this.event + 1;
       syncU32[SYNC.event >> 2] = event % 2 ** 32;
       syncU32[(SYNC.event >> 2) + 1] = Math.floor(event / 2 ** 32);
       syncU32[SYNC.done >> 2] = 0;
-      const at = this.pipes.addressOf(buffer);
+      const at = this.pipes.addressOf(readBuffer());
       if (k32.ReadFile(this.handle, at, want, syncAddress + SYNC.done, syncAddress) === 0) {
         const code = k32.GetLastError();
         if (code !== PIPE.ERROR_IO_PENDING) {
@@ -701,15 +696,7 @@ export class IocpPipe extends IocpTransport<PipeTransportHost> implements PipeTr
       }
       const n = syncU32[SYNC.done >> 2] as number;
       if (n === 0) return;
-      let chunk: Buffer;
-      if (n >= HAND_OVER) {
-        chunk = buffer.subarray(0, n);
-        readBuffer = undefined;
-      } else {
-        chunk = Buffer.allocUnsafe(n);
-        buffer.copy(chunk, 0, 0, n);
-      }
-      (this.readCb as TransportReadCallback)(null, chunk);
+      (this.readCb as TransportReadCallback)(null, takeRead(n));
     }
   }
 

@@ -13,6 +13,7 @@ import { checkInteger, describe } from '../validate.js';
 import type { CompletionOwner, IocpBackend } from './iocp.js';
 import { IocpTransport, OverlappedRequest, WriteQueue, type WriteRequest } from './iocp-requests.js';
 import type { StreamTransport, TransportErrorCallback, TransportHost, TransportReadCallback } from './transport.js';
+import { READ_SIZE, readBuffer, takeRead } from '../read-buffer.js';
 
 // TCP over overlapped sockets, for the iocp backend (libuv's src/win/tcp.c): the operations
 // start with an OVERLAPPED and finish when the loop's completion port hands it back, through
@@ -54,9 +55,6 @@ const BLOCK = { wsabuf: OVERLAPPED.size, bytes: 48, flags: 52, output: 64, size:
 const ACCEPT_ADDRESS = WIN_SOCKADDR_STORAGE + 16;
 
 /** libuv's suggested read size, as the readiness path (stream.ts) reads. */
-const READ_SIZE = 64 * 1024;
-/** A read this big is handed over in its buffer; a smaller one is copied (stream.ts's HAND_OVER). */
-const HAND_OVER = READ_SIZE / 2;
 /** As uv__read: at most 32 reads per completion, so one busy peer cannot starve the loop. */
 const MAX_ROUNDS = 32;
 
@@ -73,8 +71,6 @@ const DUE_SHUTDOWN = 1;
 const DUE_CONNECT = 2;
 const DUE_READ_ERROR = 4;
 const DUE_ACCEPT_ERROR = 8;
-
-let readBuffer: Buffer | undefined;
 
 class ReadRequest extends OverlappedRequest implements CompletionOwner {
   constructor(
@@ -517,8 +513,7 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
   private readSome(): void {
     const ws2 = this.ws.ws2;
     for (let round = 0; round < MAX_ROUNDS && (this.state & READING) !== 0 && this.sock !== -1; round++) {
-      const buffer = (readBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE));
-      const at = this.ws.addressOf(buffer);
+      const at = this.ws.addressOf(readBuffer());
       syncU32[0] = READ_SIZE;
       syncU32[2] = at % 2 ** 32;
       syncU32[3] = Math.floor(at / 2 ** 32);
@@ -538,15 +533,7 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
         (this.readCb as TransportReadCallback)(null, null);
         return;
       }
-      let chunk: Buffer;
-      if (n >= HAND_OVER) {
-        chunk = buffer.subarray(0, n);
-        readBuffer = undefined;
-      } else {
-        chunk = Buffer.allocUnsafe(n);
-        buffer.copy(chunk, 0, 0, n);
-      }
-      (this.readCb as TransportReadCallback)(null, chunk);
+      (this.readCb as TransportReadCallback)(null, takeRead(n));
       if (n < READ_SIZE) break;
     }
     if ((this.state & READING) !== 0 && this.sock !== -1 && !this.readPosted) this.postRead();

@@ -22,6 +22,7 @@ import { checkFunction, checkInteger, checkOptionalFunction, describe, INT32_MAX
 import { Fifo } from '../fifo.js';
 import { Handle } from './handle.js';
 import { Timer } from './timer.js';
+import { READ_SIZE, readBuffer, takeRead } from '../read-buffer.js';
 
 // Stream flags, as libuv's UV_HANDLE_* for streams.
 const READING = 1;
@@ -33,16 +34,6 @@ const LISTENING = 32;
 /** What openStream() takes: whether the fd is open for reading, for writing (uv_pipe_open's flags). */
 export const STREAM_READABLE = READABLE;
 export const STREAM_WRITABLE = WRITABLE;
-
-/** libuv's suggested read size (uv__read's alloc_cb gets 64 KiB), shared by a thread's streams. */
-const READ_SIZE = 64 * 1024;
-/**
- * A read of at least this much is handed to the callback in the buffer it landed in, and a new
- * buffer is taken for the next read; a smaller one is copied out, so a few bytes never pin
- * 64 KiB. On a bulk transfer the copy cost more than the allocation (tcp-pump profile).
- */
-const HAND_OVER = READ_SIZE / 2;
-let readBuffer: Buffer | undefined;
 
 /** As uv__read and uv__write: at most 32 reads or writes per readiness event, so one busy peer cannot starve the loop. */
 const MAX_ROUNDS = 32;
@@ -546,7 +537,7 @@ export abstract class Stream extends Handle {
     const libc = this.libc;
     this.sflags &= ~READ_PARTIAL;
     for (let round = 0; round < MAX_ROUNDS && (this.sflags & READING) !== 0; round++) {
-      const buffer = (readBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE));
+      const buffer = readBuffer();
       let n = libc.read(this.fd, buffer, READ_SIZE);
       while (n < 0 && libc.errno() === EINTR) n = libc.read(this.fd, buffer, READ_SIZE);
       if (n < 0) {
@@ -563,15 +554,7 @@ export abstract class Stream extends Handle {
         this.endOfStream();
         return;
       }
-      let chunk: Buffer;
-      if (n >= HAND_OVER) {
-        chunk = buffer.subarray(0, n);
-        readBuffer = undefined;
-      } else {
-        chunk = Buffer.allocUnsafe(n);
-        buffer.copy(chunk, 0, 0, n);
-      }
-      (this.readCb as ReadCallback)(null, chunk);
+      (this.readCb as ReadCallback)(null, takeRead(n));
       if (n < READ_SIZE) {
         this.sflags |= READ_PARTIAL;
         return;
