@@ -46,8 +46,6 @@ export const PEER_SIDE = "Node fs.stat(path, cb) on Node's loop; libuv's pool in
 
 export const suite: Suite = {
   name: 'fs-stat',
-  notUnderWine:
-    "uvts's fs requests call libc on the pool threads (lib/requests/fs-ops.ts): Linux only, Windows has no libc for them",
   title: `stat of one existing file, N requests in flight (each completion starts the next), ${MEASURE_MS / 1000} s after a warm-up`,
   file: FILE,
   sides: { uvts: UVTS_SIDE, peer: PEER_SIDE },

@@ -20,8 +20,6 @@ const sizeCase = (size: number): Case => ({
 
 export const suite: Suite = {
   name: 'pool-size',
-  notUnderWine:
-    "it is fs-stat at several pool sizes, and uvts's fs requests call libc (lib/requests/fs-ops.ts): Linux only",
   title: `fs-stat at ${IN_FLIGHT} in flight for pool sizes 1, 2, 4, 8 (UVTS_THREADPOOL_SIZE / UV_THREADPOOL_SIZE), ${MEASURE_MS / 1000} s each`,
   file: FILE,
   sides: { uvts: UVTS_SIDE, peer: PEER_SIDE },
