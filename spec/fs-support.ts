@@ -5,6 +5,7 @@ import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { UVError, fs, threadpool, type Loop } from '../lib/index.js';
 import { heap } from '../lib/shared-heap.js';
 import { CURRENT, control } from '../lib/threadpool/pool.js';
@@ -81,12 +82,26 @@ export function busyPoolThreads(): number {
 }
 
 /**
- * Pins every pool thread: one fs.open of a FIFO for reading per thread, each blocked in open()
- * until a writer appears. Returns once every pool thread is running one of them (so every pool
- * thread has started), or the cap passed. release() opens the FIFO O_RDWR, which lets them all
- * through; done() closes what they opened, once their callbacks have run.
+ * Pins every pool thread: one blocking fs request per thread, each waiting until release()
+ * lets it through; returns once every pool thread is running one of them (so every pool thread
+ * has started), or the cap passed. `opened` lists the fds the pinning requests gave back, as
+ * their callbacks ran; done() closes what was opened, once their callbacks have run.
+ *
+ * Unix: an fs.open of a FIFO for reading per thread, blocked in open() until a writer appears;
+ * release() opens the FIFO O_RDWR. Windows has no FIFO: there each thread is pinned by an
+ * fs.read of a named pipe's client end (opened with node:fs, so a plain synchronous handle, as
+ * libuv's fs reads one), blocked in ReadFile until the server writes a byte to every client; the
+ * server is node:net's, in a Worker, so it serves while this thread waits in run().
  */
 export function pinPool(
+  t: ExecutionContext,
+  loop: Loop,
+  dir: string,
+): { release(): void; done(): void; opened: number[] } {
+  return process.platform === 'win32' ? pinPoolWithPipe(t, loop) : pinPoolWithFifo(t, loop, dir);
+}
+
+function pinPoolWithFifo(
   t: ExecutionContext,
   loop: Loop,
   dir: string,
@@ -118,4 +133,73 @@ export function pinPool(
       writer = -1;
     },
   };
+}
+
+/** The named-pipe server of pinPoolWithPipe: word 0 is 1 once it listens, word 1 counts connections. */
+const PIPE_SERVER = `
+const net = require('node:net');
+const { workerData, parentPort } = require('node:worker_threads');
+const { words, name } = workerData;
+const clients = [];
+const server = net.createServer((socket) => {
+  clients.push(socket);
+  socket.on('error', () => {});
+  Atomics.add(words, 1, 1);
+  Atomics.notify(words, 1);
+});
+server.listen(name, () => {
+  Atomics.store(words, 0, 1);
+  Atomics.notify(words, 0);
+});
+parentPort.on('message', () => {
+  for (const socket of clients) socket.end('x');
+  server.close();
+});
+`;
+
+let pipes = 0;
+
+function pinPoolWithPipe(t: ExecutionContext, loop: Loop): { release(): void; done(): void; opened: number[] } {
+  const words = new Int32Array(new SharedArrayBuffer(8));
+  const name = `\\\\.\\pipe\\uvts-fs-pin-${process.pid}-${++pipes}`;
+  const server = new Worker(PIPE_SERVER, { eval: true, workerData: { words, name } });
+  server.unref();
+  const clients: number[] = [];
+  const opened: number[] = [];
+  let released = false;
+  const release = (): void => {
+    if (!released) server.postMessage('release');
+    released = true;
+  };
+  const done = (): void => {
+    for (const fd of clients) nodeFs.closeSync(fd);
+    clients.length = 0;
+    opened.length = 0;
+    void server.terminate();
+  };
+  try {
+    if (!waitUntil(() => Atomics.load(words, 0) === 1)) throw new Error('the pinning pipe server never listened');
+    // One connection at a time: the server has only so many instances waiting.
+    for (let i = 0; i < threadpool.size; i++) {
+      clients.push(nodeFs.openSync(name, 'r+'));
+      if (!waitUntil(() => Atomics.load(words, 1) === i + 1))
+        throw new Error('the pinning pipe server accepted no client');
+    }
+  } catch (e) {
+    release();
+    done();
+    throw e;
+  }
+  for (const fd of clients) {
+    fs.read(loop, fd, Buffer.alloc(1), 0, 1, null, (err, n) => {
+      t.is(err, null, 'a pinning read');
+      t.is(n, 1, 'a pinning read got its byte');
+      opened.push(fd);
+    });
+  }
+  if (!waitUntil(() => busyPoolThreads() === threadpool.size)) {
+    release();
+    throw new Error(`only ${busyPoolThreads()} of ${threadpool.size} pool threads took a pinning read`);
+  }
+  return { release, opened, done };
 }

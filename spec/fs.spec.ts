@@ -12,14 +12,15 @@ import { nodeError, pinPool, sameAsNode, scratchRoot, waitUntil } from './fs-sup
 import { heap } from '../lib/shared-heap.js';
 import test from 'ava';
 import { errnoOf } from '../lib/errors.js';
-import { closeLoop, unixOnly } from './support.js';
+import { closeLoop, onWindows, unixOnly } from './support.js';
 
 /** A serial spec that does not apply on Windows, with the reason (support.ts's unixOnly). */
 const unixSerial = (reason: string): typeof test.serial => unixOnly(reason, test.serial);
 const WINE_SYMLINKS =
   "under Wine 8 a symlink Node's fs.symlinkSync made cannot be opened (Node's own statSync gets ENOENT): unchecked on Windows";
-const MODES = 'Unix only: checks permission bits, where Windows has only the read-only attribute';
-const FIFOS = 'Unix only: pins the pool with FIFOs (mkfifo), which Windows does not have';
+const WINE_ATIME =
+  "under Wine 8 a file's access time reads as the time of the stat after any utime, Node's own utimesSync's too: unchecked on Windows";
+const FIFOS_ONLY = 'Unix only: FIFOs (mkfifo), which Windows does not have';
 
 const { constants } = nodeFs;
 
@@ -62,13 +63,11 @@ function statFields(s: Stats | nodeFs.Stats): Record<string, number> {
 
 // 1. Every operation, success path.
 
-unixSerial(WINE_SYMLINKS)("stat, lstat and fstat give every field of Node's fs.Stats, and the type predicates", (t) => {
+test.serial("stat, lstat and fstat give every field of Node's fs.Stats, and the type predicates", (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const file = join(dir, 'file');
-  const link = join(dir, 'link');
   nodeFs.writeFileSync(file, 'x'.repeat(5000));
-  nodeFs.symlinkSync(file, link);
   const fd = nodeFs.openSync(file, 'r');
   const got: Record<string, Stats> = {};
   const keep =
@@ -79,9 +78,8 @@ unixSerial(WINE_SYMLINKS)("stat, lstat and fstat give every field of Node's fs.S
     };
   t.true(fs.stat(loop, file, keep('stat file')) instanceof Request);
   fs.stat(loop, dir, keep('stat dir'));
-  fs.stat(loop, link, keep('stat link'));
-  fs.lstat(loop, link, keep('lstat link'));
   fs.lstat(loop, file, keep('lstat file'));
+  fs.lstat(loop, dir, keep('lstat dir'));
   fs.fstat(loop, fd, keep('fstat'));
   t.false(loop.run());
   nodeFs.closeSync(fd);
@@ -89,6 +87,45 @@ unixSerial(WINE_SYMLINKS)("stat, lstat and fstat give every field of Node's fs.S
   t.true(got['stat file'] instanceof Stats);
   t.deepEqual(statFields(got['stat file']!), statFields(nodeFs.statSync(file)));
   t.deepEqual(statFields(got['stat dir']!), statFields(nodeFs.statSync(dir)));
+  t.deepEqual(statFields(got['lstat file']!), statFields(nodeFs.lstatSync(file)));
+  t.deepEqual(statFields(got['lstat dir']!), statFields(nodeFs.lstatSync(dir)));
+  t.deepEqual(statFields(got.fstat!), statFields(nodeFs.statSync(file)));
+  t.is(got['stat file']!.size, 5000);
+
+  const kinds = (s: Stats): boolean[] => [s.isFile(), s.isDirectory(), s.isSymbolicLink()];
+  t.deepEqual(kinds(got['stat file']!), [true, false, false]);
+  t.deepEqual(kinds(got['stat dir']!), [false, true, false]);
+  t.deepEqual(kinds(got['lstat file']!), [true, false, false]);
+  t.deepEqual(kinds(got['lstat dir']!), [false, true, false]);
+  t.deepEqual(kinds(got.fstat!), [true, false, false]);
+  t.is(got['stat file']!.mtime.getTime(), nodeFs.statSync(file).mtime.getTime());
+  if (onWindows) {
+    // Windows' modes: the type bits and 0o666, or 0o444 for a read-only file (libuv's
+    // fs__stat_assign_statbuf); no owner, group or device number.
+    t.is(got['stat file']!.mode, 0o100666);
+    t.is(got['stat dir']!.mode, 0o040666);
+    t.deepEqual([got['stat file']!.uid, got['stat file']!.gid, got['stat file']!.rdev], [0, 0, 0]);
+  }
+  closeLoop(t, loop);
+});
+
+unixSerial(WINE_SYMLINKS)('stat follows a symlink, lstat does not: every field as Node has them', (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  const link = join(dir, 'link');
+  nodeFs.writeFileSync(file, 'x'.repeat(5000));
+  nodeFs.symlinkSync(file, link);
+  const got: Record<string, Stats> = {};
+  const keep =
+    (name: string) =>
+    (err: UVError | null, s?: Stats): void => {
+      t.is(err, null, name);
+      if (s !== undefined) got[name] = s;
+    };
+  fs.stat(loop, link, keep('stat link'));
+  fs.lstat(loop, link, keep('lstat link'));
+  t.false(loop.run());
   t.deepEqual(statFields(got['stat link']!), statFields(nodeFs.statSync(link)), 'stat follows the link');
   // Following a symlink reads it, which may move its atime (relatime updates it while atime <=
   // mtime, and a new link's are equal to the clock's grain): the pool's stat of the link may run
@@ -96,113 +133,122 @@ unixSerial(WINE_SYMLINKS)("stat, lstat and fstat give every field of Node's fs.S
   const { atimeMs: _linkAtime, ...linkFields } = statFields(got['lstat link']!);
   const { atimeMs: _nodeAtime, ...nodeLinkFields } = statFields(nodeFs.lstatSync(link));
   t.deepEqual(linkFields, nodeLinkFields, 'lstat does not');
-  t.deepEqual(statFields(got['lstat file']!), statFields(nodeFs.lstatSync(file)));
-  t.deepEqual(statFields(got.fstat!), statFields(nodeFs.statSync(file)));
-  t.is(got['stat file']!.size, 5000);
   t.not(got['lstat link']!.ino, got['stat link']!.ino);
-
   const kinds = (s: Stats): boolean[] => [s.isFile(), s.isDirectory(), s.isSymbolicLink()];
-  t.deepEqual(kinds(got['stat file']!), [true, false, false]);
-  t.deepEqual(kinds(got['stat dir']!), [false, true, false]);
   t.deepEqual(kinds(got['stat link']!), [true, false, false]);
   t.deepEqual(kinds(got['lstat link']!), [false, false, true]);
-  t.deepEqual(kinds(got.fstat!), [true, false, false]);
-  t.is(got['stat file']!.mtime.getTime(), nodeFs.statSync(file).mtime.getTime());
   closeLoop(t, loop);
 });
 
-unixSerial(MODES)(
-  'open with string and numeric flags, write and read at a position and at the current one, close',
-  (t) => {
-    const loop = new Loop();
-    const dir = scratchDir();
-    const a = join(dir, 'a');
-    const b = join(dir, 'b');
-    const log: string[] = [];
+test.serial('open with string and numeric flags, write and read at a position and at the current one, close', (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  const log: string[] = [];
 
-    // Numeric flags and a mode: the file is made with no permission bits beyond the mode.
-    fs.open(loop, a, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o640, (err, fd) => {
-      t.is(err, null);
-      t.true(Number.isInteger(fd) && fd! >= 0);
-      log.push('open a');
-      const src = Buffer.from('..0123456789..');
-      // offset 2, length 10 in the middle of the buffer, at position 3 of the file
-      fs.write(loop, fd!, src, 2, 10, 3, (werr, n) => {
-        t.is(werr, null);
-        t.is(n, 10);
-        // null position: the file's current offset, which the positioned write did not move
-        fs.write(loop, fd!, Buffer.from('abc'), 0, 3, null, (werr2, n2) => {
-          t.is(werr2, null);
-          t.is(n2, 3);
-          fs.close(loop, fd!, (cerr) => {
-            t.is(cerr, null);
-            log.push('close a');
-          });
+  // Numeric flags and a mode: the file is made with no permission bits beyond the mode.
+  fs.open(loop, a, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o640, (err, fd) => {
+    t.is(err, null);
+    t.true(Number.isInteger(fd) && fd! >= 0);
+    log.push('open a');
+    const src = Buffer.from('..0123456789..');
+    // offset 2, length 10 in the middle of the buffer, at position 3 of the file
+    fs.write(loop, fd!, src, 2, 10, 3, (werr, n) => {
+      t.is(werr, null);
+      t.is(n, 10);
+      // null position: the file's current offset, which the positioned write did not move
+      fs.write(loop, fd!, Buffer.from('abc'), 0, 3, null, (werr2, n2) => {
+        t.is(werr2, null);
+        t.is(n2, 3);
+        fs.close(loop, fd!, (cerr) => {
+          t.is(cerr, null);
+          log.push('close a');
         });
       });
     });
-    t.false(loop.run());
-    t.deepEqual(log, ['open a', 'close a']);
-    const expected = Buffer.concat([Buffer.from('abc'), Buffer.from('0123456789')]);
-    t.deepEqual(nodeFs.readFileSync(a), expected);
+  });
+  t.false(loop.run());
+  t.deepEqual(log, ['open a', 'close a']);
+  const expected = Buffer.concat([Buffer.from('abc'), Buffer.from('0123456789')]);
+  t.deepEqual(nodeFs.readFileSync(a), expected);
+  if (onWindows) {
+    // Windows keeps only whether the owner may write: 0o640 leaves the file writable (0o666).
+    t.is(nodeFs.statSync(a).mode & 0o777, 0o666, 'writable: no read-only attribute');
+  } else {
     t.is(nodeFs.statSync(a).mode & 0o777 & ~0o640, 0, 'no permission bit beyond the mode');
-    t.true(nodeFs.statSync(a).isFile());
+  }
+  t.true(nodeFs.statSync(a).isFile());
 
-    // String flags: 'r' reads; positioned read and null-position reads, into the middle of a buffer.
-    const dst = Buffer.alloc(20, 0x2e);
-    fs.open(loop, a, 'r', 0, (err, fd) => {
-      t.is(err, null);
-      fs.read(loop, fd!, dst, 5, 4, 6, (rerr, n) => {
-        t.is(rerr, null);
-        t.is(n, 4);
-        t.is(dst.toString('latin1'), '.....3456...........', 'bytes 6..10 of the file land at 5..9');
-        fs.read(loop, fd!, dst, 0, 5, null, (rerr2, n2) => {
-          t.is(rerr2, null);
-          t.is(n2, 5);
-          t.is(dst.toString('latin1', 0, 5), 'abc01', 'the current offset was still 0');
-          fs.read(loop, fd!, dst, 10, 10, null, (rerr3, n3) => {
-            t.is(rerr3, null);
-            t.is(n3, 8, 'a short read at the end of the file');
-            t.is(dst.toString('latin1', 10, 18), '23456789');
-            fs.read(loop, fd!, dst, 0, 4, null, (rerr4, n4) => {
-              t.is(rerr4, null);
-              t.is(n4, 0, 'end of file');
-              fs.close(loop, fd!, (cerr) => {
-                t.is(cerr, null);
-                log.push('close r');
-              });
+  // String flags: 'r' reads; positioned read and null-position reads, into the middle of a buffer.
+  const dst = Buffer.alloc(20, 0x2e);
+  fs.open(loop, a, 'r', 0, (err, fd) => {
+    t.is(err, null);
+    fs.read(loop, fd!, dst, 5, 4, 6, (rerr, n) => {
+      t.is(rerr, null);
+      t.is(n, 4);
+      t.is(dst.toString('latin1'), '.....3456...........', 'bytes 6..10 of the file land at 5..9');
+      fs.read(loop, fd!, dst, 0, 5, null, (rerr2, n2) => {
+        t.is(rerr2, null);
+        t.is(n2, 5);
+        t.is(dst.toString('latin1', 0, 5), 'abc01', 'the current offset was still 0');
+        fs.read(loop, fd!, dst, 10, 10, null, (rerr3, n3) => {
+          t.is(rerr3, null);
+          t.is(n3, 8, 'a short read at the end of the file');
+          t.is(dst.toString('latin1', 10, 18), '23456789');
+          fs.read(loop, fd!, dst, 0, 4, null, (rerr4, n4) => {
+            t.is(rerr4, null);
+            t.is(n4, 0, 'end of file');
+            fs.close(loop, fd!, (cerr) => {
+              t.is(cerr, null);
+              log.push('close r');
             });
           });
         });
       });
     });
-    // 'wx' fails on an existing file; 'a' appends; 'w+' truncates.
-    fs.open(loop, a, 'wx', 0o600, (err) => {
-      t.is(err?.code, 'EEXIST');
-      log.push('wx');
-    });
-    t.false(loop.run());
-    t.deepEqual(log, ['open a', 'close a', 'wx', 'close r']);
+  });
+  // 'wx' fails on an existing file; 'a' appends; 'w+' truncates.
+  fs.open(loop, a, 'wx', 0o600, (err) => {
+    t.is(err?.code, 'EEXIST');
+    log.push('wx');
+  });
+  t.false(loop.run());
+  t.deepEqual(log, ['open a', 'close a', 'wx', 'close r']);
 
-    nodeFs.writeFileSync(b, 'start');
-    fs.open(loop, b, 'a', 0o600, (err, fd) => {
-      t.is(err, null);
-      fs.write(loop, fd!, new TextEncoder().encode('+end'), 0, 4, null, (werr) => {
-        t.is(werr, null);
-        fs.close(loop, fd!, (cerr) => t.is(cerr, null));
-      });
-    });
-    t.false(loop.run());
-    t.is(nodeFs.readFileSync(b, 'utf8'), 'start+end');
-    fs.open(loop, b, 'w+', 0o600, (err, fd) => {
-      t.is(err, null);
+  nodeFs.writeFileSync(b, 'start');
+  fs.open(loop, b, 'a', 0o600, (err, fd) => {
+    t.is(err, null);
+    fs.write(loop, fd!, new TextEncoder().encode('+end'), 0, 4, null, (werr) => {
+      t.is(werr, null);
       fs.close(loop, fd!, (cerr) => t.is(cerr, null));
     });
-    t.false(loop.run());
-    t.is(nodeFs.statSync(b).size, 0);
-    closeLoop(t, loop);
-  },
-);
+  });
+  t.false(loop.run());
+  t.is(nodeFs.readFileSync(b, 'utf8'), 'start+end');
+  fs.open(loop, b, 'w+', 0o600, (err, fd) => {
+    t.is(err, null);
+    fs.close(loop, fd!, (cerr) => t.is(cerr, null));
+  });
+  t.false(loop.run());
+  t.is(nodeFs.statSync(b).size, 0);
+
+  // A mode without the owner's write bit: on Unix the bits as given (less the umask); on
+  // Windows a read-only file (fs__open's FILE_ATTRIBUTE_READONLY), which Node's stat shows as 0o444.
+  const ro = join(dir, 'ro');
+  fs.open(loop, ro, constants.O_RDWR | constants.O_CREAT, 0o444, (err, fd) => {
+    t.is(err, null);
+    fs.write(loop, fd!, Buffer.from('ro'), 0, 2, 0, (werr, n) => {
+      t.is(werr, null, 'the fd that made it may write');
+      t.is(n, 2);
+      fs.close(loop, fd!, (cerr) => t.is(cerr, null));
+    });
+  });
+  t.false(loop.run());
+  t.is(nodeFs.statSync(ro).mode & 0o777, onWindows ? 0o444 : 0o444 & ~process.umask());
+  t.is(nodeFs.readFileSync(ro, 'utf8'), 'ro');
+  closeLoop(t, loop);
+});
 
 test.serial('readFile and writeFile, with strings, Uint8Arrays and paths too long for a slot', (t) => {
   const loop = new Loop();
@@ -275,7 +321,7 @@ test.serial('readFile and writeFile, with strings, Uint8Arrays and paths too lon
   closeLoop(t, loop);
 });
 
-unixSerial(MODES)('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
+test.serial('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
   const loop = new Loop();
   const dir = scratchDir();
   const sub = join(dir, 'sub');
@@ -284,8 +330,8 @@ unixSerial(MODES)('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
     t.is(err, null);
     fs.writeFile(loop, join(sub, 'file'), 'f', (werr) => {
       t.is(werr, null);
-      fs.symlink(loop, 'file', join(sub, 'link'), (serr) => {
-        t.is(serr, null);
+      fs.writeFile(loop, join(sub, 'gone'), 'g', (gerr) => {
+        t.is(gerr, null);
         fs.mkdir(loop, join(sub, 'inner'), 0o700, (merr) => t.is(merr, null));
       });
     });
@@ -296,13 +342,15 @@ unixSerial(MODES)('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
   });
   t.false(loop.run());
   t.true(nodeFs.statSync(sub).isDirectory());
-  t.is(nodeFs.statSync(join(sub, 'inner')).mode & 0o777 & ~0o700, 0);
+  // Unix: no permission bit beyond the mode; Windows: mkdir ignores its mode (libuv's
+  // fs__mkdir), and a directory reads as 0o666 as every writable file does.
+  if (onWindows) t.is(nodeFs.statSync(join(sub, 'inner')).mode & 0o777, 0o666);
+  else t.is(nodeFs.statSync(join(sub, 'inner')).mode & 0o777 & ~0o700, 0);
   t.is(typeof temp, 'string');
   t.regex(temp!, /tmp-[A-Za-z0-9]{6}$/);
   t.true(temp!.startsWith(join(dir, 'tmp-')));
   t.true(nodeFs.statSync(temp!).isDirectory());
 
-  execFileSync('mkfifo', [join(sub, 'fifo')]);
   let entries: { name: string; type: string }[] | undefined;
   let emptyEntries: unknown;
   fs.readdir(loop, sub, (err, list) => {
@@ -316,10 +364,9 @@ unixSerial(MODES)('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
   t.false(loop.run());
   const sorted = [...(entries ?? [])].sort((x, y) => (x.name < y.name ? -1 : 1));
   t.deepEqual(sorted, [
-    { name: 'fifo', type: 'other' },
     { name: 'file', type: 'file' },
+    { name: 'gone', type: 'file' },
     { name: 'inner', type: 'dir' },
-    { name: 'link', type: 'link' },
   ]);
   t.deepEqual(
     sorted.map((e) => e.name),
@@ -328,23 +375,67 @@ unixSerial(MODES)('mkdir, mkdtemp, readdir with types, rmdir, unlink', (t) => {
   t.deepEqual(emptyEntries, []);
 
   const log: string[] = [];
-  fs.unlink(loop, join(sub, 'link'), (err) => {
+  fs.unlink(loop, join(sub, 'gone'), (err) => {
     t.is(err, null);
-    log.push('unlink link');
-  });
-  fs.unlink(loop, join(sub, 'fifo'), (err) => {
-    t.is(err, null);
-    log.push('unlink fifo');
+    log.push('unlink gone');
   });
   fs.rmdir(loop, temp!, (err) => {
     t.is(err, null);
     log.push('rmdir temp');
   });
   t.false(loop.run());
-  t.deepEqual(log.sort(), ['rmdir temp', 'unlink fifo', 'unlink link']);
+  t.deepEqual(log.sort(), ['rmdir temp', 'unlink gone']);
   t.false(nodeFs.existsSync(temp!));
-  t.true(nodeFs.existsSync(join(sub, 'file')), 'unlink of the link left its target');
   t.deepEqual(nodeFs.readdirSync(sub).sort(), ['file', 'inner']);
+  closeLoop(t, loop);
+});
+
+unixSerial(FIFOS_ONLY)("readdir gives a FIFO the type 'other'; unlink removes it", (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  let entries: unknown;
+  fs.readdir(loop, dir, (err, list) => {
+    t.is(err, null);
+    entries = list;
+  });
+  t.false(loop.run());
+  t.deepEqual(entries, [{ name: 'fifo', type: 'other' }]);
+  fs.unlink(loop, join(dir, 'fifo'), (err) => t.is(err, null));
+  t.false(loop.run());
+  t.deepEqual(nodeFs.readdirSync(dir), []);
+  closeLoop(t, loop);
+});
+
+unixSerial(WINE_SYMLINKS)("readdir gives a symlink the type 'link'; unlink removes the link, not its target", (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  let made: UVError | null | undefined;
+  fs.writeFile(loop, join(dir, 'file'), 'f', (werr) => {
+    t.is(werr, null);
+    fs.symlink(loop, 'file', join(dir, 'link'), (serr) => {
+      made = serr;
+    });
+  });
+  t.false(loop.run());
+  t.is(made, null);
+  let entries: { name: string; type: string }[] | undefined;
+  fs.readdir(loop, dir, (err, list) => {
+    t.is(err, null);
+    entries = list;
+  });
+  t.false(loop.run());
+  t.deepEqual(
+    [...(entries ?? [])].sort((x, y) => (x.name < y.name ? -1 : 1)),
+    [
+      { name: 'file', type: 'file' },
+      { name: 'link', type: 'link' },
+    ],
+  );
+  fs.unlink(loop, join(dir, 'link'), (err) => t.is(err, null));
+  t.false(loop.run());
+  t.true(nodeFs.existsSync(join(dir, 'file')), 'unlink of the link left its target');
+  t.deepEqual(nodeFs.readdirSync(dir), ['file']);
   closeLoop(t, loop);
 });
 
@@ -412,184 +503,278 @@ test.serial('rename, copyfile (and COPYFILE_EXCL), ftruncate, fsync, fdatasync',
   closeLoop(t, loop);
 });
 
-unixSerial(`${MODES}; ${WINE_SYMLINKS}`)(
-  'access, chmod, utime (Date and seconds), link, symlink, readlink, realpath',
-  (t) => {
-    const loop = new Loop();
-    const dir = scratchDir();
-    const file = join(dir, 'file');
-    nodeFs.writeFileSync(file, 'data');
-    const results: Record<string, unknown> = {};
-    fs.access(loop, file, constants.R_OK | constants.W_OK, (err) => {
-      results['access rw'] = err;
-    });
-    fs.access(loop, file, constants.F_OK, (err) => {
-      results['access f'] = err;
-    });
-    fs.access(loop, join(dir, 'missing'), constants.F_OK, (err) => {
-      results['access missing'] = err?.code;
-    });
-    fs.chmod(loop, file, 0o751, (err) => {
-      results.chmod = err;
-    });
-    t.false(loop.run());
-    t.is(results['access rw'], null);
-    t.is(results['access f'], null);
-    t.is(results['access missing'], 'ENOENT');
-    t.is(results.chmod, null);
-    t.is(nodeFs.statSync(file).mode & 0o7777, 0o751);
+test.serial('access, chmod, utime (Date and seconds), link, realpath', (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  nodeFs.writeFileSync(file, 'data');
+  const results: Record<string, unknown> = {};
+  fs.access(loop, file, constants.R_OK | constants.W_OK, (err) => {
+    results['access rw'] = err;
+  });
+  fs.access(loop, file, constants.F_OK, (err) => {
+    results['access f'] = err;
+  });
+  fs.access(loop, join(dir, 'missing'), constants.F_OK, (err) => {
+    results['access missing'] = err?.code;
+  });
+  fs.chmod(loop, file, 0o751, (err) => {
+    results.chmod = err;
+  });
+  t.false(loop.run());
+  t.is(results['access rw'], null);
+  t.is(results['access f'], null);
+  t.is(results['access missing'], 'ENOENT');
+  t.is(results.chmod, null);
+  // Windows' chmod (the CRT's _wchmod) looks at the owner-write bit alone: set, the file stays
+  // writable, and reads as 0o666 whatever else the mode said.
+  t.is(nodeFs.statSync(file).mode & 0o7777, onWindows ? 0o666 : 0o751);
 
-    const other = join(dir, 'other');
-    nodeFs.writeFileSync(other, '');
-    const atime = new Date('2001-02-03T04:05:06.000Z');
-    const mtime = new Date('2002-03-04T05:06:07.250Z');
-    fs.utime(loop, file, atime, mtime, (err) => {
-      results['utime date'] = err;
-    });
-    fs.utime(loop, other, 1234567890.5, 987654321, (err) => {
-      results['utime seconds'] = err;
-    });
-    t.false(loop.run());
-    t.is(results['utime date'], null);
-    t.is(results['utime seconds'], null);
-    t.is(nodeFs.statSync(file).atimeMs, atime.getTime());
-    t.is(nodeFs.statSync(file).mtimeMs, mtime.getTime());
-    t.is(nodeFs.statSync(other).atimeMs, 1234567890500);
-    t.is(nodeFs.statSync(other).mtimeMs, 987654321000);
-
-    const hard = join(dir, 'hard');
-    const soft = join(dir, 'soft');
-    const chain = join(dir, 'chain');
-    fs.link(loop, file, hard, (err) => {
-      results.link = err;
-      fs.symlink(loop, 'file', soft, (serr) => {
-        results.symlink = serr;
-        fs.symlink(loop, soft, chain, (cerr) => {
-          results['symlink chain'] = cerr;
-          fs.readlink(loop, soft, (rerr, target) => {
-            results.readlink = rerr ?? target;
-          });
-          fs.readlink(loop, chain, (rerr, target) => {
-            results['readlink chain'] = rerr ?? target;
-          });
-          fs.realpath(loop, chain, (rerr, resolved) => {
-            results.realpath = rerr ?? resolved;
-          });
-          fs.realpath(loop, `${dir}/./../${basename(dir)}//hard`, (rerr, resolved) => {
-            results['realpath dots'] = rerr ?? resolved;
-          });
-        });
+  // A mode without the owner-write bit: Unix sets the bits; Windows sets the read-only
+  // attribute, which access refuses W_OK for (libuv's fs__access: EPERM) but not R_OK, and
+  // which chmod with the bit clears again.
+  const readOnly = join(dir, 'read-only');
+  nodeFs.writeFileSync(readOnly, 'ro');
+  fs.chmod(loop, readOnly, 0o444, (err) => {
+    results['chmod ro'] = err;
+    fs.access(loop, readOnly, constants.W_OK, (aerr) => {
+      results['access w ro'] = aerr;
+      fs.access(loop, readOnly, constants.R_OK, (rerr) => {
+        results['access r ro'] = rerr;
       });
     });
-    t.false(loop.run());
-    t.is(results.link, null);
-    t.is(results.symlink, null);
-    t.is(results['symlink chain'], null);
-    t.is(nodeFs.statSync(hard).ino, nodeFs.statSync(file).ino);
-    t.is(nodeFs.statSync(file).nlink, 2);
-    t.true(nodeFs.lstatSync(soft).isSymbolicLink());
-    t.is(results.readlink, 'file');
-    t.is(results.readlink, nodeFs.readlinkSync(soft));
-    t.is(results['readlink chain'], soft);
-    t.is(results.realpath, nodeFs.realpathSync.native(chain));
-    t.is(results.realpath, nodeFs.realpathSync.native(file));
-    t.is(results['realpath dots'], nodeFs.realpathSync.native(hard));
-    closeLoop(t, loop);
-  },
-);
+  });
+  t.false(loop.run());
+  t.is(results['chmod ro'], null);
+  t.is(nodeFs.statSync(readOnly).mode & 0o7777, 0o444);
+  t.is(results['access r ro'], null);
+  // Node's accessSync is the reference for W_OK (as root on Unix it succeeds, else EACCES).
+  let nodeWrite: NodeJS.ErrnoException | null = null;
+  try {
+    nodeFs.accessSync(readOnly, constants.W_OK);
+  } catch (e) {
+    nodeWrite = e as NodeJS.ErrnoException;
+  }
+  if (nodeWrite === null) t.is(results['access w ro'], null);
+  else sameAsNode(t, results['access w ro'], nodeWrite, 'access W_OK of a read-only file');
+  if (onWindows) t.is((results['access w ro'] as UVError | null)?.code, 'EPERM');
+  fs.chmod(loop, readOnly, 0o644, (err) => {
+    results['chmod rw'] = err;
+  });
+  t.false(loop.run());
+  t.is(results['chmod rw'], null);
+  t.is(nodeFs.statSync(readOnly).mode & 0o7777, onWindows ? 0o666 : 0o644);
+
+  const other = join(dir, 'other');
+  nodeFs.writeFileSync(other, '');
+  const atime = new Date('2001-02-03T04:05:06.000Z');
+  const mtime = new Date('2002-03-04T05:06:07.250Z');
+  fs.utime(loop, file, atime, mtime, (err) => {
+    results['utime date'] = err;
+  });
+  fs.utime(loop, other, 1234567890.5, 987654321, (err) => {
+    results['utime seconds'] = err;
+  });
+  t.false(loop.run());
+  t.is(results['utime date'], null);
+  t.is(results['utime seconds'], null);
+  // The access times: a spec of their own below, which Wine 8 cannot pass.
+  t.is(nodeFs.statSync(file).mtimeMs, mtime.getTime());
+  t.is(nodeFs.statSync(other).mtimeMs, 987654321000);
+
+  const hard = join(dir, 'hard');
+  fs.link(loop, file, hard, (err) => {
+    results.link = err;
+    fs.realpath(loop, file, (rerr, resolved) => {
+      results.realpath = rerr ?? resolved;
+    });
+    fs.realpath(loop, `${dir}/./../${basename(dir)}//hard`, (rerr, resolved) => {
+      results['realpath dots'] = rerr ?? resolved;
+    });
+  });
+  t.false(loop.run());
+  t.is(results.link, null);
+  t.is(nodeFs.statSync(hard).ino, nodeFs.statSync(file).ino);
+  t.is(nodeFs.statSync(file).nlink, 2);
+  t.is(results.realpath, nodeFs.realpathSync.native(file));
+  t.is(results['realpath dots'], nodeFs.realpathSync.native(hard));
+  closeLoop(t, loop);
+});
+
+unixSerial(WINE_ATIME)('utime sets the access time too (Date and seconds)', (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  const other = join(dir, 'other');
+  nodeFs.writeFileSync(file, 'data');
+  nodeFs.writeFileSync(other, '');
+  const atime = new Date('2001-02-03T04:05:06.000Z');
+  fs.utime(loop, file, atime, new Date('2002-03-04T05:06:07.250Z'), (err) => t.is(err, null));
+  fs.utime(loop, other, 1234567890.5, 987654321, (err) => t.is(err, null));
+  t.false(loop.run());
+  t.is(nodeFs.statSync(file).atimeMs, atime.getTime());
+  t.is(nodeFs.statSync(other).atimeMs, 1234567890500);
+  closeLoop(t, loop);
+});
+
+unixSerial(WINE_SYMLINKS)('symlink, readlink, realpath through a chain of links', (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  nodeFs.writeFileSync(file, 'data');
+  const results: Record<string, unknown> = {};
+  const soft = join(dir, 'soft');
+  const chain = join(dir, 'chain');
+  fs.symlink(loop, 'file', soft, (serr) => {
+    results.symlink = serr;
+    fs.symlink(loop, soft, chain, (cerr) => {
+      results['symlink chain'] = cerr;
+      fs.readlink(loop, soft, (rerr, target) => {
+        results.readlink = rerr ?? target;
+      });
+      fs.readlink(loop, chain, (rerr, target) => {
+        results['readlink chain'] = rerr ?? target;
+      });
+      fs.realpath(loop, chain, (rerr, resolved) => {
+        results.realpath = rerr ?? resolved;
+      });
+    });
+  });
+  t.false(loop.run());
+  t.is(results.symlink, null);
+  t.is(results['symlink chain'], null);
+  t.true(nodeFs.lstatSync(soft).isSymbolicLink());
+  t.is(results.readlink, 'file');
+  t.is(results.readlink, nodeFs.readlinkSync(soft));
+  t.is(results['readlink chain'], soft);
+  t.is(results.realpath, nodeFs.realpathSync.native(chain));
+  t.is(results.realpath, nodeFs.realpathSync.native(file));
+  closeLoop(t, loop);
+});
 
 // 2. Errors: only through the callback, with Node's shape.
 
-unixSerial('not yet checked on Windows: one of its node:fs reference calls does not fail there')(
-  "errors come through the callback, never thrown, and read as Node's",
-  (t) => {
-    const loop = new Loop();
-    const dir = scratchDir();
-    const file = join(dir, 'file');
-    const missing = join(dir, 'missing');
-    nodeFs.writeFileSync(file, 'x');
-    const errs: Record<string, UVError | null> = {};
-    const expect =
-      (name: string) =>
-      (err: UVError | null): void => {
-        t.false(name in errs, `${name}: one callback`);
-        errs[name] = err;
-      };
-
-    let req: Request | undefined;
-    t.notThrows(() => {
-      req = fs.stat(loop, missing, expect('stat ENOENT'));
-    });
-    t.true(req instanceof Request);
-    t.is(req?.type, 'fs');
-    fs.lstat(loop, missing, expect('lstat ENOENT'));
-    fs.open(loop, missing, 'r', 0, expect('open ENOENT'));
-    fs.readFile(loop, missing, expect('readFile ENOENT'));
-    fs.mkdir(loop, dir, 0o755, expect('mkdir EEXIST'));
-    fs.stat(loop, join(file, 'x'), expect('stat ENOTDIR'));
-    fs.readdir(loop, file, expect('readdir ENOTDIR'));
-    fs.rmdir(loop, file, expect('rmdir ENOTDIR'));
-    fs.open(loop, dir, 'w', 0o600, expect('open EISDIR'));
-    fs.readFile(loop, dir, expect('readFile EISDIR'));
-    fs.unlink(loop, dir, expect('unlink EISDIR'));
-    fs.rename(loop, missing, join(dir, 'dest'), expect('rename ENOENT'));
-    fs.link(loop, missing, join(dir, 'dest'), expect('link ENOENT'));
-    fs.symlink(loop, 'anything', file, expect('symlink EEXIST'));
-    fs.readlink(loop, file, expect('readlink EINVAL'));
-    fs.realpath(loop, missing, expect('realpath ENOENT'));
-    fs.chmod(loop, missing, 0o600, expect('chmod ENOENT'));
-    fs.utime(loop, missing, 1, 1, expect('utime ENOENT'));
-    fs.mkdtemp(loop, join(missing, 'x-'), expect('mkdtemp ENOENT'));
-    fs.writeFile(loop, join(missing, 'f'), 'data', expect('writeFile ENOENT'));
-    fs.copyfile(loop, missing, join(dir, 'dest'), 0, expect('copyfile ENOENT'));
-    t.true(loop.alive());
-    t.false(loop.run());
-
-    const ref: Record<string, NodeJS.ErrnoException> = {
-      'stat ENOENT': nodeError(() => nodeFs.statSync(missing)),
-      'lstat ENOENT': nodeError(() => nodeFs.lstatSync(missing)),
-      'open ENOENT': nodeError(() => nodeFs.openSync(missing, 'r')),
-      'readFile ENOENT': nodeError(() => nodeFs.readFileSync(missing)),
-      'mkdir EEXIST': nodeError(() => nodeFs.mkdirSync(dir, 0o755)),
-      'stat ENOTDIR': nodeError(() => nodeFs.statSync(join(file, 'x'))),
-      'readdir ENOTDIR': nodeError(() => nodeFs.readdirSync(file)),
-      'rmdir ENOTDIR': nodeError(() => nodeFs.rmdirSync(file)),
-      'open EISDIR': nodeError(() => nodeFs.openSync(dir, 'w', 0o600)),
-      'readFile EISDIR': nodeError(() => nodeFs.readFileSync(dir)),
-      'unlink EISDIR': nodeError(() => nodeFs.unlinkSync(dir)),
-      'rename ENOENT': nodeError(() => nodeFs.renameSync(missing, join(dir, 'dest'))),
-      'link ENOENT': nodeError(() => nodeFs.linkSync(missing, join(dir, 'dest'))),
-      'symlink EEXIST': nodeError(() => nodeFs.symlinkSync('anything', file)),
-      'readlink EINVAL': nodeError(() => nodeFs.readlinkSync(file)),
-      'realpath ENOENT': nodeError(() => nodeFs.realpathSync.native(missing)),
-      'chmod ENOENT': nodeError(() => nodeFs.chmodSync(missing, 0o600)),
-      'utime ENOENT': nodeError(() => nodeFs.utimesSync(missing, 1, 1)),
-      'mkdtemp ENOENT': nodeError(() => nodeFs.mkdtempSync(join(missing, 'x-'))),
-      'writeFile ENOENT': nodeError(() => nodeFs.writeFileSync(join(missing, 'f'), 'data')),
-      'copyfile ENOENT': nodeError(() => nodeFs.copyFileSync(missing, join(dir, 'dest'), 0)),
+test.serial("errors come through the callback, never thrown, and read as Node's", (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  const missing = join(dir, 'missing');
+  nodeFs.writeFileSync(file, 'x');
+  const errs: Record<string, UVError | null> = {};
+  const expect =
+    (name: string) =>
+    (err: UVError | null): void => {
+      t.false(name in errs, `${name}: one callback`);
+      errs[name] = err;
     };
-    t.deepEqual(Object.keys(errs).sort(), Object.keys(ref).sort(), 'every callback ran');
-    for (const [name, node] of Object.entries(ref)) {
-      t.is(errs[name]?.code, name.split(' ')[1], `${name}: the code`);
-      sameAsNode(t, errs[name], node, name);
-    }
 
-    // The documented shape, spelled out (Linux).
-    const enoent = errs['stat ENOENT']!;
-    t.is(enoent.code, 'ENOENT');
-    t.is(enoent.errno, -2);
-    t.is(enoent.syscall, 'stat');
-    t.is(enoent.path, missing);
-    t.is(enoent.message, `ENOENT: no such file or directory, stat '${missing}'`);
-    const rename = errs['rename ENOENT'] as UVError & { dest?: string };
-    t.is(rename.syscall, 'rename');
-    t.is(rename.path, missing);
-    t.is(rename.dest, join(dir, 'dest'));
-    t.is(rename.message, `ENOENT: no such file or directory, rename '${missing}' -> '${join(dir, 'dest')}'`);
-    t.is(errs['mkdir EEXIST']?.errno, -17);
-    closeLoop(t, loop);
-  },
-);
+  let req: Request | undefined;
+  t.notThrows(() => {
+    req = fs.stat(loop, missing, expect('stat ENOENT'));
+  });
+  t.true(req instanceof Request);
+  t.is(req?.type, 'fs');
+  fs.lstat(loop, missing, expect('lstat ENOENT'));
+  fs.open(loop, missing, 'r', 0, expect('open ENOENT'));
+  fs.readFile(loop, missing, expect('readFile ENOENT'));
+  fs.mkdir(loop, dir, 0o755, expect('mkdir EEXIST'));
+  fs.stat(loop, join(file, 'x'), expect('stat ENOTDIR'));
+  fs.readdir(loop, file, expect('readdir ENOTDIR'));
+  fs.rmdir(loop, file, expect('rmdir ENOTDIR'));
+  fs.open(loop, dir, 'w', 0o600, expect('open EISDIR'));
+  fs.readFile(loop, dir, expect('readFile EISDIR'));
+  fs.unlink(loop, dir, expect('unlink EISDIR'));
+  fs.rename(loop, missing, join(dir, 'dest'), expect('rename ENOENT'));
+  fs.link(loop, missing, join(dir, 'dest'), expect('link ENOENT'));
+  // Under Wine 8, Node's own fs.symlinkSync over an existing file reports success (and makes
+  // nothing), where Windows' CreateSymbolicLinkW fails with ERROR_ALREADY_EXISTS: the one
+  // reference call here that does not fail, so that case has a spec of its own, gated.
+  if (!onWindows) fs.symlink(loop, 'anything', file, expect('symlink EEXIST'));
+  fs.readlink(loop, file, expect('readlink EINVAL'));
+  fs.realpath(loop, missing, expect('realpath ENOENT'));
+  fs.chmod(loop, missing, 0o600, expect('chmod ENOENT'));
+  fs.utime(loop, missing, 1, 1, expect('utime ENOENT'));
+  fs.mkdtemp(loop, join(missing, 'x-'), expect('mkdtemp ENOENT'));
+  fs.writeFile(loop, join(missing, 'f'), 'data', expect('writeFile ENOENT'));
+  fs.copyfile(loop, missing, join(dir, 'dest'), 0, expect('copyfile ENOENT'));
+  t.true(loop.alive());
+  t.false(loop.run());
+
+  const ref: Record<string, NodeJS.ErrnoException> = {
+    'stat ENOENT': nodeError(() => nodeFs.statSync(missing)),
+    'lstat ENOENT': nodeError(() => nodeFs.lstatSync(missing)),
+    'open ENOENT': nodeError(() => nodeFs.openSync(missing, 'r')),
+    'readFile ENOENT': nodeError(() => nodeFs.readFileSync(missing)),
+    'mkdir EEXIST': nodeError(() => nodeFs.mkdirSync(dir, 0o755)),
+    'stat ENOTDIR': nodeError(() => nodeFs.statSync(join(file, 'x'))),
+    'readdir ENOTDIR': nodeError(() => nodeFs.readdirSync(file)),
+    'rmdir ENOTDIR': nodeError(() => nodeFs.rmdirSync(file)),
+    'open EISDIR': nodeError(() => nodeFs.openSync(dir, 'w', 0o600)),
+    'readFile EISDIR': nodeError(() => nodeFs.readFileSync(dir)),
+    'unlink EISDIR': nodeError(() => nodeFs.unlinkSync(dir)),
+    'rename ENOENT': nodeError(() => nodeFs.renameSync(missing, join(dir, 'dest'))),
+    'link ENOENT': nodeError(() => nodeFs.linkSync(missing, join(dir, 'dest'))),
+    ...(onWindows ? {} : { 'symlink EEXIST': nodeError(() => nodeFs.symlinkSync('anything', file)) }),
+    'readlink EINVAL': nodeError(() => nodeFs.readlinkSync(file)),
+    'realpath ENOENT': nodeError(() => nodeFs.realpathSync.native(missing)),
+    'chmod ENOENT': nodeError(() => nodeFs.chmodSync(missing, 0o600)),
+    'utime ENOENT': nodeError(() => nodeFs.utimesSync(missing, 1, 1)),
+    'mkdtemp ENOENT': nodeError(() => nodeFs.mkdtempSync(join(missing, 'x-'))),
+    'writeFile ENOENT': nodeError(() => nodeFs.writeFileSync(join(missing, 'f'), 'data')),
+    'copyfile ENOENT': nodeError(() => nodeFs.copyFileSync(missing, join(dir, 'dest'), 0)),
+  };
+  t.deepEqual(Object.keys(errs).sort(), Object.keys(ref).sort(), 'every callback ran');
+  // Where Windows differs, as libuv (and so Node) does there: a path through a file is
+  // ENOENT (ERROR_PATH_NOT_FOUND), rmdir of a file is libuv's own ENOENT, and unlink of a
+  // directory EPERM (ERROR_ACCESS_DENIED).
+  const windowsCodes: Record<string, string> = {
+    'stat ENOTDIR': 'ENOENT',
+    'rmdir ENOTDIR': 'ENOENT',
+    'unlink EISDIR': 'EPERM',
+  };
+  for (const [name, node] of Object.entries(ref)) {
+    const code = (onWindows ? windowsCodes[name] : undefined) ?? name.split(' ')[1];
+    t.is(errs[name]?.code, code, `${name}: the code`);
+    sameAsNode(t, errs[name], node, name);
+  }
+
+  // The documented shape, spelled out (errno numbers are libuv's: Linux's, or Windows' own).
+  const enoent = errs['stat ENOENT']!;
+  t.is(enoent.code, 'ENOENT');
+  t.is(enoent.errno, onWindows ? -4058 : -2);
+  t.is(enoent.syscall, 'stat');
+  t.is(enoent.path, missing);
+  t.is(enoent.message, `ENOENT: no such file or directory, stat '${missing}'`);
+  const rename = errs['rename ENOENT'] as UVError & { dest?: string };
+  t.is(rename.syscall, 'rename');
+  t.is(rename.path, missing);
+  t.is(rename.dest, join(dir, 'dest'));
+  t.is(rename.message, `ENOENT: no such file or directory, rename '${missing}' -> '${join(dir, 'dest')}'`);
+  t.is(errs['mkdir EEXIST']?.errno, onWindows ? -4075 : -17);
+  closeLoop(t, loop);
+});
+
+unixSerial(
+  "under Wine 8 Node's fs.symlinkSync over an existing file reports success and makes nothing, where Windows fails with EEXIST: no reference to compare with",
+)("symlink over an existing file fails with EEXIST, as Node's", (t) => {
+  const loop = new Loop();
+  const file = join(scratchDir(), 'file');
+  nodeFs.writeFileSync(file, 'x');
+  let err: UVError | null | undefined;
+  fs.symlink(loop, 'anything', file, (e) => {
+    err = e;
+  });
+  t.false(loop.run());
+  t.is(err?.code, 'EEXIST');
+  sameAsNode(
+    t,
+    err,
+    nodeError(() => nodeFs.symlinkSync('anything', file)),
+    'symlink EEXIST',
+  );
+  t.is(nodeFs.readFileSync(file, 'utf8'), 'x', 'the file is as it was');
+  closeLoop(t, loop);
+});
 
 test.serial('EBADF from fstat, close, read and write of a closed fd', (t) => {
   const loop = new Loop();
@@ -941,97 +1126,89 @@ test.serial('5 loops with 1000 stats each: past the 4096 of the submission ring'
 
 // 7. Zero-copy with SharedArrayBuffers.
 
-unixSerial(FIFOS)(
-  'fs.read into a SharedArrayBuffer is filled in place by the pool thread, before any callback',
-  (t) => {
-    const loop = new Loop();
-    warmPool(t, loop); // the pool is up: the wait below runs no loop
-    const dir = scratchDir();
-    const file = join(dir, 'file');
-    const content = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
-    nodeFs.writeFileSync(file, content);
+test.serial('fs.read into a SharedArrayBuffer is filled in place by the pool thread, before any callback', (t) => {
+  const loop = new Loop();
+  warmPool(t, loop); // the pool is up: the wait below runs no loop
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  const content = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
+  nodeFs.writeFileSync(file, content);
 
-    // Into a SAB: bytes [8, 24) get file bytes [4, 20), in place, while the loop is not running.
-    const sab = new SharedArrayBuffer(64);
-    const view = new Uint8Array(sab);
-    const fd = nodeFs.openSync(file, 'r');
-    let ran = 0;
-    fs.read(loop, fd, view, 8, 16, 4, (err, n) => {
-      t.is(err, null);
-      t.is(n, 16);
-      ran++;
-    });
-    t.true(
-      waitUntil(() => view[8] !== 0 && view[23] !== 0),
-      'the SAB changed without the loop running',
-    );
-    t.is(ran, 0, 'no callback has run');
-    t.deepEqual(Buffer.from(sab, 8, 16), content.subarray(4, 20));
-    t.true(
-      view.subarray(0, 8).every((b) => b === 0) && view.subarray(24).every((b) => b === 0),
-      'nothing else touched',
-    );
-    t.false(loop.run());
-    t.is(ran, 1);
+  // Into a SAB: bytes [8, 24) get file bytes [4, 20), in place, while the loop is not running.
+  const sab = new SharedArrayBuffer(64);
+  const view = new Uint8Array(sab);
+  const fd = nodeFs.openSync(file, 'r');
+  let ran = 0;
+  fs.read(loop, fd, view, 8, 16, 4, (err, n) => {
+    t.is(err, null);
+    t.is(n, 16);
+    ran++;
+  });
+  t.true(
+    waitUntil(() => view[8] !== 0 && view[23] !== 0),
+    'the SAB changed without the loop running',
+  );
+  t.is(ran, 0, 'no callback has run');
+  t.deepEqual(Buffer.from(sab, 8, 16), content.subarray(4, 20));
+  t.true(view.subarray(0, 8).every((b) => b === 0) && view.subarray(24).every((b) => b === 0), 'nothing else touched');
+  t.false(loop.run());
+  t.is(ran, 1);
 
-    // A view with a non-zero byteOffset: offset 5 of the view is byte 105 of the SAB.
-    const sab2 = new SharedArrayBuffer(256);
-    const sub = new Uint8Array(sab2, 100, 50);
-    fs.read(loop, fd, sub, 5, 10, 0, (err, n) => {
-      t.is(err, null);
-      t.is(n, 10);
-      ran++;
-    });
-    t.true(waitUntil(() => new Uint8Array(sab2)[105] !== 0 && new Uint8Array(sab2)[114] !== 0));
-    t.is(ran, 1);
-    const whole = new Uint8Array(sab2);
-    t.deepEqual(Buffer.from(sab2, 105, 10), content.subarray(0, 10));
-    t.true(
-      whole.subarray(0, 105).every((b) => b === 0) && whole.subarray(115).every((b) => b === 0),
-      'only [105, 115) written',
-    );
-    t.false(loop.run());
-    t.is(ran, 2);
-    nodeFs.closeSync(fd);
-    closeLoop(t, loop);
-  },
-);
+  // A view with a non-zero byteOffset: offset 5 of the view is byte 105 of the SAB.
+  const sab2 = new SharedArrayBuffer(256);
+  const sub = new Uint8Array(sab2, 100, 50);
+  fs.read(loop, fd, sub, 5, 10, 0, (err, n) => {
+    t.is(err, null);
+    t.is(n, 10);
+    ran++;
+  });
+  t.true(waitUntil(() => new Uint8Array(sab2)[105] !== 0 && new Uint8Array(sab2)[114] !== 0));
+  t.is(ran, 1);
+  const whole = new Uint8Array(sab2);
+  t.deepEqual(Buffer.from(sab2, 105, 10), content.subarray(0, 10));
+  t.true(
+    whole.subarray(0, 105).every((b) => b === 0) && whole.subarray(115).every((b) => b === 0),
+    'only [105, 115) written',
+  );
+  t.false(loop.run());
+  t.is(ran, 2);
+  nodeFs.closeSync(fd);
+  closeLoop(t, loop);
+});
 
 // The pool thread reads straight into the caller's memory, as libuv's uv_buf_t and Node's own
-// fs.read do: a plain Buffer is filled by the read(2) itself, before the callback runs.
-unixSerial('Unix only: reads the fd offset from /proc/self/fdinfo')(
-  'fs.read into a plain Buffer is filled in place by the pool thread, before the callback',
-  (t) => {
-    const loop = new Loop();
-    const dir = scratchDir();
-    const file = join(dir, 'file');
-    const content = Buffer.from('0123456789abcdefghij');
-    nodeFs.writeFileSync(file, content);
-    const fd = nodeFs.openSync(file, 'r');
-    const buf = Buffer.alloc(32);
-    let ran = 0;
-    fs.read(loop, fd, buf, 4, 16, null, (err, n) => {
-      t.is(err, null);
-      t.is(n, 16);
-      ran++;
-    });
-    // The read(2) has happened once the fd's offset moved (null position: the current one).
-    const pos = (): number => Number(/pos:\s*(\d+)/.exec(nodeFs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]);
-    t.true(
-      waitUntil(() => pos() === 16),
-      'the pool thread has read',
-    );
-    t.is(ran, 0);
-    t.deepEqual(buf.subarray(4, 20), content.subarray(0, 16), 'filled before the callback');
-    t.true(buf.subarray(0, 4).every((b) => b === 0) && buf.subarray(20).every((b) => b === 0), 'nothing else touched');
-    t.false(loop.run());
-    t.is(ran, 1);
-    nodeFs.closeSync(fd);
-    closeLoop(t, loop);
-  },
-);
+// fs.read do: a plain Buffer is filled by the read itself, before the callback runs. The bytes
+// are watched from this thread, which runs no loop meanwhile; a pool that read elsewhere and
+// copied in the callback would leave them zero until run().
+test.serial('fs.read into a plain Buffer is filled in place by the pool thread, before the callback', (t) => {
+  const loop = new Loop();
+  warmPool(t, loop);
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  const content = Buffer.from('0123456789abcdefghij');
+  nodeFs.writeFileSync(file, content);
+  const fd = nodeFs.openSync(file, 'r');
+  const buf = Buffer.alloc(32);
+  let ran = 0;
+  fs.read(loop, fd, buf, 4, 16, null, (err, n) => {
+    t.is(err, null);
+    t.is(n, 16);
+    ran++;
+  });
+  t.true(
+    waitUntil(() => buf[4] !== 0 && buf[19] !== 0),
+    'the pool thread has read into the Buffer',
+  );
+  t.is(ran, 0);
+  t.deepEqual(buf.subarray(4, 20), content.subarray(0, 16), 'filled before the callback');
+  t.true(buf.subarray(0, 4).every((b) => b === 0) && buf.subarray(20).every((b) => b === 0), 'nothing else touched');
+  t.false(loop.run());
+  t.is(ran, 1);
+  nodeFs.closeSync(fd);
+  closeLoop(t, loop);
+});
 
-unixSerial(FIFOS)('fs.write from a SharedArrayBuffer: the file has the bytes before the loop runs', (t) => {
+test.serial('fs.write from a SharedArrayBuffer: the file has the bytes before the loop runs', (t) => {
   const loop = new Loop();
   warmPool(t, loop);
   const dir = scratchDir();
@@ -1060,68 +1237,65 @@ unixSerial(FIFOS)('fs.write from a SharedArrayBuffer: the file has the bytes bef
 
 // 8. cancel().
 
-unixSerial(FIFOS)(
-  'cancel() of a queued fs request: true, and ECANCELED from inside run(); the others complete',
-  (t) => {
-    const loop = new Loop();
-    const dir = scratchDir();
-    const file = join(dir, 'file');
-    nodeFs.writeFileSync(file, 'abc');
-    const pin = pinPool(t, loop, dir);
-    const log: string[] = [];
-    let inRun = false;
-    try {
-      // Every pool thread is blocked in open(): these wait in the submission ring.
-      const victim = fs.stat(loop, file, (err, s) => {
-        t.true(inRun, 'from inside run()');
-        t.true(err instanceof UVError);
-        t.is(err?.code, 'ECANCELED');
-        t.is(err?.errno, -125);
-        t.is(err?.syscall, 'stat');
-        t.is(s, undefined);
-        log.push('victim');
-      });
-      const mkdirVictim = fs.mkdir(loop, join(dir, 'never'), 0o755, (err) => {
-        t.is(err?.code, 'ECANCELED');
-        log.push('mkdir victim');
-      });
-      const survivor = fs.stat(loop, file, (err, s) => {
-        t.is(err, null);
-        t.is(s?.size, 3);
-        log.push('survivor');
-      });
-      t.true(victim.cancel(), 'cancel() of a queued request');
-      t.true(mkdirVictim.cancel());
-      t.is(log.length, 0, 'the callback does not run inside cancel()');
-      t.false(victim.cancel(), 'cancel() again');
-      // One non-blocking iteration: the cancelled callbacks run; the pinned opens cannot finish.
-      inRun = true;
-      t.true(loop.run('nowait'), 'still alive: the pinned opens and the survivor are in flight');
-      inRun = false;
-      t.deepEqual(log, ['victim', 'mkdir victim']);
-      t.is(pin.opened.length, 0);
-      pin.release();
-      inRun = true;
-      t.false(loop.run());
-      inRun = false;
-      t.deepEqual(log, ['victim', 'mkdir victim', 'survivor']);
-      t.is(pin.opened.length, threadpool.size);
-      t.false(victim.cancel(), 'cancel() after its callback ran');
-      t.false(survivor.cancel(), 'cancel() of a finished request');
-      t.false(nodeFs.existsSync(join(dir, 'never')), 'the cancelled mkdir never ran');
-    } finally {
-      pin.release();
-      loop.run();
-      pin.done();
-    }
-    closeLoop(t, loop);
-  },
-);
+test.serial('cancel() of a queued fs request: true, and ECANCELED from inside run(); the others complete', (t) => {
+  const loop = new Loop();
+  const dir = scratchDir();
+  const file = join(dir, 'file');
+  nodeFs.writeFileSync(file, 'abc');
+  const pin = pinPool(t, loop, dir);
+  const log: string[] = [];
+  let inRun = false;
+  try {
+    // Every pool thread is blocked in open(): these wait in the submission ring.
+    const victim = fs.stat(loop, file, (err, s) => {
+      t.true(inRun, 'from inside run()');
+      t.true(err instanceof UVError);
+      t.is(err?.code, 'ECANCELED');
+      t.is(err?.errno, onWindows ? -4081 : -125);
+      t.is(err?.syscall, 'stat');
+      t.is(s, undefined);
+      log.push('victim');
+    });
+    const mkdirVictim = fs.mkdir(loop, join(dir, 'never'), 0o755, (err) => {
+      t.is(err?.code, 'ECANCELED');
+      log.push('mkdir victim');
+    });
+    const survivor = fs.stat(loop, file, (err, s) => {
+      t.is(err, null);
+      t.is(s?.size, 3);
+      log.push('survivor');
+    });
+    t.true(victim.cancel(), 'cancel() of a queued request');
+    t.true(mkdirVictim.cancel());
+    t.is(log.length, 0, 'the callback does not run inside cancel()');
+    t.false(victim.cancel(), 'cancel() again');
+    // One non-blocking iteration: the cancelled callbacks run; the pinned opens cannot finish.
+    inRun = true;
+    t.true(loop.run('nowait'), 'still alive: the pinned opens and the survivor are in flight');
+    inRun = false;
+    t.deepEqual(log, ['victim', 'mkdir victim']);
+    t.is(pin.opened.length, 0);
+    pin.release();
+    inRun = true;
+    t.false(loop.run());
+    inRun = false;
+    t.deepEqual(log, ['victim', 'mkdir victim', 'survivor']);
+    t.is(pin.opened.length, threadpool.size);
+    t.false(victim.cancel(), 'cancel() after its callback ran');
+    t.false(survivor.cancel(), 'cancel() of a finished request');
+    t.false(nodeFs.existsSync(join(dir, 'never')), 'the cancelled mkdir never ran');
+  } finally {
+    pin.release();
+    loop.run();
+    pin.done();
+  }
+  closeLoop(t, loop);
+});
 
 // A request cancelled from the ring has handed its slot to the pool, which frees it. A second
 // cancel() before the callback must not touch shared memory: it once compare-exchanged the
 // word at offset 0, the heap's lock, and succeeded whenever another thread held the lock.
-unixSerial(FIFOS)(
+test.serial(
   'a second cancel() of a request cancelled from the ring returns false, whatever the heap lock holds',
   (t) => {
     const loop = new Loop();

@@ -99,9 +99,9 @@ import {
   TYPE_OTHER,
   WF_CLOSE,
   WF_OPEN,
+  NO_DRIVER,
   WF_WRITE,
   encodeBytes,
-  noDriver,
 } from '../requests/fs-ops.js';
 import { Stats, WIN32_STAT_BYTES } from '../requests/stats.js';
 import { heap, heapReaches } from '../shared-heap.js';
@@ -258,6 +258,17 @@ function failWin(slot: Slot, error: number, syscall = 0): void {
 /** Fails the op with a libuv code of its own (SET_REQ_UV_ERROR). */
 function failCode(slot: Slot, code: string, syscall = 0): void {
   fail(slot, errnoOf(code), syscall);
+}
+
+/**
+ * Fails the op with ENOSYS if the loop had no driver to take its buffer's address (fs-ops.ts's
+ * noDriver, with Windows' number: that one fails with Linux's ENOSYS, 38, which reads as
+ * UNKNOWN in libuv's Windows table).
+ */
+function noDriver(slot: Slot): boolean {
+  if (int(slot, A2) !== NO_DRIVER) return false;
+  failCode(slot, 'ENOSYS');
+  return true;
 }
 
 /** The last Win32 error on this thread, as a DWORD. */
