@@ -580,6 +580,8 @@ function child(
       timeout: 30_000,
     },
   );
+  // A child that could not be started has no output at all: say why rather than read null.
+  if (r.stdout === null) throw r.error ?? new Error('the child process could not be started');
   return { out: r.stdout.trim(), err: r.stderr, status: r.status };
 }
 

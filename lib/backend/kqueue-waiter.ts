@@ -24,6 +24,14 @@ export const DONE = 2;
 export const EXIT = 3;
 export const EXITED = 4;
 
+/**
+ * How long one kevent of the waiter lasts at most before it looks at CMD again. Not for the
+ * loop, which ends a wait with its EVFILT_USER poke: a thread blocked in native code cannot be
+ * terminated, and Node joins a Worker's threads when the process exits or the loop's own thread
+ * is terminated, so this bounds how long that join waits (the iocp waiter's TICK_MS, alike).
+ */
+export const TICK_MS = 500;
+
 /** Waiter threads started and not yet exited, in this thread: what the specs check. */
 export let liveWaiters = 0;
 
