@@ -153,7 +153,9 @@ export abstract class Stream extends Handle {
    * with a descriptor it holds in reserve, as libuv does, so the listener is not reported ready
    * forever; their clients see the connection closed. On Windows a Tcp listener keeps 32
    * AcceptEx posted, as libuv does there: up to 32 connections are announced before any is
-   * accepted, accept() takes the oldest, and a failed AcceptEx is retried without a report.
+   * accepted, accept() takes the oldest, and a failed AcceptEx is retried without a report;
+   * only an AcceptEx that cannot be posted reaches `onConnection`, and the listener then stops
+   * until listen() is called again.
    *
    * @param backlog - How many connections the kernel may queue, passed to listen(2), which caps
    *   it (net.core.somaxconn on Linux): an integer that fits a C int.
