@@ -54,6 +54,17 @@ export function unixOnly<T extends TestFn | TestFn['serial']>(reason: string, ba
 }
 
 /**
+ * A spec that applies on Windows only (the iocp backend's own behaviour): ava's `test` (or the
+ * `base` given) on Windows; elsewhere the same registration made with `.skip`, its title
+ * followed by the reason, as {@link unixOnly} does the other way.
+ */
+export function windowsOnly<T extends TestFn | TestFn['serial']>(reason: string, base: T = test as T): T {
+  if (onWindows) return base;
+  const skip = base.skip as (title: string, ...rest: unknown[]) => void;
+  return ((title: string, ...rest: unknown[]) => skip(`${title} [skipped off Windows: ${reason}]`, ...rest)) as T;
+}
+
+/**
  * For a spec file none of whose specs apply on Windows: ava's `test` elsewhere; on Windows one
  * skipped test naming the reason is registered, and a stand-in is returned that registers
  * nothing else except `test.after` hooks (which clean up what the file made when it loaded).

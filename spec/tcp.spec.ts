@@ -22,6 +22,7 @@ import {
   unixOnly,
   uvCode,
   viaLibkqueue,
+  windowsOnly,
 } from './support.js';
 
 const { IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY } = SOCKOPT;
@@ -636,7 +637,7 @@ test('a throwing callback loses nothing: the next run() carries on with the conn
     }
   }
   t.is(thrown, boom, 'run() passed the exception on');
-  // Accepting stays paused with the connection not taken, though the callback never returned...
+  // The connection stays announced and not taken, though the callback never returned...
   let secondConnected = false;
   const second = new Tcp(loop);
   second.connect(HOST, server.address().port, (err) => {
@@ -645,13 +646,18 @@ test('a throwing callback loses nothing: the next run() carries on with the conn
   });
   for (let i = 0; i < 1000 && !secondConnected; i++) loop.run('nowait');
   for (let i = 0; i < 20; i++) loop.run('nowait');
-  t.is(announced, 1, 'the second connection waits its turn');
-  // ...and the connection it was told of is the one accept() takes.
+  // ...the second waits its turn in the kernel (on Windows, where a pending AcceptEx took it, it
+  // is announced behind the first)...
+  t.is(announced, onWindows ? 2 : 1, 'the second connection waits its turn');
+  // ...and the connection first told of is the one accept() takes, then the second.
   const conn = new Tcp(loop);
   server.accept(conn);
   t.is(conn.remoteAddress().port, first.address().port);
   for (let i = 0; i < 1000 && announced < 2; i++) loop.run('nowait');
   t.is(announced, 2, 'accepting goes on');
+  const conn2 = new Tcp(loop);
+  server.accept(conn2);
+  t.is(conn2.remoteAddress().port, second.address().port);
 
   // Write callbacks: the first throws; the second still runs, from the next run().
   const order: string[] = [];
@@ -743,49 +749,239 @@ test('100 concurrent connections to one server, each echoing its own message', (
   closeLoop(t, loop);
 });
 
-test('accept rules: EAGAIN with nothing waiting; a connection not accepted pauses accepting until accept()', (t) => {
+unixOnly('Windows announces every connection a pending AcceptEx took (libuv posts 32), see the case below')(
+  'accept rules: EAGAIN with nothing waiting; a connection not accepted pauses accepting until accept()',
+  (t) => {
+    const loop = new Loop();
+    let announced = 0;
+    const server = new Tcp(loop).bind(HOST, 0);
+    server.listen(8, (err) => {
+      t.is(err, null);
+      announced++; // and not accepted here
+    });
+    uvCode(t, () => server.accept(new Tcp(loop)), 'EAGAIN');
+
+    let connected = 0;
+    const clients = [0, 1, 2].map(() => {
+      const client = new Tcp(loop);
+      client.connect(HOST, server.address().port, (err) => {
+        t.is(err, null);
+        connected++;
+      });
+      return client;
+    });
+    // Every connection is complete in the kernel, so each waits in the listen queue...
+    for (let i = 0; i < 1000 && connected < 3; i++) loop.run('nowait');
+    t.is(connected, 3);
+    // ...yet without accept() the server hears of one only, however long the loop turns.
+    for (let i = 0; i < 50; i++) loop.run('nowait');
+    t.is(announced, 1);
+
+    const conns: Tcp[] = [];
+    for (let expected = 2; expected <= 3; expected++) {
+      const conn = new Tcp(loop);
+      server.accept(conn);
+      conns.push(conn);
+      uvCode(t, () => server.accept(new Tcp(loop)), 'EAGAIN');
+      for (let i = 0; i < 1000 && announced < expected; i++) loop.run('nowait');
+      t.is(announced, expected, 'accept() resumed accepting, for one more connection');
+    }
+    const last = new Tcp(loop);
+    server.accept(last);
+    conns.push(last);
+    for (let i = 0; i < 50; i++) loop.run('nowait');
+    t.is(announced, 3, 'no fourth connection');
+    t.deepEqual(conns.map((c) => c.remoteAddress().port).sort(), clients.map((c) => c.address().port).sort());
+    closeLoop(t, loop);
+  },
+);
+
+/**
+ * Clients that each send `size` random bytes and shut down, then read the echo to its end:
+ * `digests` gets, per client, whether the SHA-256 of what came back is that of what it sent.
+ */
+function hashingClients(
+  t: ExecutionContext,
+  loop: Loop,
+  port: number,
+  count: number,
+  size: number,
+  done: () => void,
+): string[] {
+  const digests = Array<string>(count).fill('');
+  let finished = 0;
+  for (let i = 0; i < count; i++) {
+    const data = randomBytes(size);
+    const expected = createHash('sha256').update(data).digest('hex');
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const client = new Tcp(loop);
+    client.connect(HOST, port, (err) => {
+      t.is(err, null);
+      client.readStart((readErr, chunk) => {
+        t.is(readErr, null);
+        if (chunk !== null) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          return;
+        }
+        digests[i] = hash.digest('hex') === expected ? 'ok' : `${bytes} bytes, another SHA-256`;
+        client.close();
+        if (++finished === count) done();
+      });
+      client.write(data);
+      client.shutdown();
+    });
+  }
+  return digests;
+}
+
+test('50 clients at once, more than the 32 AcceptEx a Windows listener posts: each is accepted and echoed whole', (t) => {
   const loop = new Loop();
+  const clients = 50;
+  const { server, port, accepted } = echoServer(loop);
+  const digests = hashingClients(t, loop, port, clients, 16 * 1024, () => server.close());
+  loop.run();
+  t.is(accepted.length, clients);
+  t.deepEqual(digests, Array<string>(clients).fill('ok'));
+  closeLoop(t, loop);
+});
+
+test('a listener that accepts later, not from its callback, still gets every connection once it does', (t) => {
+  const loop = new Loop();
+  const clients = 40;
+  let announced = 0;
+  let taken = 0;
+  const server = new Tcp(loop).bind(HOST, 0);
+  server.listen(128, (err) => {
+    t.is(err, null);
+    announced++;
+  });
+  // Accepts what was announced, one check phase after, as a server that defers the work would.
+  const later = new Check(loop).start(() => {
+    for (; taken < announced; taken++) {
+      const conn = new Tcp(loop);
+      server.accept(conn);
+      conn.readStart((readErr, data) => {
+        if (readErr?.code === 'ECONNRESET') return void conn.close();
+        if (readErr !== null) throw readErr;
+        if (data === null) conn.shutdown(() => conn.close());
+        else conn.write(data);
+      });
+    }
+  });
+  const digests = hashingClients(t, loop, server.address().port, clients, 4096, () => {
+    server.close();
+    later.close();
+  });
+  loop.run();
+  t.is(announced, clients, 'each connection announced once');
+  t.is(taken, clients);
+  t.deepEqual(digests, Array<string>(clients).fill('ok'));
+  closeLoop(t, loop);
+});
+
+test('closing a listener that has had no connection (32 AcceptEx pending on Windows): its close callback runs', (t) => {
+  const loop = new Loop();
+  const server = new Tcp(loop).bind(HOST, 0);
+  server.listen(128, () => t.fail('no client connects'));
+  loop.run('nowait');
+  let closed = false;
+  server.close(() => {
+    closed = true;
+  });
+  loop.run();
+  t.true(closed);
+  closeLoop(t, loop);
+});
+
+test('closing a listener with connections announced and not accepted ends them: their clients see the end', (t) => {
+  const loop = new Loop();
+  const clients = 3;
   let announced = 0;
   const server = new Tcp(loop).bind(HOST, 0);
   server.listen(8, (err) => {
     t.is(err, null);
-    announced++; // and not accepted here
+    announced++;
   });
-  uvCode(t, () => server.accept(new Tcp(loop)), 'EAGAIN');
-
   let connected = 0;
-  const clients = [0, 1, 2].map(() => {
+  const ends: string[] = [];
+  for (let i = 0; i < clients; i++) {
     const client = new Tcp(loop);
     client.connect(HOST, server.address().port, (err) => {
       t.is(err, null);
       connected++;
+      client.readStart((readErr, data) => {
+        t.is(data, null, 'nobody wrote to it');
+        ends.push(readErr === null ? 'EOF' : readErr.code);
+        client.close();
+      });
     });
-    return client;
-  });
-  // Every connection is complete in the kernel, so each waits in the listen queue...
-  for (let i = 0; i < 1000 && connected < 3; i++) loop.run('nowait');
-  t.is(connected, 3);
-  // ...yet without accept() the server hears of one only, however long the loop turns.
-  for (let i = 0; i < 50; i++) loop.run('nowait');
-  t.is(announced, 1);
-
-  const conns: Tcp[] = [];
-  for (let expected = 2; expected <= 3; expected++) {
-    const conn = new Tcp(loop);
-    server.accept(conn);
-    conns.push(conn);
-    uvCode(t, () => server.accept(new Tcp(loop)), 'EAGAIN');
-    for (let i = 0; i < 1000 && announced < expected; i++) loop.run('nowait');
-    t.is(announced, expected, 'accept() resumed accepting, for one more connection');
   }
-  const last = new Tcp(loop);
-  server.accept(last);
-  conns.push(last);
-  for (let i = 0; i < 50; i++) loop.run('nowait');
-  t.is(announced, 3, 'no fourth connection');
-  t.deepEqual(conns.map((c) => c.remoteAddress().port).sort(), clients.map((c) => c.address().port).sort());
+  // One connection is announced at a time on Unix; on Windows each pending AcceptEx takes one.
+  const expected = onWindows ? clients : 1;
+  for (let i = 0; i < 1000 && (connected < clients || announced < expected); i++) loop.run('nowait');
+  t.is(connected, clients);
+  t.is(announced, expected);
+  server.close();
+  loop.run();
+  t.is(ends.length, clients, 'every client saw its connection end');
+  // An announced socket closed with nothing unread ends in a FIN; one the kernel still queued
+  // for the listener may be reset instead.
+  for (const end of ends) t.true(end === 'EOF' || end === 'ECONNRESET', end);
+  t.true(ends.filter((end) => end === 'EOF').length >= (onWindows ? clients : 1), ends.join(', '));
   closeLoop(t, loop);
 });
+
+windowsOnly("the queue of pending AcceptEx is the iocp backend's (libuv's src/win/tcp.c)")(
+  'accept rules on Windows: 32 connections announced without accept(), the rest as accept() posts again',
+  (t) => {
+    const loop = new Loop();
+    const clients = 40;
+    const posted = 32; // libuv's uv_simultaneous_server_accepts
+    let announced = 0;
+    const server = new Tcp(loop).bind(HOST, 0);
+    server.listen(128, (err) => {
+      t.is(err, null);
+      announced++; // and not accepted here
+    });
+    uvCode(t, () => server.accept(new Tcp(loop)), 'EAGAIN');
+    let connected = 0;
+    const ports: number[] = [];
+    for (let i = 0; i < clients; i++) {
+      const client = new Tcp(loop);
+      client.connect(HOST, server.address().port, (err) => {
+        t.is(err, null);
+        connected++;
+        ports.push(client.address().port);
+      });
+    }
+    // Every connection is complete in the kernel's listen queue; 32 of them in a pending AcceptEx.
+    for (let i = 0; i < 1000 && (connected < clients || announced < posted); i++) loop.run('nowait');
+    t.is(connected, clients);
+    for (let i = 0; i < 50; i++) loop.run('nowait');
+    t.is(announced, posted, 'one connection per pending AcceptEx, no more');
+
+    const conns: Tcp[] = [];
+    for (let expected = posted + 1; expected <= clients; expected++) {
+      const conn = new Tcp(loop);
+      server.accept(conn);
+      conns.push(conn);
+      for (let i = 0; i < 1000 && announced < expected; i++) loop.run('nowait');
+      t.is(announced, expected, 'accept() posted its AcceptEx again, for one more connection');
+    }
+    while (conns.length < clients) {
+      const conn = new Tcp(loop);
+      server.accept(conn);
+      conns.push(conn);
+    }
+    uvCode(t, () => server.accept(new Tcp(loop)), 'EAGAIN');
+    for (let i = 0; i < 50; i++) loop.run('nowait');
+    t.is(announced, clients, 'no connection announced twice');
+    t.deepEqual(conns.map((c) => c.remoteAddress().port).sort(), [...ports].sort());
+    closeLoop(t, loop);
+  },
+);
 
 test("bind to a port in use: EADDRINUSE comes from listen(), or from connect's callback, as libuv delays it", (t) => {
   const loop = new Loop();

@@ -11,6 +11,7 @@ import { UVError } from '../errors.js';
 import type { SocketAddress } from '../sockaddr.js';
 import { checkInteger, describe } from '../validate.js';
 import type { CompletionOwner, IocpBackend } from './iocp.js';
+import { Fifo } from '../fifo.js';
 import { IocpTransport, OverlappedRequest, WriteQueue, type WriteRequest } from './iocp-requests.js';
 import type { StreamTransport, TransportErrorCallback, TransportHost, TransportReadCallback } from './transport.js';
 import { READ_SIZE, readBuffer, takeRead } from '../read-buffer.js';
@@ -44,11 +45,21 @@ import { READ_SIZE, readBuffer, takeRead } from '../read-buffer.js';
 //   that finishes inside the call, completes through the port. One path for every outcome, and
 //   callbacks can never run inside the call that asked for them. It costs a port round trip
 //   per operation that would have finished at once.
-// - One AcceptEx at a time per listener (libuv queues up to 32, uv_tcp_simultaneous_accepts):
-//   as the readiness path, a connection announced but not accepted holds the next one back in
-//   the kernel's queue.
+// - Announced connections are accepted oldest first: libuv stacks its completed accepts
+//   (pending_accepts, newest on top), so a connection left unaccepted behind later ones would
+//   wait longest while its client waits too. With accept() called from the callback, as usual,
+//   only one is ever there and the two orders agree.
+// - Always SIMULTANEOUS_SERVER_ACCEPTS AcceptEx: uvts has no uv_tcp_simultaneous_accepts (a
+//   no-op on Unix, where uvts's API comes from) to bring a listener down to one.
 // - No SO_REUSEADDR on bind: on Windows it lets another socket take a port in use (libuv does
 //   not set it there either).
+
+/**
+ * libuv's uv_simultaneous_server_accepts: the AcceptEx a listener keeps posted, each with its
+ * own request and pre-made socket, so that a burst of clients does not wait for the loop to
+ * post again after each one.
+ */
+const SIMULTANEOUS_SERVER_ACCEPTS = 32;
 
 const BLOCK = { wsabuf: OVERLAPPED.size, bytes: 48, flags: 52, output: 64, size: 64, acceptSize: 64 + 288 } as const;
 /** AcceptEx's address slots: sizeof(SOCKADDR_STORAGE) + 16 each, as its documentation asks. */
@@ -96,9 +107,17 @@ class ConnectRequest extends OverlappedRequest implements CompletionOwner {
   }
 }
 
+/** uv_tcp_accept_t: one of a listener's AcceptEx, reused for the next once its connection is taken. */
 class AcceptRequest extends OverlappedRequest implements CompletionOwner {
-  /** The socket AcceptEx fills, made before it starts (as libuv's accept_socket). */
+  /**
+   * The socket AcceptEx fills, made before it starts (libuv's accept_socket): owned by the
+   * request while posted or announced, -1 once closed or handed to a client.
+   */
   accepted = -1;
+  /** Posted: its AcceptEx is in the kernel, its completion yet to come. */
+  posted = false;
+  /** The listener's queue of announced connections (libuv's next_pending). */
+  next: AcceptRequest | null = null;
   constructor(
     ws: Winsock,
     private readonly socket: IocpTcp,
@@ -106,7 +125,7 @@ class AcceptRequest extends OverlappedRequest implements CompletionOwner {
     super(ws, BLOCK.acceptSize);
   }
   onCompletion(status: number, _bytes: number): void {
-    this.socket.onAccept(status);
+    this.socket.onAccept(this, status);
   }
 }
 
@@ -144,9 +163,11 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
   private bindTarget = '';
 
   private connectionCb: TransportErrorCallback | undefined = undefined;
-  private acceptRequest: AcceptRequest | null = null;
-  private acceptPosted = false;
-  private acceptedSocket = -1;
+  /** libuv's accept_reqs: made by the first listen(), SIMULTANEOUS_SERVER_ACCEPTS of them. */
+  private acceptRequests: AcceptRequest[] | null = null;
+  /** Completed accepts announced to the connection callback and not yet taken (libuv's pending_accepts). */
+  private readonly announced = new Fifo<AcceptRequest>();
+  /** A post that failed: reported from the pending phase, and the listener stops (as libuv). */
   private acceptError: UVError | null = null;
 
   /**
@@ -189,7 +210,10 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
     this.state |= BOUND;
   }
 
-  /** uv__tcp_listen: listen(), then one AcceptEx posted (see the departures above). */
+  /**
+   * uv__tcp_listen: listen(), then an AcceptEx posted on each request not posted or announced:
+   * all of them the first time; after a failed post stopped the listener, those it left idle.
+   */
   listen(backlog: number, onConnection: TransportErrorCallback): void {
     if (this.delayedError !== null) throw new UVError(this.delayedError.code, 'listen', undefined, this.bindTarget);
     if (this.connecting) throw new UVError('EINVAL', 'listen', undefined, 'the socket is connecting');
@@ -201,21 +225,32 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
       throw winsockError(this.ws.ws2.WSAGetLastError(), 'listen');
     }
     this.connectionCb = onConnection;
+    if ((this.state & LISTENING) !== 0) return;
     this.state |= LISTENING;
     this.host.setActive(true);
-    if (!this.acceptPosted && this.acceptedSocket === -1) this.postAccept();
+    if (this.acceptRequests === null) {
+      this.acceptRequests = [];
+      for (let i = 0; i < SIMULTANEOUS_SERVER_ACCEPTS; i++) this.acceptRequests.push(new AcceptRequest(this.ws, this));
+    }
+    for (const req of this.acceptRequests) {
+      if (!req.posted && req.accepted === -1) this.postAccept(req);
+    }
   }
 
-  /** uv__tcp_accept: the announced socket becomes `client`'s; the next AcceptEx starts. */
+  /**
+   * uv__tcp_accept: the oldest announced socket becomes `client`'s, and its request posts the
+   * next AcceptEx (unless the listener stopped).
+   */
   accept(client: StreamTransport): void {
     if (!(client instanceof IocpTcp)) throw new TypeError(`client must be a Tcp on this loop, got ${describe(client)}`);
-    if (this.acceptedSocket === -1)
+    if (this.announced.head === null)
       throw new UVError('EAGAIN', 'uv_accept', undefined, 'no connection is waiting; call accept() from onConnection');
     if (client.sock !== -1 || client.host.isClosing())
       throw new UVError('EBUSY', 'uv_accept', undefined, 'client already has a socket');
-    const socket = this.acceptedSocket;
-    this.acceptedSocket = -1;
-    if ((this.state & LISTENING) !== 0 && !this.acceptPosted && this.sock !== -1) this.postAccept();
+    const req = this.announced.shift() as AcceptRequest;
+    const socket = req.accepted;
+    req.accepted = -1;
+    if ((this.state & LISTENING) !== 0 && this.sock !== -1) this.postAccept(req);
     // The client owns the socket from here, and closes it should it fail to set it up.
     client.adopt(socket, this.family, READABLE | WRITABLE);
   }
@@ -318,9 +353,17 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
       this.ws.ws2.closesocket(this.sock);
       this.sock = -1;
     }
-    if (this.acceptedSocket !== -1) {
-      this.ws.ws2.closesocket(this.acceptedSocket);
-      this.acceptedSocket = -1;
+    // Every accept's socket, pre-made for a pending AcceptEx or announced and not taken (their
+    // clients see the connection end); the completions still to come find -1 and close nothing.
+    this.announced.takeAll();
+    if (this.acceptRequests !== null) {
+      for (const req of this.acceptRequests) {
+        req.next = null;
+        if (req.accepted !== -1) {
+          this.ws.ws2.closesocket(req.accepted);
+          req.accepted = -1;
+        }
+      }
     }
   }
 
@@ -344,9 +387,15 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
       if ((this.state & READING) !== 0) this.readFailed(err);
     }
     if ((due & DUE_ACCEPT_ERROR) !== 0 && this.acceptError !== null) {
+      // uv__process_tcp_accept_req of a request whose post failed: the listener stops, as the
+      // socket that refused one AcceptEx is likely to refuse the rest; listen() starts it again.
       const err = this.acceptError;
       this.acceptError = null;
-      if ((this.state & LISTENING) !== 0) (this.connectionCb as TransportErrorCallback)(err);
+      if ((this.state & LISTENING) !== 0) {
+        this.state &= ~LISTENING;
+        this.host.setActive(false);
+        (this.connectionCb as TransportErrorCallback)(err);
+      }
     }
     if ((due & DUE_SHUTDOWN) !== 0 && this.writes.shutting && !this.connecting && this.writes.inFlight === 0) {
       this.shutdownNow();
@@ -414,40 +463,36 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
     }
   }
 
-  /** uv__process_tcp_accept_req: announce the connection, or post again past a client's reset. */
-  onAccept(status: number): void {
+  /**
+   * uv__process_tcp_accept_req: a connection, its socket given the listener's context, is
+   * queued and announced; the request posts again once accept() takes it. A failed AcceptEx (or
+   * context) is the client's trouble, not the listener's: as libuv, its socket is closed, the
+   * request posts again, and nobody hears of it; a listener that is broken fails that post,
+   * which is reported.
+   */
+  onAccept(req: AcceptRequest, status: number): void {
     this.back();
-    this.acceptPosted = false;
-    const req = this.acceptRequest as AcceptRequest;
-    const socket = req.accepted;
-    req.accepted = -1;
+    req.posted = false;
     try {
       if (this.sock === -1 || (this.state & LISTENING) === 0) {
-        this.ws.ws2.closesocket(socket);
+        // Closed (close() closed the socket already) or stopped by a failed post.
+        if (req.accepted !== -1) this.ws.ws2.closesocket(req.accepted);
+        req.accepted = -1;
         return;
       }
-      if (status !== 0) {
-        this.ws.ws2.closesocket(socket);
-        const err = ntstatusError(status, 'accept');
-        // The client gave up before we got to it: as ECONNABORTED on Unix, nobody hears of it.
-        if (err.code !== 'ECONNRESET' && err.code !== 'ECONNABORTED')
-          (this.connectionCb as TransportErrorCallback)(err);
-        return;
+      if (status === 0) {
+        listenValue[0] = this.sock % 2 ** 32;
+        listenValue[1] = Math.floor(this.sock / 2 ** 32);
+        if (this.ws.ws2.setsockopt(req.accepted, WS.SOL_SOCKET, WS.SO_UPDATE_ACCEPT_CONTEXT, listenBytes, 8) === 0) {
+          this.announced.push(req);
+          (this.connectionCb as TransportErrorCallback)(null);
+          return;
+        }
       }
-      listenValue[0] = this.sock % 2 ** 32;
-      listenValue[1] = Math.floor(this.sock / 2 ** 32);
-      if (this.ws.ws2.setsockopt(socket, WS.SOL_SOCKET, WS.SO_UPDATE_ACCEPT_CONTEXT, listenBytes, 8) !== 0) {
-        const err = winsockError(this.ws.ws2.WSAGetLastError(), 'accept');
-        this.ws.ws2.closesocket(socket);
-        (this.connectionCb as TransportErrorCallback)(err);
-        return;
-      }
-      this.acceptedSocket = socket;
-      (this.connectionCb as TransportErrorCallback)(null);
+      this.ws.ws2.closesocket(req.accepted);
+      req.accepted = -1;
+      this.postAccept(req);
     } finally {
-      // Taken (or failed): the next AcceptEx. Not taken: the kernel's queue holds the rest.
-      if (this.sock !== -1 && (this.state & LISTENING) !== 0 && !this.acceptPosted && this.acceptedSocket === -1)
-        this.postAccept();
       this.settle();
     }
   }
@@ -595,14 +640,18 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
     }
   }
 
-  /** uv__tcp_queue_accept: a new socket, and AcceptEx on it. */
-  private postAccept(): void {
-    const req = (this.acceptRequest ??= new AcceptRequest(this.ws, this));
+  /**
+   * uv__tcp_queue_accept: a new socket, and AcceptEx on it. A failure leaves `req` idle and
+   * stops the listener from the pending phase (runPending).
+   */
+  private postAccept(req: AcceptRequest): void {
+    if (req.posted || req.accepted !== -1)
+      throw new Error('uvts: an AcceptEx posted on a request that still holds one or its socket');
     let socket: number;
     try {
       socket = newSocket(this.ws, this.family);
     } catch (err) {
-      this.acceptError = err as UVError;
+      this.acceptError ??= err as UVError;
       this.feed(DUE_ACCEPT_ERROR);
       return;
     }
@@ -617,12 +666,12 @@ export class IocpTcp extends IocpTransport implements StreamTransport {
         this.abort(req);
         req.accepted = -1;
         this.ws.ws2.closesocket(socket);
-        this.acceptError = winsockError(code, 'accept');
+        this.acceptError ??= winsockError(code, 'accept');
         this.feed(DUE_ACCEPT_ERROR);
         return;
       }
     }
-    this.acceptPosted = true;
+    req.posted = true;
   }
 
   private applyKeepAlive(on: boolean, delay: number): void {

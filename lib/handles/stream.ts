@@ -151,7 +151,11 @@ export abstract class Stream extends Handle {
    * `onConnection` has not been accepted, no further one is taken: the kernel's queue pushes
    * back. Out of file descriptors (EMFILE), the loop accepts and closes the waiting connections
    * with a descriptor it holds in reserve, as libuv does, so the listener is not reported ready
-   * forever; their clients see the connection closed.
+   * forever; their clients see the connection closed. On Windows a Tcp listener keeps 32
+   * AcceptEx posted, as libuv does there: up to 32 connections are announced before any is
+   * accepted, accept() takes the oldest, and a failed AcceptEx is retried without a report;
+   * only an AcceptEx that cannot be posted reaches `onConnection`, and the listener then stops
+   * until listen() is called again.
    *
    * @param backlog - How many connections the kernel may queue, passed to listen(2), which caps
    *   it (net.core.somaxconn on Linux): an integer that fits a C int.
@@ -187,7 +191,7 @@ export abstract class Stream extends Handle {
    * Takes the connection just announced to the listen callback (libuv's uv_accept): `client`,
    * a new handle of the same type and loop, gets its socket and can then read and write. Call it
    * from the listen callback, or later; until it is called, the listener takes no further
-   * connection.
+   * connection (on Windows, no further one beyond the 32 its AcceptEx took, the oldest first).
    *
    * @param client - A new, unused {@link Tcp} for a Tcp listener or {@link Pipe} for a Pipe one,
    *   on the same loop.
