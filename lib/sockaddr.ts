@@ -26,13 +26,19 @@ export interface SocketAddress {
   family: 4 | 6;
 }
 
-/** A sockaddr for `host`:`port`, checked first: an IP literal without NUL, a port 0..65535. */
-export function encodeSockaddr(
-  libc: Libc,
-  host: unknown,
-  port: unknown,
-  syscall: string,
-): { sa: Uint8Array; family: 4 | 6 } {
+/** A host and port that checkedAddress() let through, ready for inet_pton. */
+export interface CheckedAddress {
+  readonly family: 4 | 6;
+  /** The host as a C string, NUL-terminated. */
+  readonly text: Buffer;
+  readonly port: number;
+}
+
+/**
+ * The checks made before a host and port reach FFI (uv_ip4_addr / uv_ip6_addr's callers): a
+ * host that is an IP literal without a scope id, a port 0..65535.
+ */
+export function checkedAddress(host: unknown, port: unknown, syscall: string): CheckedAddress {
   if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
   checkInteger(port, 'port', 0, 65535);
   const family = isIP(host);
@@ -44,12 +50,22 @@ export function encodeSockaddr(
       `host must be an IPv4 or IPv6 address without a scope id, got ${JSON.stringify(host)}`,
     );
   }
-  // isIP admits no NUL, so the C string below ends where the JS string does.
-  const text = Buffer.from(`${host}\0`, 'latin1');
+  // isIP admits no NUL, so the C string ends where the JS string does.
+  return { family: family === 4 ? 4 : 6, text: Buffer.from(`${host}\0`, 'latin1'), port };
+}
+
+/** A sockaddr for `host`:`port`, checked first: an IP literal without NUL, a port 0..65535. */
+export function encodeSockaddr(
+  libc: Libc,
+  host: unknown,
+  port: unknown,
+  syscall: string,
+): { sa: Uint8Array; family: 4 | 6 } {
+  const { family, text, port: checkedPort } = checkedAddress(host, port, syscall);
   if (family === 4) {
     const sa = new Uint8Array(SOCKADDR_IN.size);
     writeSockaddrHead(sa, 0, 4);
-    new DataView(sa.buffer).setUint16(SOCKADDR_IN.port, port, false);
+    new DataView(sa.buffer).setUint16(SOCKADDR_IN.port, checkedPort, false);
     if (libc.inet_pton(AF_INET, text, sa.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4)) !== 1) {
       throw new UVError('EINVAL', syscall, undefined, `not an IPv4 address: ${host}`);
     }
@@ -57,7 +73,7 @@ export function encodeSockaddr(
   }
   const sa = new Uint8Array(SOCKADDR_IN6.size);
   writeSockaddrHead(sa, 0, 6);
-  new DataView(sa.buffer).setUint16(SOCKADDR_IN6.port, port, false);
+  new DataView(sa.buffer).setUint16(SOCKADDR_IN6.port, checkedPort, false);
   if (libc.inet_pton(AF_INET6, text, sa.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16)) !== 1) {
     throw new UVError('EINVAL', syscall, undefined, `not an IPv6 address: ${host}`);
   }

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import {
   OVERLAPPED,
   WIN_SOCKADDR_IN,
@@ -8,8 +7,8 @@ import {
   type Winsock,
 } from '../../ffi/win32.js';
 import { UVError } from '../errors.js';
-import type { SocketAddress } from '../sockaddr.js';
-import { checkInteger, describe } from '../validate.js';
+import { type SocketAddress, checkedAddress } from '../sockaddr.js';
+import { describe } from '../validate.js';
 import type { CompletionOwner, IocpBackend } from './iocp.js';
 import { Fifo } from '../fifo.js';
 import { IocpTransport, OverlappedRequest, WriteQueue, type WriteRequest } from './iocp-requests.js';
@@ -786,25 +785,13 @@ export function encodeAddress(
   port: unknown,
   syscall: string,
 ): { sa: Uint8Array; family: 4 | 6 } {
-  if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describe(host)}`);
-  checkInteger(port, 'port', 0, 65535);
-  const family = isIP(host);
-  if (family === 0 || host.includes('%')) {
-    throw new UVError(
-      'EINVAL',
-      syscall,
-      undefined,
-      `host must be an IPv4 or IPv6 address without a scope id, got ${JSON.stringify(host)}`,
-    );
-  }
-  // isIP admits no NUL, so the C string ends where the JS string does.
-  const text = Buffer.from(`${host}\0`, 'latin1');
+  const { family, text, port: checkedPort } = checkedAddress(host, port, syscall);
   const layout = family === 4 ? WIN_SOCKADDR_IN : WIN_SOCKADDR_IN6;
   const sa = new Uint8Array(layout.size);
   const af = family === 4 ? WS.AF_INET : WS.AF_INET6;
   sa[layout.family] = af;
-  sa[layout.port] = port >> 8;
-  sa[layout.port + 1] = port & 0xff;
+  sa[layout.port] = checkedPort >> 8;
+  sa[layout.port + 1] = checkedPort & 0xff;
   if (ws.ws2.inet_pton(af, text, sa.subarray(layout.addr, layout.addr + (family === 4 ? 4 : 16))) !== 1) {
     throw new UVError('EINVAL', syscall, undefined, `not an IPv${family} address: ${host}`);
   }
