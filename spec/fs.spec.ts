@@ -214,7 +214,10 @@ test.serial('open with string and numeric flags, write and read at a position an
     log.push('wx');
   });
   t.false(loop.run());
-  t.deepEqual(log, ['open a', 'close a', 'wx', 'close r']);
+  // The 'r' chain and the 'wx' open run at once on the pool: either may finish first (under
+  // Wine the failing open came last once), so only that both did is asserted.
+  t.deepEqual(log.slice(0, 2), ['open a', 'close a']);
+  t.deepEqual(log.slice(2).sort(), ['close r', 'wx']);
 
   nodeFs.writeFileSync(b, 'start');
   fs.open(loop, b, 'a', 0o600, (err, fd) => {
